@@ -1,0 +1,47 @@
+#include "generator.h"
+
+#include <algorithm>
+
+namespace gpt {
+
+Generator::Generator(const Model& model)
+    : model_(model),
+      state_(model.config()),
+      sampler_(model.config().vocab_size),
+      probs_(static_cast<size_t>(model.config().vocab_size)) {}
+
+Status Generator::start(const std::vector<int>& prompt, uint64_t seed) {
+    if (prompt.empty()) return Status::fail("the prompt is empty: give the model at least one character to continue");
+    const int T = model_.config().block_size;
+    const int n = static_cast<int>(prompt.size());
+    const int start = std::max(0, n - T);
+    if (Status s = forward(model_, state_, prompt.data() + start, n - start, 0); !s) return s;
+    tokens_ = prompt;
+    prompt_length_ = n;
+    window_start_ = start;
+    pending_ = false;
+    rng_ = Rng(seed);
+    return Status::success();
+}
+
+Generator::Step Generator::step(const SamplerSettings& s) {
+    const int T = model_.config().block_size;
+    // forward() cannot fail here: drawn tokens are in the vocabulary and positions stay in the window.
+    if (pending_) {
+        const int n_window = static_cast<int>(tokens_.size()) - window_start_;  // the new token included
+        if (n_window > T) {
+            const int keep = std::max(1, T / 2);
+            window_start_ = static_cast<int>(tokens_.size()) - keep;
+            forward(model_, state_, tokens_.data() + window_start_, keep, 0);
+        } else {
+            forward(model_, state_, &tokens_.back(), 1, n_window - 1);
+        }
+    }
+    const int pos = static_cast<int>(tokens_.size()) - 1 - window_start_;
+    const int token = sampler_.sample(state_.logits.data(), s, rng_, probs_.data());
+    tokens_.push_back(token);
+    pending_ = true;
+    return {token, pos, window_start_};
+}
+
+}  // namespace gpt

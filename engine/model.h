@@ -1,0 +1,129 @@
+// The GPT-2 / nanoGPT architecture: token + learned position embeddings, pre-LayerNorm blocks
+// (eps 1e-5, with bias), fused QKV projection, causal multi-head attention, MLP with tanh-GELU,
+// final LayerNorm, lm_head tied to the token embedding.
+//
+// Three structs, one owner (llama2.c): Config, Weights (non-owning views into the Model's single
+// float32 buffer) and RunState (every activation, the KV cache and the attention probabilities,
+// sized once from the Config). forward() never allocates.
+//
+// Dimension names (llm.c): L layers, NH heads, C = n_embd, hs = C / NH, T = block_size, V = vocab.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "result.h"
+#include "tokenizer.h"
+
+namespace gpt {
+
+struct Config {
+    int n_layer = 0;     // L
+    int n_head = 0;      // NH
+    int n_embd = 0;      // C
+    int block_size = 0;  // T, the context window
+    int vocab_size = 0;  // V
+    int head_size() const { return n_embd / n_head; }
+};
+
+// Limits on a checkpoint's config, checked before anything is allocated from it.
+struct ConfigLimits {
+    int max_layers = 128, max_heads = 256, max_embd = 16384, max_context = 16384, max_vocab = 1 << 20;
+};
+Status validate(const Config& c, const ConfigLimits& limits = ConfigLimits());
+
+struct LayerWeights {
+    const float* ln1_w;       // (C)
+    const float* ln1_b;       // (C)
+    const float* qkv_w;       // (3C, C) rows: q for all heads, then k, then v
+    const float* qkv_b;       // (3C)
+    const float* attn_proj_w; // (C, C)
+    const float* attn_proj_b; // (C)
+    const float* ln2_w;       // (C)
+    const float* ln2_b;       // (C)
+    const float* fc_w;        // (4C, C)
+    const float* fc_b;        // (4C)
+    const float* mlp_proj_w;  // (C, 4C)
+    const float* mlp_proj_b;  // (C)
+};
+
+struct Weights {
+    const float* wte;  // (V, C) token embedding
+    const float* wpe;  // (T, C) position embedding
+    std::vector<LayerWeights> layers;
+    const float* lnf_w;    // (C)
+    const float* lnf_b;    // (C)
+    const float* lm_head;  // (V, C): wte itself when tied (the usual case)
+};
+
+class Model {
+  public:
+    // Parses, validates and converts a checkpoint in the engine's safetensors format (README,
+    // "Weight format"). Nothing in `bytes` is used before the whole file has been validated; the
+    // Model keeps its own float32 copy, so `bytes` can be freed afterwards.
+    static Result<Model> load(const uint8_t* bytes, size_t size);
+
+    Model(Model&&) = default;
+    Model& operator=(Model&&) = default;
+    Model(const Model&) = delete;
+    Model& operator=(const Model&) = delete;
+
+    const Config& config() const { return config_; }
+    const Weights& weights() const { return weights_; }
+    const CharTokenizer& tokenizer() const { return tokenizer_; }
+    size_t num_params() const { return params_.size(); }
+    const std::string& dtype() const { return dtype_; }  // of the file: F32, F16, BF16 or mixed
+
+  private:
+    Model() = default;
+    Config config_;
+    Weights weights_{};
+    CharTokenizer tokenizer_;
+    std::string dtype_;
+    std::vector<float> params_;  // every weight, float32, in file order; weights_ points in here
+};
+
+struct RunState {
+    explicit RunState(const Config& c);
+    // Bytes the buffers below take for this config (computed, not allocated).
+    static uint64_t bytes_needed(const Config& c);
+
+    Config config;
+    // Activations of the rows of one forward call: up to T rows (a prefill), 1 when decoding.
+    std::vector<float> x;            // (T, C) residual stream
+    std::vector<float> xn;           // (T, C) LayerNorm output / projection scratch; after forward:
+                                     //        the final hidden states (after ln_f)
+    std::vector<float> qkv;          // (T, 3C)
+    std::vector<float> y;            // (T, C) attention output, heads side by side
+    std::vector<float> h;            // (T, 4C) MLP hidden layer
+    std::vector<float> key_cache;    // (L, T, C)
+    std::vector<float> value_cache;  // (L, T, C)
+    std::vector<float> att;          // (L, NH, T, T) attention probabilities; row p is written when
+                                     //               position p is processed, zero above the diagonal
+    std::vector<float> logits;       // (V) next-token logits of the last row processed
+
+    const float* att_row(int layer, int head, int pos) const {
+        const size_t T = static_cast<size_t>(config.block_size);
+        return att.data() + ((static_cast<size_t>(layer) * config.n_head + head) * T + pos) * T;
+    }
+};
+
+// Runs tokens[0, n) at positions pos0 .. pos0+n-1. The KV cache must hold positions < pos0 (a
+// prefill passes pos0 = 0); their keys and values are appended. Afterwards s.xn holds the final
+// hidden states of the n rows and s.logits the logits of the last one. n > 1 does the linear layers
+// as matrix-matrix products (one pass over each weight matrix for all rows).
+Status forward(const Model& m, RunState& s, const int* tokens, int n, int pos0);
+
+// Causal scaled dot-product attention of one head for the query at position p:
+//   att[j] = softmax_j(q · k_j / sqrt(hs)) for j <= p, att[j] = 0 for p < j < T (the causal mask);
+//   out = sum_j att[j] v_j.
+// q: (hs); keys, values: rows j = 0..p of hs floats, `stride` floats apart; att: (T); out: (hs).
+void attend(float* out, float* att, const float* q, const float* keys, const float* values, int stride, int p,
+            int hs, int T);
+
+// out(V) = logits of row i of the last forward call.
+void logits_of_row(const Model& m, const RunState& s, int i, float* out);
+
+}  // namespace gpt

@@ -1,0 +1,70 @@
+// The numeric kernels of the forward pass. This folder is the only place SIMD lives: every kernel
+// exists twice, as a plain scalar loop (ops::scalar, the reference and the "SIMD off" build) and
+// as xsimd batches (ops::simd). Model code calls the unqualified ops:: names below, which pick one
+// at compile time (GPT_SIMD), and never sees a SIMD type.
+//
+// Conventions (llm.c): outputs first, then inputs, then sizes. Matrices are row-major; a weight
+// matrix W of a Linear layer is (M, K) = (out, in), as PyTorch stores it. `bias` may be null.
+// No kernel allocates, and every kernel accepts any alignment and any length, 0 included.
+#pragma once
+
+namespace gpt {
+namespace ops {
+
+#define GPT_OPS_KERNELS                                                                          \
+    /* sum_i a[i] * b[i] */                                                                      \
+    float dot(const float* a, const float* b, int n);                                            \
+    /* out(M) = W(M, K) · x(K) + bias(M) */                                                      \
+    void matvec(float* out, const float* w, const float* x, const float* bias, int M, int K);   \
+    /* out(N, M) = x(N, K) · W(M, K)ᵀ + bias(M): a Linear layer over N rows at once */            \
+    void matmul(float* out, const float* x, const float* w, const float* bias, int N, int M,     \
+                int K);                                                                          \
+    /* out(C) = (x - mean) / sqrt(var + 1e-5) * w + b, biased variance (PyTorch LayerNorm) */    \
+    void layernorm(float* out, const float* x, const float* w, const float* b, int C);          \
+    /* In place: x[0, n_valid) <- softmax(x[0, n_valid)); x[n_valid, n) <- 0 (the causal mask). */ \
+    void masked_softmax(float* x, int n, int n_valid);                                           \
+    /* out(n) = GELU(x), tanh approximation (GPT-2) */                                          \
+    void gelu(float* out, const float* x, int n);                                                \
+    /* out(n) = a + b (the residual connection; out may alias a or b) */                         \
+    void add(float* out, const float* a, const float* b, int n);                                 \
+    /* y(n) += a * x(n) */                                                                        \
+    void axpy(float* y, float a, const float* x, int n);
+
+namespace scalar {
+GPT_OPS_KERNELS
+}
+namespace simd {
+GPT_OPS_KERNELS
+}
+#undef GPT_OPS_KERNELS
+
+// Lanes of the SIMD float batch this build targets (1 when built without SIMD): tests sweep
+// lengths around it.
+int simd_lanes();
+// "avx512f", "sse4.1", ... or "scalar": reported by `gpt info` and the benchmarks.
+const char* simd_arch_name();
+
+#if GPT_SIMD
+namespace active = simd;
+#else
+namespace active = scalar;
+#endif
+
+inline float dot(const float* a, const float* b, int n) { return active::dot(a, b, n); }
+inline void matvec(float* out, const float* w, const float* x, const float* bias, int M, int K) {
+    active::matvec(out, w, x, bias, M, K);
+}
+inline void matmul(float* out, const float* x, const float* w, const float* bias, int N, int M,
+                   int K) {
+    active::matmul(out, x, w, bias, N, M, K);
+}
+inline void layernorm(float* out, const float* x, const float* w, const float* b, int C) {
+    active::layernorm(out, x, w, b, C);
+}
+inline void masked_softmax(float* x, int n, int n_valid) { active::masked_softmax(x, n, n_valid); }
+inline void gelu(float* out, const float* x, int n) { active::gelu(out, x, n); }
+inline void add(float* out, const float* a, const float* b, int n) { active::add(out, a, b, n); }
+inline void axpy(float* y, float a, const float* x, int n) { active::axpy(y, a, x, n); }
+
+}  // namespace ops
+}  // namespace gpt

@@ -1,0 +1,210 @@
+// xsimd versions of the kernels. The batch width is whatever the compiler flags allow: AVX-512 or
+// AVX2 natively with -march=native, SSE4.1 in the WebAssembly build (-msimd128 -msse4.1: Emscripten
+// lowers the SSE intrinsics xsimd emits to wasm SIMD128).
+//
+// Horizontal adds are slow (emulated with shuffles in wasm), so reductions keep one accumulator per
+// output and reduce a whole group of them once, after the loop over K.
+#include <xsimd/xsimd.hpp>
+
+#include <algorithm>
+#include <cmath>
+
+#include "ops.h"
+
+namespace gpt {
+namespace ops {
+
+using batch = xsimd::batch<float>;
+constexpr int L = static_cast<int>(batch::size);
+
+int simd_lanes() { return L; }
+const char* simd_arch_name() { return xsimd::default_arch::name(); }
+
+namespace simd {
+namespace {
+
+inline batch load(const float* p) { return batch::load_unaligned(p); }
+
+// out[r] = sum of the lanes of acc[r], r < R; uses the parallel reduction when R is a multiple of
+// the lane count (R batches -> R/L stores instead of R separate horizontal adds).
+template <int R>
+inline void reduce_rows(float* out, const batch (&acc)[R]) {
+    if constexpr (R % L == 0) {
+        for (int r = 0; r < R; r += L) xsimd::haddp(acc + r).store_unaligned(out + r);
+    } else {
+        for (int r = 0; r < R; r++) out[r] = xsimd::hadd(acc[r]);
+    }
+}
+
+}  // namespace
+
+float dot(const float* a, const float* b, int n) {
+    // Two accumulators: consecutive FMAs into one register would wait on each other's latency.
+    batch s0(0.0f), s1(0.0f);
+    int i = 0;
+    for (; i + 2 * L <= n; i += 2 * L) {
+        s0 = xsimd::fma(load(a + i), load(b + i), s0);
+        s1 = xsimd::fma(load(a + i + L), load(b + i + L), s1);
+    }
+    for (; i + L <= n; i += L) s0 = xsimd::fma(load(a + i), load(b + i), s0);
+    float s = xsimd::hadd(s0 + s1);
+    for (; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+void matvec(float* out, const float* w, const float* x, const float* bias, int M, int K) {
+    // Eight rows at a time: each x chunk is loaded once for eight FMAs on independent accumulators.
+    constexpr int R = 8;
+    const int Kv = K - K % L;
+    int m = 0;
+    for (; m + R <= M; m += R) {
+        const float* wr = w + static_cast<long>(m) * K;
+        batch acc[R];
+        for (int r = 0; r < R; r++) acc[r] = batch(0.0f);
+        for (int k = 0; k < Kv; k += L) {
+            const batch xv = load(x + k);
+            for (int r = 0; r < R; r++) acc[r] = xsimd::fma(load(wr + static_cast<long>(r) * K + k), xv, acc[r]);
+        }
+        float sums[R];
+        reduce_rows(sums, acc);
+        for (int r = 0; r < R; r++) {
+            float s = sums[r];
+            for (int k = Kv; k < K; k++) s += wr[static_cast<long>(r) * K + k] * x[k];
+            out[m + r] = s + (bias ? bias[m + r] : 0.0f);
+        }
+    }
+    for (; m < M; m++) out[m] = dot(w + static_cast<long>(m) * K, x, K) + (bias ? bias[m] : 0.0f);
+}
+
+void matmul(float* out, const float* x, const float* w, const float* bias, int N, int M, int K) {
+    // Register tile: 4 rows of x against 2 rows of W, 8 accumulators (fits 16 SIMD registers, as
+    // in SSE/wasm, together with the 6 loaded operands). Each W chunk is loaded once per 4 rows.
+    constexpr int NX = 4, NW = 2;
+    const int Kv = K - K % L;
+    int n = 0;
+    for (; n + NX <= N; n += NX) {
+        const float* xr = x + static_cast<long>(n) * K;
+        float* orow = out + static_cast<long>(n) * M;
+        int m = 0;
+        for (; m + NW <= M; m += NW) {
+            const float* wr = w + static_cast<long>(m) * K;
+            batch acc[NX * NW];
+            for (auto& a : acc) a = batch(0.0f);
+            for (int k = 0; k < Kv; k += L) {
+                const batch w0 = load(wr + k), w1 = load(wr + K + k);
+                for (int i = 0; i < NX; i++) {
+                    const batch xv = load(xr + static_cast<long>(i) * K + k);
+                    acc[i * NW + 0] = xsimd::fma(xv, w0, acc[i * NW + 0]);
+                    acc[i * NW + 1] = xsimd::fma(xv, w1, acc[i * NW + 1]);
+                }
+            }
+            float sums[NX * NW];
+            reduce_rows(sums, acc);
+            for (int i = 0; i < NX; i++) {
+                for (int j = 0; j < NW; j++) {
+                    float s = sums[i * NW + j];
+                    const float* xi = xr + static_cast<long>(i) * K;
+                    const float* wj = wr + static_cast<long>(j) * K;
+                    for (int k = Kv; k < K; k++) s += xi[k] * wj[k];
+                    orow[static_cast<long>(i) * M + m + j] = s + (bias ? bias[m + j] : 0.0f);
+                }
+            }
+        }
+        for (; m < M; m++) {
+            for (int i = 0; i < NX; i++) {
+                orow[static_cast<long>(i) * M + m] =
+                    dot(xr + static_cast<long>(i) * K, w + static_cast<long>(m) * K, K) + (bias ? bias[m] : 0.0f);
+            }
+        }
+    }
+    for (; n < N; n++) matvec(out + static_cast<long>(n) * M, w, x + static_cast<long>(n) * K, bias, M, K);
+}
+
+void layernorm(float* out, const float* x, const float* w, const float* b, int C) {
+    if (C <= 0) return;
+    const int Cv = C - C % L;
+    batch acc(0.0f);
+    for (int i = 0; i < Cv; i += L) acc += load(x + i);
+    float sum = xsimd::hadd(acc);
+    for (int i = Cv; i < C; i++) sum += x[i];
+    const float mean = sum / C;
+    const batch mv(mean);
+    acc = batch(0.0f);
+    for (int i = 0; i < Cv; i += L) {
+        const batch d = load(x + i) - mv;
+        acc = xsimd::fma(d, d, acc);
+    }
+    float var = xsimd::hadd(acc);
+    for (int i = Cv; i < C; i++) var += (x[i] - mean) * (x[i] - mean);
+    var /= C;
+    const float rstd = 1.0f / std::sqrt(var + 1e-5f);
+    const batch rv(rstd);
+    for (int i = 0; i < Cv; i += L) {
+        xsimd::fma((load(x + i) - mv) * rv, load(w + i), load(b + i)).store_unaligned(out + i);
+    }
+    for (int i = Cv; i < C; i++) out[i] = (x[i] - mean) * rstd * w[i] + b[i];
+}
+
+void masked_softmax(float* x, int n, int n_valid) {
+    if (n_valid > 0) {
+        const int nv = n_valid - n_valid % L;
+        float mx = x[0];
+        if (nv > 0) {
+            batch m = load(x);
+            for (int i = L; i < nv; i += L) m = xsimd::max(m, load(x + i));
+            alignas(64) float lanes[L];
+            m.store_aligned(lanes);
+            for (int j = 0; j < L; j++) mx = std::max(mx, lanes[j]);
+        }
+        for (int i = nv; i < n_valid; i++) mx = std::max(mx, x[i]);
+        const batch mv(mx);
+        batch acc(0.0f);
+        for (int i = 0; i < nv; i += L) {
+            const batch e = xsimd::exp(load(x + i) - mv);
+            e.store_unaligned(x + i);
+            acc += e;
+        }
+        float sum = xsimd::hadd(acc);
+        for (int i = nv; i < n_valid; i++) {
+            x[i] = std::exp(x[i] - mx);
+            sum += x[i];
+        }
+        const float inv = 1.0f / sum;
+        const batch iv(inv);
+        for (int i = 0; i < nv; i += L) (load(x + i) * iv).store_unaligned(x + i);
+        for (int i = nv; i < n_valid; i++) x[i] *= inv;
+    }
+    std::fill(x + std::max(n_valid, 0), x + std::max(n, 0), 0.0f);
+}
+
+void gelu(float* out, const float* x, int n) {
+    const float kf = 0.7978845608028654f;  // sqrt(2 / pi)
+    const batch k(kf), c(0.044715f), half(0.5f), one(1.0f);
+    const int nv = n - n % L;
+    for (int i = 0; i < nv; i += L) {
+        const batch v = load(x + i);
+        const batch inner = k * xsimd::fma(c * v, v * v, v);
+        (half * v * (one + xsimd::tanh(inner))).store_unaligned(out + i);
+    }
+    for (int i = nv; i < n; i++) {
+        const float v = x[i];
+        out[i] = 0.5f * v * (1.0f + std::tanh(kf * (v + 0.044715f * v * v * v)));
+    }
+}
+
+void add(float* out, const float* a, const float* b, int n) {
+    const int nv = n - n % L;
+    for (int i = 0; i < nv; i += L) (load(a + i) + load(b + i)).store_unaligned(out + i);
+    for (int i = nv; i < n; i++) out[i] = a[i] + b[i];
+}
+
+void axpy(float* y, float a, const float* x, int n) {
+    const batch av(a);
+    const int nv = n - n % L;
+    for (int i = 0; i < nv; i += L) xsimd::fma(av, load(x + i), load(y + i)).store_unaligned(y + i);
+    for (int i = nv; i < n; i++) y[i] += a * x[i];
+}
+
+}  // namespace simd
+}  // namespace ops
+}  // namespace gpt

@@ -1,0 +1,66 @@
+// The safetensors container: an 8-byte little-endian header length N, N bytes of UTF-8 JSON, then
+// the raw tensor bytes. The JSON maps each tensor name to {dtype, shape, data_offsets: [begin, end]}
+// (offsets relative to the start of the data) and may hold "__metadata__", a string -> string map.
+//
+// parse() validates the whole file before anything points into it: header length and JSON, every
+// entry's fields, shapes (non-negative integers, no overflow), that byte sizes match shapes, and
+// that the tensors tile the data exactly (no overlap, no gap, no trailing bytes). Every 64-bit value
+// is range-checked before it is narrowed to size_t (32 bits on wasm32). Messages name the tensor.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "result.h"
+
+namespace gpt {
+namespace safetensors {
+
+enum class DType { F32, F16, BF16 };
+const char* dtype_name(DType d);
+size_t dtype_size(DType d);
+
+// Bounds on what parse() accepts: they keep a hostile header from costing unbounded memory or time.
+struct Limits {
+    uint64_t max_header_bytes = 100u << 20;  // 100 MiB, as the reference safetensors crate
+    size_t max_tensors = 100000;
+    size_t max_name_bytes = 1024;
+    size_t max_rank = 8;
+};
+
+struct TensorInfo {
+    std::string name;
+    DType dtype;
+    std::vector<int64_t> shape;
+    size_t numel;
+    size_t begin, end;  // byte range in the data section
+};
+
+struct File {
+    std::vector<TensorInfo> tensors;  // in data order
+    std::map<std::string, std::string> metadata;
+    const uint8_t* data = nullptr;  // start of the data section, inside the caller's bytes
+    size_t data_size = 0;
+
+    const TensorInfo* find(const std::string& name) const;
+};
+
+// The returned File points into `bytes`, which must outlive it.
+Result<File> parse(const uint8_t* bytes, size_t size, const Limits& limits = Limits());
+
+// Converts the tensor's elements to float32 into out[numel]. Returns the index of the first value
+// that is NaN or infinite, or -1 if all are finite.
+long to_f32(const File& file, const TensorInfo& t, float* out);
+
+// IEEE half and bfloat16 bit patterns -> float (exact; subnormals, infinities and NaN kept).
+float half_to_float(uint16_t h);
+float bf16_to_float(uint16_t h);
+
+// "[2, 3]": shapes as they appear in messages.
+std::string shape_str(const std::vector<int64_t>& shape);
+
+}  // namespace safetensors
+}  // namespace gpt

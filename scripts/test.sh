@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Runs every test suite against what scripts/build.sh built.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== native tests (SIMD kernels) =="
+ctest --test-dir build/native --output-on-failure -j2
+echo "== native tests (scalar kernels) =="
+ctest --test-dir build/scalar --output-on-failure -j2
+echo "== WebAssembly tests (the engine compiled to wasm, run by Node) =="
+ctest --test-dir build/wasm --output-on-failure

@@ -1,0 +1,26 @@
+// Shared by the test files: reading test data and comparing with a tolerance.
+#pragma once
+
+#include <cstdint>
+#include <fstream>
+#include <iterator>
+#include <random>
+#include <string>
+#include <vector>
+
+inline std::string data_path(const std::string& name) { return std::string(GPT_TEST_DATA) + "/" + name; }
+
+inline std::vector<uint8_t> read_bytes(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    return std::vector<uint8_t>((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
+
+inline std::vector<float> random_floats(size_t n, std::mt19937& rng, float scale = 1.0f) {
+    std::normal_distribution<float> d(0.0f, scale);
+    std::vector<float> v(n);
+    for (auto& x : v) x = d(rng);
+    return v;
+}
+
+// float32 unit roundoff: the relative error of one rounding.
+constexpr double kU = 1.0 / (1 << 24);

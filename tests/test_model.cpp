@@ -1,0 +1,216 @@
+// Whole-model parity with PyTorch (weights/reference.py, float64) on the tiny random checkpoint in
+// F32, F16 and BF16, the KV cache against a full prefill, the loss, and the generator's window.
+//
+// Tolerance, from float32 rounding (u = 2^-24): the reference is float64, so what the tests see is
+// the engine's own rounding. A dot product of K terms rounds like a random walk, ~sqrt(K) * u of
+// its magnitude; the longest ones have K = 4C (the MLP projection); each block adds its share, so
+// the error grows about linearly with n_layer. Activations after LayerNorm are O(1) and the logits
+// O(10), which with a margin for LayerNorm's 1/sigma amplification gives the factor 16:
+//     logits:    |engine - reference| <= n_layer * sqrt(4C) * 16u * max(1, |reference|)
+//     attention: |engine - reference| <= n_layer * sqrt(4C) * 4u   (probabilities are in [0, 1])
+// For the tiny model (2 layers, C = 64) that is 3.1e-5 and 7.6e-6; measured: 2.5e-6 and 6e-7.
+// A real bug (a wrong scale, a missing bias, an off-by-one mask) moves values by 1e-2 or more.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "generator.h"
+#include "helpers.h"
+#include "loss.h"
+#include "model.h"
+#include "safetensors.h"
+
+using namespace gpt;
+
+namespace {
+
+double logit_tol(const Config& c) { return c.n_layer * std::sqrt(4.0 * c.n_embd) * 16 * kU; }
+double att_tol(const Config& c) { return c.n_layer * std::sqrt(4.0 * c.n_embd) * 4 * kU; }
+
+struct Reference {
+    std::vector<uint8_t> bytes;
+    safetensors::File file;
+    std::vector<int> tokens, loss_tokens;
+    double loss = 0;
+
+    explicit Reference(const std::string& name) : bytes(read_bytes(data_path(name))) {
+        auto f = safetensors::parse(bytes.data(), bytes.size());
+        REQUIRE(f.ok());
+        file = f.take();
+        tokens = nlohmann::json::parse(file.metadata.at("tokens")).get<std::vector<int>>();
+        loss_tokens = nlohmann::json::parse(file.metadata.at("loss_tokens")).get<std::vector<int>>();
+        loss = std::stod(file.metadata.at("loss"));
+    }
+    std::vector<float> tensor(const std::string& name) const {
+        const auto* t = file.find(name);
+        REQUIRE(t);
+        std::vector<float> v(t->numel);
+        safetensors::to_f32(file, *t, v.data());
+        return v;
+    }
+};
+
+Model load(const std::string& name) {
+    const auto bytes = read_bytes(data_path(name));
+    auto m = Model::load(bytes.data(), bytes.size());
+    INFO(m.error());
+    REQUIRE(m.ok());
+    return m.take();
+}
+
+}  // namespace
+
+TEST_CASE("logits and attention match PyTorch in F32, F16 and BF16", "[model][golden]") {
+    for (const std::string dtype : {"f32", "f16", "bf16"}) {
+        INFO("dtype " << dtype);
+        const Model m = load("tiny-" + dtype + ".safetensors");
+        const Reference ref("tiny-" + dtype + ".ref.safetensors");
+        const Config& c = m.config();
+        const int n = static_cast<int>(ref.tokens.size());
+        RunState s(c);
+        REQUIRE(forward(m, s, ref.tokens.data(), n, 0).ok());
+
+        const auto logits = ref.tensor("logits");  // (n, V)
+        std::vector<float> row(c.vocab_size);
+        double worst = 0;
+        for (int i = 0; i < n; i++) {
+            logits_of_row(m, s, i, row.data());
+            for (int v = 0; v < c.vocab_size; v++) {
+                const double r = logits[static_cast<size_t>(i) * c.vocab_size + v];
+                worst = std::max(worst, std::fabs(row[v] - r) / std::max(1.0, std::fabs(r)));
+            }
+        }
+        // The last row's logits are also left in s.logits.
+        for (int v = 0; v < c.vocab_size; v++) REQUIRE(s.logits[v] == row[v]);
+        WARN("max relative logit error " << worst);
+        REQUIRE(worst <= logit_tol(c));
+
+        double worst_att = 0;
+        for (int l = 0; l < c.n_layer; l++) {
+            const auto att = ref.tensor("att." + std::to_string(l));  // (NH, n, n)
+            for (int h = 0; h < c.n_head; h++)
+                for (int p = 0; p < n; p++)
+                    for (int j = 0; j < n; j++) {
+                        const double r = att[(static_cast<size_t>(h) * n + p) * n + j];
+                        worst_att = std::max(worst_att, std::fabs(s.att_row(l, h, p)[j] - r));
+                    }
+        }
+        WARN("max attention error " << worst_att);
+        REQUIRE(worst_att <= att_tol(c));
+    }
+}
+
+TEST_CASE("loss matches PyTorch over several windows, the last one partial", "[model][golden]") {
+    for (const std::string dtype : {"f32", "f16", "bf16"}) {
+        const Model m = load("tiny-" + dtype + ".safetensors");
+        const Reference ref("tiny-" + dtype + ".ref.safetensors");
+        RunState s(m.config());
+        const auto r = mean_loss(m, s, ref.loss_tokens);
+        REQUIRE(r.ok());
+        REQUIRE(r->targets == static_cast<long>(ref.loss_tokens.size()) - 1);
+        REQUIRE(r->windows == (r->targets + m.config().block_size - 1) / m.config().block_size);
+        REQUIRE(std::fabs(r->mean_nats - ref.loss) <= logit_tol(m.config()));
+    }
+}
+
+TEST_CASE("KV-cache decoding gives the same logits and attention as a full prefill", "[model]") {
+    const Model m = load("tiny-f32.safetensors");
+    const Config& c = m.config();
+    const Reference ref("tiny-f32.ref.safetensors");
+    const int n = static_cast<int>(ref.tokens.size());
+    RunState full(c), step(c);
+    REQUIRE(forward(m, full, ref.tokens.data(), n, 0).ok());
+    // Decode: a 5-token prefill, then one token at a time.
+    REQUIRE(forward(m, step, ref.tokens.data(), 5, 0).ok());
+    std::vector<float> row(c.vocab_size);
+    for (int p = 5; p < n; p++) {
+        REQUIRE(forward(m, step, &ref.tokens[p], 1, p).ok());
+        logits_of_row(m, full, p, row.data());
+        for (int v = 0; v < c.vocab_size; v++) {
+            // Same math, different grouping (matmul tiles vs matvec): float32 rounding only.
+            REQUIRE(step.logits[v] == Approx(row[v]).margin(logit_tol(c) * std::max(1.0f, std::fabs(row[v]))));
+        }
+        for (int l = 0; l < c.n_layer; l++)
+            for (int h = 0; h < c.n_head; h++)
+                for (int j = 0; j < c.block_size; j++) REQUIRE(step.att_row(l, h, p)[j] == Approx(full.att_row(l, h, p)[j]).margin(att_tol(c)));
+    }
+}
+
+TEST_CASE("forward refuses positions outside the window and unknown token ids", "[model]") {
+    const Model m = load("tiny-f32.safetensors");
+    RunState s(m.config());
+    const int T = m.config().block_size;
+    std::vector<int> tokens(T + 1, 1);
+    REQUIRE_THAT(forward(m, s, tokens.data(), T + 1, 0).error, Catch::Matchers::Contains("outside the context window of 32"));
+    REQUIRE_FALSE(forward(m, s, tokens.data(), 1, T).ok());
+    REQUIRE_FALSE(forward(m, s, tokens.data(), 0, 0).ok());
+    tokens[0] = m.config().vocab_size;
+    REQUIRE_THAT(forward(m, s, tokens.data(), 1, 0).error, Catch::Matchers::Contains("token id 62 is outside the vocabulary"));
+}
+
+TEST_CASE("generation is deterministic for a seed and slides its window past the context", "[generator]") {
+    const Model m = load("tiny-f32.safetensors");
+    const int T = m.config().block_size;
+    const auto prompt = m.tokenizer().encode("First Citizen:\n").tokens;
+    SamplerSettings s;
+    s.temperature = 0.9f;
+    s.top_k = 20;
+    auto run = [&](uint64_t seed, int n) {
+        Generator g(m);
+        REQUIRE(g.start(prompt, seed).ok());
+        std::vector<Generator::Step> steps;
+        for (int i = 0; i < n; i++) steps.push_back(g.step(s));
+        return std::make_pair(g.tokens(), steps);
+    };
+    const int n = 3 * T;  // several slides
+    const auto [a, steps] = run(7, n);
+    const auto [b, steps_b] = run(7, n);
+    const auto [c, steps_c] = run(8, n);
+    REQUIRE(a == b);
+    REQUIRE(a != c);
+    REQUIRE(a.size() == prompt.size() + n);
+
+    // The window policy: positions grow to T-1, then the window keeps the newest T/2 tokens.
+    int prev_start = 0;
+    for (size_t i = 0; i < steps.size(); i++) {
+        const auto& st = steps[i];
+        const int index = static_cast<int>(prompt.size() + i) - 1;  // the token whose row produced the draw
+        REQUIRE(st.pos == index - st.window_start);
+        REQUIRE(st.pos < T);
+        REQUIRE(st.pos >= 0);
+        if (st.window_start != prev_start) REQUIRE(st.pos == T / 2 - 1);
+        prev_start = st.window_start;
+    }
+    REQUIRE(prev_start > 0);
+
+    // Each step's distribution is the model's prediction for the same window, computed from scratch.
+    Generator g(m);
+    REQUIRE(g.start(prompt, 7).ok());
+    RunState fresh(m.config());
+    for (int i = 0; i < n; i++) {
+        const auto st = g.step(s);
+        const auto& toks = g.tokens();
+        REQUIRE(forward(m, fresh, toks.data() + st.window_start, st.pos + 1, 0).ok());
+        std::vector<float> p(fresh.logits.size());
+        SamplerSettings greedy;
+        greedy.temperature = s.temperature;  // same temperature: compare the distributions
+        Sampler sampler(m.config().vocab_size);
+        Rng rng(0);
+        sampler.sample(fresh.logits.data(), greedy, rng, p.data());
+        for (size_t v = 0; v < p.size(); v++) REQUIRE(g.probs()[v] == Approx(p[v]).margin(1e-5));
+    }
+}
+
+TEST_CASE("a prompt longer than the context keeps its last block_size tokens", "[generator]") {
+    const Model m = load("tiny-f32.safetensors");
+    const int T = m.config().block_size;
+    std::vector<int> prompt(T + 10);
+    for (size_t i = 0; i < prompt.size(); i++) prompt[i] = static_cast<int>(i % 50);
+    Generator g(m);
+    REQUIRE(g.start(prompt, 1).ok());
+    const auto st = g.step(SamplerSettings{});
+    REQUIRE(st.window_start == 10);
+    REQUIRE(st.pos == T - 1);
+    REQUIRE_THAT(g.start({}, 1).error, Catch::Matchers::Contains("the prompt is empty"));
+}

@@ -1,0 +1,196 @@
+// Every SIMD kernel against its scalar twin, for every length 0 .. 2*lanes+3 and for pointers that
+// are misaligned with respect to the vector width.
+//
+// Tolerance: the two differ only in summation order. For a sum of n products each result is within
+// gamma_n * sum|a_i b_i| of the exact value (gamma_n = n*u / (1 - n*u), Higham, Accuracy and
+// Stability, 3.1), so they are within 2 * gamma_n * sum|a_i b_i| of each other. Element-wise kernels
+// (add, axpy) are exact or one rounding apart; exp / tanh from xsimd are within a few ulp of libm.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <vector>
+
+#include "helpers.h"
+#include "ops/ops.h"
+
+using namespace gpt;
+
+namespace {
+
+double gamma(int n) { return n * kU / (1 - n * kU); }
+
+int max_len() { return 2 * ops::simd_lanes() + 3; }
+
+// A buffer whose data() is offset by `shift` floats from a 64-byte boundary.
+struct Shifted {
+    std::vector<float> storage;
+    float* p;
+    Shifted(const std::vector<float>& v, int shift) : storage(v.size() + 32) {
+        auto addr = reinterpret_cast<uintptr_t>(storage.data());
+        float* base = storage.data() + ((64 - addr % 64) % 64) / sizeof(float);
+        p = base + shift;
+        std::copy(v.begin(), v.end(), p);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("dot: SIMD equals scalar for every length and alignment", "[ops]") {
+    std::mt19937 rng(1);
+    for (int n = 0; n <= max_len(); n++) {
+        for (int shift = 0; shift < 4; shift++) {
+            Shifted a(random_floats(n, rng), shift), b(random_floats(n, rng), 3 - shift);
+            double mag = 0;
+            for (int i = 0; i < n; i++) mag += std::fabs(a.p[i] * b.p[i]);
+            INFO("n=" << n << " shift=" << shift);
+            REQUIRE(std::fabs(ops::simd::dot(a.p, b.p, n) - ops::scalar::dot(a.p, b.p, n)) <= 2 * gamma(n) * mag + 1e-30);
+        }
+    }
+}
+
+TEST_CASE("matvec: SIMD equals scalar for every shape and alignment", "[ops]") {
+    std::mt19937 rng(2);
+    for (int M = 0; M <= max_len() + 8; M += (M < 12 ? 1 : 5)) {
+        for (int K = 0; K <= max_len(); K++) {
+            const int shift = (M + K) % 4;
+            Shifted w(random_floats(static_cast<size_t>(M) * K, rng), shift), x(random_floats(K, rng), 3 - shift),
+                bias(random_floats(M, rng), shift);
+            std::vector<float> o1(M + 1, 7.0f), o2(M + 1, 7.0f);
+            ops::simd::matvec(o1.data(), w.p, x.p, bias.p, M, K);
+            ops::scalar::matvec(o2.data(), w.p, x.p, bias.p, M, K);
+            for (int m = 0; m < M; m++) {
+                double mag = std::fabs(bias.p[m]);
+                for (int k = 0; k < K; k++) mag += std::fabs(w.p[m * K + k] * x.p[k]);
+                INFO("M=" << M << " K=" << K << " m=" << m);
+                REQUIRE(std::fabs(o1[m] - o2[m]) <= 2 * gamma(K + 1) * mag + 1e-30);
+            }
+            REQUIRE(o1[M] == 7.0f);  // nothing written past the end
+        }
+    }
+}
+
+TEST_CASE("matmul: SIMD equals scalar, with and without bias", "[ops]") {
+    std::mt19937 rng(3);
+    for (int N = 0; N <= 9; N++) {
+        for (int M = 0; M <= 2 * ops::simd_lanes() + 3; M++) {
+            for (int K : {0, 1, ops::simd_lanes() - 1, ops::simd_lanes(), 2 * ops::simd_lanes() + 3, 37}) {
+                if (K < 0) continue;
+                const int shift = (N + M + K) % 4;
+                Shifted x(random_floats(static_cast<size_t>(N) * K, rng), shift),
+                    w(random_floats(static_cast<size_t>(M) * K, rng), 3 - shift), bias(random_floats(M, rng), 1);
+                for (const float* b : {static_cast<const float*>(bias.p), static_cast<const float*>(nullptr)}) {
+                    std::vector<float> o1(static_cast<size_t>(N) * M + 1, 7.0f), o2(o1.size(), 7.0f);
+                    ops::simd::matmul(o1.data(), x.p, w.p, b, N, M, K);
+                    ops::scalar::matmul(o2.data(), x.p, w.p, b, N, M, K);
+                    for (int n = 0; n < N; n++) {
+                        for (int m = 0; m < M; m++) {
+                            double mag = b ? std::fabs(b[m]) : 0.0;
+                            for (int k = 0; k < K; k++) mag += std::fabs(x.p[n * K + k] * w.p[m * K + k]);
+                            INFO("N=" << N << " M=" << M << " K=" << K << " n=" << n << " m=" << m);
+                            REQUIRE(std::fabs(o1[n * M + m] - o2[n * M + m]) <= 2 * gamma(K + 1) * mag + 1e-30);
+                        }
+                    }
+                    REQUIRE(o1.back() == 7.0f);
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE("matmul of one row is matvec", "[ops]") {
+    std::mt19937 rng(4);
+    const int M = 37, K = 29;
+    auto w = random_floats(M * K, rng), x = random_floats(K, rng), b = random_floats(M, rng);
+    std::vector<float> o1(M), o2(M);
+    ops::matmul(o1.data(), x.data(), w.data(), b.data(), 1, M, K);
+    ops::matvec(o2.data(), w.data(), x.data(), b.data(), M, K);
+    REQUIRE(o1 == o2);
+}
+
+TEST_CASE("layernorm: SIMD equals scalar and normalises", "[ops]") {
+    std::mt19937 rng(5);
+    for (int C = 1; C <= max_len() + 64; C++) {
+        Shifted x(random_floats(C, rng, 3.0f), C % 4), w(random_floats(C, rng), 1), b(random_floats(C, rng), 2);
+        std::vector<float> o1(C), o2(C);
+        ops::simd::layernorm(o1.data(), x.p, w.p, b.p, C);
+        ops::scalar::layernorm(o2.data(), x.p, w.p, b.p, C);
+        for (int i = 0; i < C; i++) {
+            INFO("C=" << C << " i=" << i);
+            REQUIRE(std::fabs(o1[i] - o2[i]) <= 1e-5 * (1 + std::fabs(w.p[i]) * 3 + std::fabs(b.p[i])));
+        }
+        // With unit gain and zero bias the output has mean 0 and variance var/(var+eps) ~ 1.
+        if (C >= 8) {
+            std::vector<float> ones(C, 1.0f), zeros(C, 0.0f), o(C);
+            ops::layernorm(o.data(), x.p, ones.data(), zeros.data(), C);
+            double mean = 0, var = 0;
+            for (float v : o) mean += v;
+            mean /= C;
+            for (float v : o) var += (v - mean) * (v - mean);
+            var /= C;
+            REQUIRE(std::fabs(mean) < 1e-5);
+            REQUIRE(std::fabs(var - 1.0) < 1e-3);
+        }
+    }
+    ops::simd::layernorm(nullptr, nullptr, nullptr, nullptr, 0);  // C = 0: nothing to do, no crash
+}
+
+TEST_CASE("masked_softmax: SIMD equals scalar; masked tail is exactly zero", "[ops]") {
+    std::mt19937 rng(6);
+    for (int n = 0; n <= max_len(); n++) {
+        for (int valid = 0; valid <= n; valid++) {
+            Shifted a(random_floats(n, rng, 4.0f), (n + valid) % 4), b(std::vector<float>(a.p, a.p + n), 1);
+            ops::simd::masked_softmax(a.p, n, valid);
+            ops::scalar::masked_softmax(b.p, n, valid);
+            double sum = 0;
+            for (int i = 0; i < n; i++) {
+                INFO("n=" << n << " valid=" << valid << " i=" << i);
+                REQUIRE(std::fabs(a.p[i] - b.p[i]) <= 8 * n * kU);
+                if (i >= valid) REQUIRE(a.p[i] == 0.0f);
+                sum += a.p[i];
+            }
+            if (valid > 0) REQUIRE(std::fabs(sum - 1.0) <= 2 * n * kU + 1e-7);
+        }
+    }
+    // Large logits: subtracting the max keeps exp finite.
+    std::vector<float> big = {1000.0f, 999.0f, -1000.0f};
+    ops::masked_softmax(big.data(), 3, 3);
+    REQUIRE(big[0] == Approx(1.0 / (1.0 + std::exp(-1.0))).epsilon(1e-6));
+    REQUIRE(big[2] == 0.0f);
+}
+
+TEST_CASE("gelu: SIMD equals scalar and the tanh formula", "[ops]") {
+    std::mt19937 rng(7);
+    for (int n = 0; n <= max_len(); n++) {
+        Shifted x(random_floats(n, rng, 3.0f), n % 4);
+        std::vector<float> o1(n), o2(n);
+        ops::simd::gelu(o1.data(), x.p, n);
+        ops::scalar::gelu(o2.data(), x.p, n);
+        for (int i = 0; i < n; i++) {
+            const double v = x.p[i];
+            const double ref = 0.5 * v * (1 + std::tanh(std::sqrt(2 / M_PI) * (v + 0.044715 * v * v * v)));
+            REQUIRE(std::fabs(o1[i] - o2[i]) <= 1e-6 * (1 + std::fabs(ref)));
+            REQUIRE(std::fabs(o2[i] - ref) <= 1e-6 * (1 + std::fabs(ref)));
+        }
+    }
+    std::vector<float> edge = {-20.0f, 0.0f, 20.0f}, out(3);
+    ops::gelu(out.data(), edge.data(), 3);
+    REQUIRE(std::fabs(out[0]) < 1e-6);
+    REQUIRE(out[1] == 0.0f);
+    REQUIRE(out[2] == Approx(20.0f));
+}
+
+TEST_CASE("add and axpy: SIMD equals scalar exactly", "[ops]") {
+    std::mt19937 rng(8);
+    for (int n = 0; n <= max_len(); n++) {
+        Shifted a(random_floats(n, rng), n % 4), b(random_floats(n, rng), (n + 1) % 4);
+        std::vector<float> o1(n), o2(n);
+        ops::simd::add(o1.data(), a.p, b.p, n);
+        ops::scalar::add(o2.data(), a.p, b.p, n);
+        REQUIRE(o1 == o2);
+        std::vector<float> y1(a.p, a.p + n), y2(y1);
+        ops::simd::axpy(y1.data(), 0.37f, b.p, n);
+        ops::scalar::axpy(y2.data(), 0.37f, b.p, n);
+        // The SIMD version may fuse the multiply-add: at most one rounding apart.
+        for (int i = 0; i < n; i++) REQUIRE(std::fabs(y1[i] - y2[i]) <= 2 * kU * (std::fabs(y2[i]) + std::fabs(0.37f * b.p[i])));
+    }
+}
