@@ -9,3 +9,5 @@ echo "== native tests (scalar kernels) =="
 ctest --test-dir build/scalar --output-on-failure -j2
 echo "== WebAssembly tests (the engine compiled to wasm, run by Node) =="
 ctest --test-dir build/wasm --output-on-failure
+echo "== the Embind module in Node (bindings, golden parity, errors as values) =="
+node --test tests/wasm/

@@ -1,0 +1,212 @@
+// The engine as seen from JavaScript: one class, Engine. This is the only file that includes
+// Emscripten headers.
+//
+// Errors come back as values ({ok: false, message}), never as exceptions or aborts, and leave the
+// engine as it was: a bad file keeps the current model, a bad prompt keeps the current run.
+// Bulk data (attention, probabilities) is handed out as typed_memory_view over engine memory; a view
+// is detached when the wasm memory grows, so JS re-acquires it after every call instead of keeping it.
+#include <emscripten/bind.h>
+#include <emscripten/val.h>
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "../generator.h"
+#include "../model.h"
+#include "../ops/ops.h"
+
+namespace {
+
+using emscripten::val;
+
+val failure(const std::string& message) {
+    val r = val::object();
+    r.set("ok", false);
+    r.set("message", message);
+    return r;
+}
+
+val success() {
+    val r = val::object();
+    r.set("ok", true);
+    return r;
+}
+
+class Engine {
+  public:
+    // The weight file goes straight from JS into this buffer in the wasm heap (HEAPU8.set), the
+    // only copy of the bytes; load() parses it and releases it.
+    uintptr_t upload_buffer(double size) {
+        if (!(size >= 0 && size <= 2147483647.0)) return 0;
+        upload_.assign(static_cast<size_t>(size), 0);
+        upload_.shrink_to_fit();
+        return reinterpret_cast<uintptr_t>(upload_.data());
+    }
+
+    val load() {
+        auto m = gpt::Model::load(upload_.data(), upload_.size());
+        std::vector<uint8_t>().swap(upload_);
+        if (!m) return failure(m.error());
+        generator_.reset();  // refers to the old model
+        model_ = std::make_unique<gpt::Model>(m.take());
+        const gpt::Config& c = model_->config();
+        rows_.assign(static_cast<size_t>(c.n_layer) * c.n_head * c.block_size, 0.0f);  // the most a step needs
+        val r = success();
+        r.set("info", info());
+        return r;
+    }
+
+    bool loaded() const { return model_ != nullptr; }
+
+    val info() const {
+        if (!model_) return val::null();
+        const gpt::Config& c = model_->config();
+        val i = val::object();
+        i.set("nLayer", c.n_layer);
+        i.set("nHead", c.n_head);
+        i.set("nEmbd", c.n_embd);
+        i.set("blockSize", c.block_size);
+        i.set("vocabSize", c.vocab_size);
+        i.set("params", static_cast<double>(model_->num_params()));
+        i.set("dtype", model_->dtype());
+        i.set("kernels", std::string(GPT_SIMD ? gpt::ops::simd_arch_name() : "scalar"));
+        val vocab = val::array();
+        for (const auto& s : model_->tokenizer().vocab()) vocab.call<void>("push", s);
+        i.set("vocab", vocab);
+        return i;
+    }
+
+    // Tokenizes the prompt and runs it through the model. On failure the current run is kept.
+    val start(const std::string& prompt, double seed) {
+        if (!model_) return failure("no model is loaded");
+        if (!(seed >= 0 && seed <= 4294967295.0 && seed == std::floor(seed))) {
+            return failure("the seed must be a whole number from 0 to 4294967295");
+        }
+        const auto enc = model_->tokenizer().encode(prompt);
+        if (!enc.ok()) {
+            val r = failure(enc.error);
+            val unknown = val::array();
+            for (const auto& u : enc.unknown) {
+                val e = val::object();
+                e.set("text", u.text);
+                e.set("index", static_cast<double>(u.index));
+                e.set("utf16Index", static_cast<double>(u.utf16_index));
+                unknown.call<void>("push", e);
+            }
+            r.set("unknown", unknown);
+            return r;
+        }
+        auto g = std::make_unique<gpt::Generator>(*model_);
+        if (gpt::Status s = g->start(enc.tokens, static_cast<uint64_t>(seed)); !s) return failure(s.error);
+        generator_ = std::move(g);
+        stopped_ = false;
+        val r = success();
+        r.set("promptTokens", static_cast<int>(enc.tokens.size()));
+        r.set("windowStart", std::max(0, static_cast<int>(enc.tokens.size()) - model_->config().block_size));
+        return r;
+    }
+
+    // Draws the next token. Afterwards rows() holds the attention rows that produced it and probs()
+    // the distribution it was drawn from.
+    val step(float temperature, int top_k, float top_p) {
+        if (!generator_) return failure("nothing to continue: start a generation first");
+        if (stopped_) return failure("this generation was stopped: start a new one");
+        gpt::SamplerSettings s;
+        s.temperature = temperature;
+        s.top_k = top_k;
+        s.top_p = top_p;
+        if (gpt::Status st = gpt::validate(s); !st) return failure(st.error);
+        const auto step = generator_->step(s);
+        pack_rows(step.pos);
+        val r = success();
+        r.set("token", step.token);
+        r.set("text", model_->tokenizer().decode(step.token));
+        r.set("pos", step.pos);
+        r.set("windowStart", step.window_start);
+        r.set("prob", generator_->probs()[step.token]);
+        return r;
+    }
+
+    // Ends the current generation: step() refuses until the next start(). Its last attention and
+    // probabilities stay readable.
+    void stop() { stopped_ = true; }
+
+    // (L, NH, pos+1): for every layer and head, the attention row of the query at window position
+    // `pos` (the token the last draw continued from), over keys 0..pos.
+    val rows() const { return val(emscripten::typed_memory_view(rows_.size(), rows_.data())); }
+
+    // (L, NH, T, T): the attention probabilities of the current window.
+    val attention() const {
+        if (!generator_) return val::null();
+        const auto& att = generator_->state().att;
+        return val(emscripten::typed_memory_view(att.size(), att.data()));
+    }
+
+    // (V): the distribution of the last draw (softmax(logits / temperature)).
+    val probs() const {
+        if (!generator_) return val::null();
+        return val(emscripten::typed_memory_view(static_cast<size_t>(model_->config().vocab_size), generator_->probs()));
+    }
+
+    // The k most likely tokens of the last draw: [{token, text, p}], most likely first.
+    val top(int k) const {
+        val out = val::array();
+        if (!generator_) return out;
+        const int V = model_->config().vocab_size;
+        k = std::max(0, std::min(k, V));
+        std::vector<int> idx(static_cast<size_t>(V));
+        std::iota(idx.begin(), idx.end(), 0);
+        const float* p = generator_->probs();
+        std::partial_sort(idx.begin(), idx.begin() + k, idx.end(),
+                          [p](int a, int b) { return p[a] != p[b] ? p[a] > p[b] : a < b; });
+        for (int i = 0; i < k; i++) {
+            val e = val::object();
+            e.set("token", idx[i]);
+            e.set("text", model_->tokenizer().decode(idx[i]));
+            e.set("p", p[idx[i]]);
+            out.call<void>("push", e);
+        }
+        return out;
+    }
+
+  private:
+    void pack_rows(int pos) {
+        const gpt::Config& c = model_->config();
+        const auto& s = generator_->state();
+        const size_t n = static_cast<size_t>(pos) + 1;
+        rows_.resize(static_cast<size_t>(c.n_layer) * c.n_head * n);
+        for (int l = 0; l < c.n_layer; l++)
+            for (int h = 0; h < c.n_head; h++) {
+                const float* src = s.att_row(l, h, pos);
+                std::copy(src, src + n, rows_.data() + (static_cast<size_t>(l) * c.n_head + h) * n);
+            }
+    }
+
+    std::unique_ptr<gpt::Model> model_;
+    std::unique_ptr<gpt::Generator> generator_;
+    std::vector<uint8_t> upload_;
+    std::vector<float> rows_;  // (L, NH, pos+1)
+    bool stopped_ = false;
+};
+
+}  // namespace
+
+EMSCRIPTEN_BINDINGS(gpt_playground) {
+    emscripten::class_<Engine>("Engine")
+        .constructor<>()
+        .function("uploadBuffer", &Engine::upload_buffer)
+        .function("load", &Engine::load)
+        .function("loaded", &Engine::loaded)
+        .function("info", &Engine::info)
+        .function("start", &Engine::start)
+        .function("step", &Engine::step)
+        .function("stop", &Engine::stop)
+        .function("rows", &Engine::rows)
+        .function("attention", &Engine::attention)
+        .function("probs", &Engine::probs)
+        .function("top", &Engine::top);
+}

@@ -1,0 +1,142 @@
+// The Embind module as the page's worker uses it, in Node: golden parity through the bindings, and
+// errors as values that leave the module usable.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { loadBytes, loadModule, readSafetensors, root } from './load-module.mjs';
+
+const data = (name) => join(root, 'tests', 'data', name);
+const Module = await loadModule();
+
+function loadedEngine(file = 'tiny-f32.safetensors') {
+  const engine = new Module.Engine();
+  const r = loadBytes(Module, engine, readFileSync(data(file)));
+  assert.equal(r.ok, true, r.message);
+  return engine;
+}
+
+test('info describes the loaded model', () => {
+  const engine = loadedEngine();
+  const info = engine.info();
+  assert.deepEqual([info.nLayer, info.nHead, info.nEmbd, info.blockSize, info.vocabSize], [2, 4, 64, 32, 62]);
+  assert.equal(info.dtype, 'F32');
+  assert.equal(info.vocab.length, 62);
+  assert.equal(info.vocab[0], '\n');
+  assert.ok(info.params > 100000);
+  engine.delete();
+});
+
+test('attention and probabilities through the bindings match PyTorch', () => {
+  for (const dtype of ['f32', 'f16', 'bf16']) {
+    const engine = loadedEngine(`tiny-${dtype}.safetensors`);
+    const ref = readSafetensors(data(`tiny-${dtype}.ref.safetensors`));
+    const tokens = JSON.parse(ref.metadata.tokens);
+    const vocab = engine.info().vocab;
+    const prompt = tokens.map((t) => vocab[t]).join('');
+    const started = engine.start(prompt, 1);
+    assert.equal(started.ok, true, started.message);
+    assert.equal(started.promptTokens, 32);
+    const step = engine.step(1.0, 0, 1.0);
+    assert.equal(step.ok, true);
+    assert.equal(step.pos, 31);
+
+    // probs = softmax(reference logits of the last position), temperature 1.
+    const V = vocab.length, T = tokens.length;
+    const logits = ref.tensors.logits.data.subarray((T - 1) * V, T * V);
+    const mx = Math.max(...logits);
+    const z = logits.reduce((s, l) => s + Math.exp(l - mx), 0);
+    const probs = engine.probs();
+    for (let v = 0; v < V; v++) assert.ok(Math.abs(probs[v] - Math.exp(logits[v] - mx) / z) < 1e-5, `p[${v}] ${dtype}`);
+    assert.equal(step.prob, probs[step.token]);
+
+    // The full attention (L, NH, T, T) and the step's rows (L, NH, pos + 1).
+    const att = engine.attention();
+    const rows = engine.rows();
+    assert.equal(rows.length, 2 * 4 * 32);
+    for (let l = 0; l < 2; l++) {
+      const r = ref.tensors[`att.${l}`].data;  // (NH, T, T)
+      for (let h = 0; h < 4; h++) {
+        for (let p = 0; p < T; p++) {
+          for (let j = 0; j < T; j++) {
+            const got = att[((l * 4 + h) * 32 + p) * 32 + j];
+            assert.ok(Math.abs(got - r[(h * T + p) * T + j]) < 1e-5, `att l${l} h${h} p${p} j${j}`);
+          }
+        }
+        for (let j = 0; j < T; j++) assert.equal(rows[(l * 4 + h) * 32 + j], att[((l * 4 + h) * 32 + 31) * 32 + j]);
+      }
+    }
+    const top = engine.top(10);
+    assert.equal(top.length, 10);
+    assert.ok(top.every((t, i) => i === 0 || t.p <= top[i - 1].p));
+    assert.equal(top[0].text, vocab[top[0].token]);
+    engine.delete();
+  }
+});
+
+test('a bad file is an error value, and the loaded model keeps working', () => {
+  const engine = loadedEngine();
+  for (const [bytes, message] of [
+    [new Uint8Array(0), /file too small/],
+    [new Uint8Array(4096).map((_, i) => (i * 7919) & 255), /header length .* is larger than the rest of the file/],
+    [readFileSync(data('tiny-f32.safetensors')).subarray(0, 100000), /run past the end of the data|larger than the rest/],
+    [readFileSync(data('tiny-f32.ref.safetensors')), /__metadata__ has no 'n_layer'/],
+  ]) {
+    const r = loadBytes(Module, engine, bytes);
+    assert.equal(r.ok, false);
+    assert.match(r.message, message);
+    assert.equal(engine.info().nLayer, 2);  // the previous model is still there
+  }
+  const s = engine.start('First Citizen:\n', 3);
+  assert.equal(s.ok, true);
+  assert.equal(engine.step(0.8, 0, 1).ok, true);
+  engine.delete();
+});
+
+test('unknown characters are reported with their positions; the run before them survives', () => {
+  const engine = loadedEngine();
+  assert.equal(engine.start('Hello', 1).ok, true);
+  const first = engine.step(1, 0, 1);
+  const bad = engine.start('a😀~b~', 1);
+  assert.equal(bad.ok, false);
+  assert.match(bad.message, /does not know the characters '😀', '~'/);
+  assert.deepEqual(bad.unknown.map((u) => [u.text, u.index, u.utf16Index]), [['😀', 1, 1], ['~', 2, 3], ['~', 4, 5]]);
+  assert.equal(engine.step(1, 0, 1).ok, true);  // the earlier run continues
+  assert.ok(first.ok);
+  engine.delete();
+});
+
+test('bad settings, seeds and call orders are error values', () => {
+  const engine = new Module.Engine();
+  assert.match(engine.start('a', 1).message, /no model is loaded/);
+  assert.match(engine.step(1, 0, 1).message, /start a generation first/);
+  assert.equal(engine.info(), null);
+  const r = loadBytes(Module, engine, readFileSync(data('tiny-f32.safetensors')));
+  assert.ok(r.ok);
+  assert.match(engine.start('a', -1).message, /seed must be a whole number/);
+  assert.match(engine.start('a', 1.5).message, /seed must be a whole number/);
+  assert.match(engine.start('', 1).message, /prompt is empty/);
+  assert.equal(engine.start('ab', 4294967295).ok, true);
+  assert.match(engine.step(-1, 0, 1).message, /temperature/);
+  assert.match(engine.step(1, 0, 0).message, /top-p/);
+  assert.equal(engine.step(1, 5, 0.9).ok, true);
+  engine.stop();
+  assert.match(engine.step(1, 0, 1).message, /stopped/);
+  assert.equal(engine.start('ab', 2).ok, true);
+  assert.equal(engine.step(1, 0, 1).ok, true);
+  engine.delete();
+});
+
+test('the same seed gives the same text; generation runs past the context window', () => {
+  const engine = loadedEngine();
+  const run = (seed) => {
+    assert.equal(engine.start('First', seed).ok, true);
+    let text = '';
+    for (let i = 0; i < 100; i++) text += engine.step(0.9, 30, 0.95).text;  // > 3 windows of 32
+    return text;
+  };
+  assert.equal(run(5), run(5));
+  assert.notEqual(run(5), run(6));
+  engine.delete();
+});

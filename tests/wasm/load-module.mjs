@@ -1,0 +1,40 @@
+// Loads the web build of the engine (build/wasm/gpt.mjs) in Node, for the tests and benchmarks.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const buildDir = process.env.GPT_WASM_DIR || join(root, 'build', 'wasm');
+
+export async function loadModule() {
+  // Emscripten 3.1.6's ES-module glue still reaches for CommonJS `require` and `__dirname` when it
+  // sees Node; give it both, and hand it the wasm bytes so it never tries fetch() on a file path.
+  globalThis.require ??= createRequire(import.meta.url);
+  globalThis.__dirname ??= buildDir;
+  const { default: createGptModule } = await import(join(buildDir, 'gpt.mjs'));
+  return createGptModule({ wasmBinary: readFileSync(join(buildDir, 'gpt.wasm')) });
+}
+
+// Copies a file's bytes into the engine (the page's worker does the same) and loads it.
+export function loadBytes(module, engine, bytes) {
+  const ptr = engine.uploadBuffer(bytes.length);
+  module.HEAPU8.set(bytes, ptr);
+  return engine.load();
+}
+
+// The F32 safetensors reference files written by weights/reference.py.
+export function readSafetensors(path) {
+  const buf = readFileSync(path);
+  const n = Number(buf.readBigUInt64LE(0));
+  const header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8'));
+  const data = buf.subarray(8 + n);
+  const tensors = {};
+  for (const [name, t] of Object.entries(header)) {
+    if (name === '__metadata__') continue;
+    const [a, b] = t.data_offsets;
+    const bytes = new Uint8Array(data.subarray(a, b));  // copy: aligned for Float32Array
+    tensors[name] = { shape: t.shape, data: new Float32Array(bytes.buffer) };
+  }
+  return { metadata: header.__metadata__ ?? {}, tensors };
+}
