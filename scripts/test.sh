@@ -11,3 +11,5 @@ echo "== WebAssembly tests (the engine compiled to wasm, run by Node) =="
 ctest --test-dir build/wasm --output-on-failure
 echo "== the Embind module in Node (bindings, golden parity, errors as values) =="
 node --test tests/wasm/
+echo "== the playground in headless Chromium (screenshots in test-results/screenshots) =="
+node --test tests/e2e/

@@ -105,6 +105,8 @@ class Engine {
         generator_ = std::move(g);
         stopped_ = false;
         val r = success();
+        // The prompt's token ids, a view like rows(): the page labels rows and columns with them.
+        r.set("tokens", val(emscripten::typed_memory_view(generator_->tokens().size(), generator_->tokens().data())));
         r.set("promptTokens", static_cast<int>(enc.tokens.size()));
         r.set("windowStart", std::max(0, static_cast<int>(enc.tokens.size()) - model_->config().block_size));
         return r;
@@ -138,6 +140,24 @@ class Engine {
     // (L, NH, pos+1): for every layer and head, the attention row of the query at window position
     // `pos` (the token the last draw continued from), over keys 0..pos.
     val rows() const { return val(emscripten::typed_memory_view(rows_.size(), rows_.data())); }
+
+    // (L, NH, n, n): the attention among the first n positions of the current window (after start():
+    // the whole prompt window), packed; a view like rows().
+    val window_attention(int n) {
+        if (!generator_) return val::null();
+        const gpt::Config& c = model_->config();
+        n = std::max(0, std::min(n, c.block_size));
+        const auto& s = generator_->state();
+        const size_t nn = static_cast<size_t>(n);
+        packed_.resize(static_cast<size_t>(c.n_layer) * c.n_head * nn * nn);
+        for (int l = 0; l < c.n_layer; l++)
+            for (int h = 0; h < c.n_head; h++)
+                for (int p = 0; p < n; p++) {
+                    const float* src = s.att_row(l, h, p);
+                    std::copy(src, src + n, packed_.data() + ((static_cast<size_t>(l) * c.n_head + h) * nn + p) * nn);
+                }
+        return val(emscripten::typed_memory_view(packed_.size(), packed_.data()));
+    }
 
     // (L, NH, T, T): the attention probabilities of the current window.
     val attention() const {
@@ -189,7 +209,8 @@ class Engine {
     std::unique_ptr<gpt::Model> model_;
     std::unique_ptr<gpt::Generator> generator_;
     std::vector<uint8_t> upload_;
-    std::vector<float> rows_;  // (L, NH, pos+1)
+    std::vector<float> rows_;    // (L, NH, pos+1)
+    std::vector<float> packed_;  // (L, NH, n, n)
     bool stopped_ = false;
 };
 
@@ -207,6 +228,7 @@ EMSCRIPTEN_BINDINGS(gpt_playground) {
         .function("stop", &Engine::stop)
         .function("rows", &Engine::rows)
         .function("attention", &Engine::attention)
+        .function("windowAttention", &Engine::window_attention)
         .function("probs", &Engine::probs)
         .function("top", &Engine::top);
 }

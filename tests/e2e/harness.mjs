@@ -1,0 +1,83 @@
+// Shared by the browser tests: the static server, headless Chromium, and page helpers.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+import { serve } from '../../scripts/serve.mjs';
+
+export const root = fileURLToPath(new URL('../..', import.meta.url));
+export const shots = join(root, 'test-results', 'screenshots');
+mkdirSync(shots, { recursive: true });
+
+export async function startServer(options = {}) {
+  const server = await serve({ port: 0, ...options });
+  return { server, url: `http://127.0.0.1:${server.address().port}/` };
+}
+
+// Debian's Chromium, headless, as root, with nothing reaching out to the network.
+export function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+           '--disable-component-update', '--disable-sync'],
+  });
+}
+
+// A page that records console errors and uncaught exceptions into page.errors.
+export async function openPage(browser, url, viewport = { width: 1400, height: 1000 }) {
+  const page = await browser.newPage({ viewport, acceptDownloads: true });
+  page.errors = [];
+  page.on('console', (m) => m.type() === 'error' && page.errors.push(m.text()));
+  page.on('pageerror', (e) => page.errors.push(e.message));
+  await page.goto(url);
+  await waitReady(page);
+  return page;
+}
+
+export const gp = (page, sel) => page.locator(`gpt-playground ${sel}`).first();
+
+export async function waitReady(page, timeout = 20000) {
+  await page.waitForFunction(() => document.querySelector('gpt-playground')?.shadowRoot
+    ?.querySelector('.status')?.textContent.includes('Ready'), null, { timeout });
+}
+
+export async function status(page) {
+  return gp(page, '.status').textContent();
+}
+
+// Clicks Generate and waits for the run to end; returns the generated text as shown on the page.
+export async function generate(page, timeout = 60000) {
+  await gp(page, '.generate').click();
+  await page.waitForFunction(() => {
+    const s = document.querySelector('gpt-playground').shadowRoot.querySelector('.status').textContent;
+    return s.startsWith('Done') || s.startsWith('Stopped');
+  }, null, { timeout });
+  return generatedText(page);
+}
+
+export async function generatedText(page) {
+  return page.evaluate(() => [...document.querySelector('gpt-playground').shadowRoot.querySelectorAll('.output .tok.gen')]
+    .map((s) => s.textContent).join(''));
+}
+
+// The continuation the native CLI prints for the same weights, prompt and settings.
+export function cliText({ weights, prompt, tokens, temperature, topK = 0, topP = 1, seed }) {
+  const out = execFileSync(join(root, 'build', 'native', 'gpt'), ['generate', '--weights', weights, `--prompt=${prompt}`,
+    '--tokens', String(tokens), '--temperature', String(temperature), '--top-k', String(topK), '--top-p', String(topP),
+    '--seed', String(seed)], { encoding: 'utf8' });
+  if (!out.startsWith(prompt) || !out.endsWith('\n')) throw new Error(`unexpected CLI output: ${out}`);
+  return out.slice(prompt.length, -1);
+}
+
+// Number of distinct colours in a canvas inside the playground: a blank canvas has one or two.
+export async function canvasColours(page, selector) {
+  return page.evaluate((sel) => {
+    const c = document.querySelector('gpt-playground').shadowRoot.querySelector(sel);
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    const seen = new Set();
+    for (let i = 0; i < d.length; i += 4) seen.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+    return seen.size;
+  }, selector);
+}

@@ -1,0 +1,502 @@
+// <gpt-playground>: the whole playground as one custom element. The full page (index.html) is this
+// element at full size plus page chrome; a blog post embeds the same element.
+//
+// Attributes: src (weights URL; default: the shipped Shakespeare model).
+// Properties: settings (read), applySettings(partial). Events: 'settingschange' (detail: settings).
+import { EngineClient } from './engine-client.js';
+import { GRADIENT_CSS } from './colormap.js';
+import { bytes, count, label, percent } from './format.js';
+import { DetailView, SCALES, paintCells } from './heatmap.js';
+import { Run } from './run.js';
+import { defaults, parseValue, randomSeed } from './settings.js';
+import { TEMPLATE } from './template.js';
+import { TextView } from './text-view.js';
+import { renderTopK } from './topk-view.js';
+
+const DEFAULT_WEIGHTS = new URL('../weights/shakespeare-char.safetensors', import.meta.url).href;
+const CSS_URL = new URL('./playground.css', import.meta.url).href;
+
+export class GptPlayground extends HTMLElement {
+  constructor() {
+    super();
+    this.root = this.attachShadow({ mode: 'open' });
+    const link = document.createElement('link');
+    link.rel = 'stylesheet';
+    link.href = CSS_URL;
+    const body = document.createElement('template');
+    body.innerHTML = TEMPLATE;
+    this.root.append(link, body.content.cloneNode(true));
+    this.$ = (sel) => this.root.querySelector(sel);
+
+    this.s = defaults();
+    this.info = null;       // the loaded model
+    this.run = null;        // the current or last Run
+    this.running = false;
+    this.selected = -1;     // token index of the selected step (-1: follow the newest)
+    this.focusToken = -1;   // token the head view shows
+    this.dirty = false;
+    this.client = null;
+    this.lastLoad = null;   // what to retry: a URL or {bytes, name}
+
+    this.text = new TextView(this.$('.output'), {
+      onFocusToken: (i) => this.setFocusToken(i),
+      onSelectToken: (i) => this.selectToken(i),
+    });
+    this.learned = new DetailView(this.$('.learned'));
+    this.trick = new DetailView(this.$('.trick'));
+    this.$('.scale-bar').style.background = GRADIENT_CSS;
+    this.bindControls();
+  }
+
+  connectedCallback() {
+    if (this.client) return;
+    this.client = new EngineClient();
+    this.loadWeights(this.getAttribute('src') || DEFAULT_WEIGHTS);
+  }
+
+  get settings() {
+    return { ...this.s };
+  }
+
+  applySettings(partial) {
+    for (const [k, v] of Object.entries(partial)) {
+      const parsed = parseValue(k, v);
+      if (parsed !== undefined) this.s[k] = parsed;
+    }
+    this.syncControls();
+    this.requestDraw();
+  }
+
+  // ---- loading ----
+
+  // source: a URL, or {bytes: ArrayBuffer, name} (handed to the worker, not copied).
+  async loadWeights(source) {
+    this.lastLoad = typeof source === 'string' ? source : null;  // a URL can be retried
+    const name = typeof source === 'string' ? source.split('/').pop() : source.name;
+    const progress = this.$('.progress');
+    progress.hidden = false;
+    this.$('.progress-text').textContent = `Loading ${name}…`;
+    this.setBar(0);
+    if (this.running) this.stop();
+    try {
+      const r = await this.client.load(source, (loaded, total) => {
+        this.setBar(total ? loaded / total : 0);
+        this.$('.progress-text').textContent = `Loading ${name}: ${bytes(loaded)}${total ? ` of ${bytes(total)}` : ''}`;
+      });
+      this.info = { ...r.info, fileBytes: r.bytes, loadMs: r.ms, name };
+      this.hideError();
+      this.showInfo();
+      this.buildGrid();
+      this.run = null;
+      this.text.clear();
+      renderTopK(this.$('.topk'), null);
+      this.$('.status').textContent = 'Ready.';
+      this.$('.generate').disabled = false;
+      this.dispatchEvent(new CustomEvent('modelload', { detail: this.info }));
+    } catch (e) {
+      const keep = this.info ? ` The current model (${this.info.name}) is still loaded.` : '';
+      this.showError(`Could not load ${name}: ${e.message}.${keep}`, this.lastLoad !== null);
+    } finally {
+      progress.hidden = true;
+    }
+  }
+
+  setBar(fraction) {
+    this.$('.progress-bar').style.width = `${(fraction * 100).toFixed(1)}%`;
+    this.$('.progress-track').setAttribute('aria-valuenow', String(Math.round(fraction * 100)));
+  }
+
+  showInfo() {
+    const i = this.info;
+    const rows = [
+      ['Parameters', count(i.params)], ['Layers', i.nLayer], ['Heads', i.nHead], ['Width', i.nEmbd],
+      ['Context', i.blockSize], ['Vocabulary', i.vocabSize], ['File', `${bytes(i.fileBytes)} ${i.dtype}`],
+      ['Loaded in', `${Math.round(i.loadMs)} ms`],
+    ];
+    const dl = this.$('.info');
+    dl.replaceChildren();
+    for (const [k, v] of rows) {
+      const div = document.createElement('div');
+      const dt = document.createElement('dt');
+      const dd = document.createElement('dd');
+      dt.textContent = k;
+      dd.textContent = String(v);
+      div.append(dt, dd);
+      dl.append(div);
+    }
+    dl.title = `${i.name}; kernels: ${i.kernels}`;
+  }
+
+  showError(message, retry = false) {
+    this.$('.error-text').textContent = message;
+    this.$('.error-retry').hidden = !retry;
+    this.$('.error').hidden = false;
+  }
+
+  hideError() {
+    this.$('.error').hidden = true;
+  }
+
+  // ---- generation ----
+
+  generate() {
+    if (!this.info) return;
+    const prompt = this.$('#prompt').value;
+    this.s.prompt = prompt;
+    this.$('.prompt-issues').hidden = true;
+    if (prompt.length === 0) {
+      this.showPromptIssue('Type a prompt for the model to continue.');
+      return;
+    }
+    if (this.s.randomSeed) this.s.seed = randomSeed();
+    this.syncControls();
+    this.emitSettings();
+    this.hideError();
+    const settings = { ...this.s };
+    const run = new Run(this.info, settings);
+    this.run = run;
+    this.running = true;
+    this.selected = -1;
+    this.setFocusToken(-1);
+    this.text.clear();
+    this.setRunning(true);
+    this.$('.status').textContent = `Generating with seed ${settings.seed}…`;
+    this.client.generate(
+      { prompt, seed: settings.seed, maxTokens: settings.maxTokens, temperature: settings.temperature,
+        topK: settings.topK, topP: settings.topP },
+      {
+        onStarted: (m) => {
+          run.setPrompt(m.tokens, m.windowStart, m.att);
+          this.requestDraw();
+        },
+        onTokens: (m) => {
+          for (const item of m.items) run.addStep(item);
+          run.tokensPerSec = m.tokensPerSec;
+          this.requestDraw();
+        },
+        onDone: (m) => {
+          run.tokensPerSec = m.tokensPerSec || run.tokensPerSec;
+          run.done = true;
+          this.running = false;
+          this.setRunning(false);
+          const n = run.length - run.promptLength;
+          this.$('.status').textContent = `${m.reason === 'stopped' ? 'Stopped after' : 'Done:'} ${n} tokens, ${run.tokensPerSec.toFixed(0)} tokens/s, seed ${settings.seed}.`;
+          this.requestDraw();
+          this.dispatchEvent(new CustomEvent('generationend', { detail: { reason: m.reason, text: run.text(run.promptLength), tokensPerSec: run.tokensPerSec } }));
+        },
+        onError: (m) => {
+          this.running = false;
+          this.setRunning(false);
+          this.$('.status').textContent = '';
+          if (m.unknown?.length) this.showUnknown(prompt, m.message, m.unknown);
+          else this.showError(m.message);
+          this.run = null;
+        },
+      },
+    );
+  }
+
+  stop() {
+    this.client?.stop();
+  }
+
+  setRunning(on) {
+    this.$('.generate').disabled = on;
+    this.$('.stop').disabled = !on;
+    this.toggleAttribute('generating', on);
+  }
+
+  showPromptIssue(message) {
+    const p = this.$('.prompt-issues');
+    p.textContent = message;
+    p.hidden = false;
+  }
+
+  // Points out characters the model does not know: the message lists them and the first is
+  // selected in the prompt box. The prompt itself is left exactly as typed.
+  showUnknown(prompt, message, unknown) {
+    this.showPromptIssue(`${message}. Edit or remove ${unknown.length === 1 ? 'it' : 'them'} and generate again.`);
+    const ta = this.$('#prompt');
+    const at = unknown[0].utf16Index;
+    ta.focus();
+    ta.setSelectionRange(at, at + unknown[0].text.length);
+  }
+
+  // ---- selection and head view ----
+
+  selectToken(i) {
+    if (!this.run || i < 0) return;
+    this.selected = this.run.tokens[i]?.generated ? i : -1;
+    this.text.markSelected(this.selected);
+    this.requestDraw();
+  }
+
+  setFocusToken(i) {
+    this.focusToken = i;
+    this.drawHeadView();
+  }
+
+  headLabel() {
+    return this.s.head === 'mean' ? `layer ${this.s.layer}, mean of heads` : `layer ${this.s.layer}, head ${this.s.head}`;
+  }
+
+  drawHeadView() {
+    const run = this.run, q = this.focusToken, status = this.$('.head-view-status');
+    const weights = new Map();
+    if (!run || q < 0 || !run.rows[q]) {
+      this.text.shade(-1, weights);
+      status.textContent = run ? 'Hover a character (or focus the text and use the arrow keys) to see what it attends to.' : '';
+      return;
+    }
+    for (let k = run.rows[q].start; k <= q; k++) weights.set(k, run.weight(this.s.layer, this.s.head, q, k));
+    this.text.shade(q, weights);
+    const best = [...weights].sort((a, b) => b[1] - a[1]).slice(0, 3);
+    status.textContent = `“${label(run.tokens[q].text)}” (${this.headLabel()}) attends most to ` +
+      best.map(([k, w]) => `“${label(run.tokens[k].text)}” ${percent(w)}`).join(', ');
+  }
+
+  // ---- drawing (at most once per animation frame) ----
+
+  requestDraw() {
+    if (this.dirty) return;
+    this.dirty = true;
+    requestAnimationFrame(() => {
+      this.dirty = false;
+      this.draw();
+    });
+  }
+
+  // The span of query rows on show: ending at the selected step's query, or at the newest row.
+  span() {
+    const run = this.run;
+    let last = this.selected >= 0 ? run.tokens[this.selected].query : run.length - 1;
+    while (last >= 0 && !run.rows[last]) last--;
+    return { first: Math.max(0, last - this.s.span + 1), last };
+  }
+
+  colors() {
+    const cs = getComputedStyle(this.$('.gp'));
+    const masked = cs.getPropertyValue('--masked').trim().match(/\d+/g)?.map(Number) ?? [230, 230, 235];
+    return { masked, text: cs.getPropertyValue('--fg').trim(), muted: cs.getPropertyValue('--muted').trim(),
+             background: cs.getPropertyValue('--panel').trim(), highlight: cs.getPropertyValue('--accent').trim() };
+  }
+
+  draw() {
+    const run = this.run;
+    if (!run) return;
+    this.text.update(run);
+    if (this.running) {
+      const n = run.length - run.promptLength;
+      this.$('.status').textContent = `Generating: ${n} of ${run.settings.maxTokens} tokens, ${run.tokensPerSec.toFixed(0)} tokens/s (seed ${run.settings.seed})`;
+    }
+    const { first, last } = this.span();
+    const masked = this.colors().masked;
+    const scale = SCALES[this.s.scale];
+    for (const btn of this.$('.grid').children) {
+      const l = Number(btn.dataset.layer), h = btn.dataset.head === 'mean' ? 'mean' : Number(btn.dataset.head);
+      paintCells(btn.firstChild, first, last, (q, k) => run.weight(l, h, q, k), masked, scale);
+    }
+    this.$('.scale-name').textContent = this.s.scale === 'sqrt' ? '(colour ∝ √weight)' : '(colour ∝ weight)';
+    this.drawDetail(first, last);
+    // The distribution of the selected step, or of the newest.
+    const stepIndex = this.selected >= 0 ? this.selected : run.length - 1;
+    const t = run.tokens[stepIndex];
+    renderTopK(this.$('.topk'), t?.generated ? t.top : null, t?.token);
+    this.$('.next-step').textContent = t?.generated
+      ? `for “${label(t.text)}” (token ${stepIndex}, drawn with p = ${percent(t.prob)})` : '';
+    if (this.focusToken >= 0) this.drawHeadView();
+  }
+
+  drawDetail(first, last) {
+    const run = this.run;
+    if (!run || last < 0) return;
+    const colors = this.colors();
+    const labels = run.tokens.slice(first, last + 1).map((t) => t.text);
+    const highlight = this.selected >= 0 ? run.tokens[this.selected].query : undefined;
+    const pairWidth = this.$('.detail-pair').clientWidth || 600;
+    const maxWidth = Math.max(160, pairWidth / 2 - 12);
+    const { layer, head } = this.s;
+    const scale = SCALES[this.s.scale];
+    this.learned.draw({ first, last, labels, colors, highlight, maxWidth, scale,
+                        title: `Learned: ${this.headLabel()}`, weightAt: (q, k) => run.weight(layer, head, q, k) });
+    this.trick.draw({ first, last, labels, colors, highlight, maxWidth, scale,
+                      title: 'Uniform: tril(ones) / row sum', weightAt: (q, k) => run.uniform(q, k) });
+  }
+
+  buildGrid() {
+    const grid = this.$('.grid');
+    grid.replaceChildren();
+    const { nLayer: L, nHead: NH } = this.info;
+    grid.style.setProperty('--cols', NH + 1);
+    this.s.layer = Math.min(this.s.layer, L - 1);
+    if (this.s.head !== 'mean') this.s.head = Math.min(this.s.head, NH - 1);
+    for (let l = 0; l < L; l++) {
+      for (let h = 0; h <= NH; h++) {
+        const btn = document.createElement('button');
+        btn.type = 'button';
+        btn.className = 'cell';
+        btn.dataset.layer = l;
+        btn.dataset.head = h === NH ? 'mean' : h;
+        btn.setAttribute('aria-label', h === NH ? `Layer ${l}, mean of heads` : `Layer ${l}, head ${h}`);
+        btn.title = btn.getAttribute('aria-label');
+        btn.append(document.createElement('canvas'));
+        const cap = document.createElement('span');
+        cap.textContent = h === NH ? `L${l} mean` : `L${l} H${h}`;
+        btn.append(cap);
+        grid.append(btn);
+      }
+    }
+    this.fillSelect('layer', Array.from({ length: L }, (_, l) => [l, `${l}`]));
+    this.fillSelect('head', [...Array.from({ length: NH }, (_, h) => [h, `${h}`]), ['mean', 'mean']]);
+    this.syncControls();
+  }
+
+  fillSelect(name, options) {
+    const sel = this.$(`select[name=${name}]`);
+    sel.replaceChildren(...options.map(([v, t]) => Object.assign(document.createElement('option'), { value: v, textContent: t })));
+  }
+
+  selectHead(layer, head, focus = false) {
+    this.s.layer = layer;
+    this.s.head = head;
+    this.syncControls();
+    this.emitSettings();
+    this.requestDraw();
+    if (focus) this.$(`.cell[data-layer="${layer}"][data-head="${head}"]`)?.focus();
+  }
+
+  // ---- controls ----
+
+  bindControls() {
+    const $ = this.$;
+    $('.generate').addEventListener('click', () => this.generate());
+    $('.stop').addEventListener('click', () => this.stop());
+    $('#prompt').addEventListener('input', (e) => {
+      this.s.prompt = e.target.value;
+      this.emitSettings();
+    });
+    $('#prompt').addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) this.generate();
+    });
+    for (const input of this.root.querySelectorAll('.settings input, .attn-controls select')) {
+      input.addEventListener(input.type === 'range' ? 'input' : 'change', () => {
+        const v = parseValue(input.name, input.type === 'checkbox' ? input.checked : input.value);
+        if (v !== undefined) this.s[input.name] = v;
+        this.syncControls();
+        this.emitSettings();
+        this.requestDraw();
+      });
+    }
+    $('.grid').addEventListener('click', (e) => {
+      const btn = e.target.closest('.cell');
+      if (btn) this.selectHead(Number(btn.dataset.layer), btn.dataset.head === 'mean' ? 'mean' : Number(btn.dataset.head));
+    });
+    $('.grid').addEventListener('keydown', (e) => this.gridKey(e));
+    for (const canvas of [this.learned, this.trick]) {
+      canvas.canvas.addEventListener('mousemove', (e) => this.tooltip(e, canvas));
+      canvas.canvas.addEventListener('mouseleave', () => ($('.tooltip').hidden = true));
+    }
+    $('.export-png').addEventListener('click', () => this.exportPng());
+    $('.export-json').addEventListener('click', () => this.exportJson());
+    $('.error-close').addEventListener('click', () => this.hideError());
+    $('.error-retry').addEventListener('click', () => this.lastLoad && this.loadWeights(this.lastLoad));
+    $('.load-file').addEventListener('click', () => $('.file-input').click());
+    $('.file-input').addEventListener('change', (e) => this.loadFile(e.target.files[0]));
+    const overlay = $('.drop-overlay');
+    this.addEventListener('dragover', (e) => {
+      if (![...e.dataTransfer.types].includes('Files')) return;
+      e.preventDefault();
+      overlay.hidden = false;
+    });
+    this.addEventListener('dragleave', (e) => {
+      if (!this.contains(e.relatedTarget) && e.relatedTarget !== this) overlay.hidden = true;
+    });
+    this.addEventListener('drop', (e) => {
+      e.preventDefault();
+      overlay.hidden = true;
+      this.loadFile(e.dataTransfer.files[0]);
+    });
+  }
+
+  async loadFile(file) {
+    if (!file) return;
+    this.loadWeights({ bytes: await file.arrayBuffer(), name: file.name });
+  }
+
+  gridKey(e) {
+    const btn = e.target.closest('.cell');
+    if (!btn) return;
+    const L = this.info.nLayer, cols = this.info.nHead + 1;
+    let l = Number(btn.dataset.layer), h = btn.dataset.head === 'mean' ? cols - 1 : Number(btn.dataset.head);
+    if (e.key === 'ArrowRight') h = Math.min(cols - 1, h + 1);
+    else if (e.key === 'ArrowLeft') h = Math.max(0, h - 1);
+    else if (e.key === 'ArrowDown') l = Math.min(L - 1, l + 1);
+    else if (e.key === 'ArrowUp') l = Math.max(0, l - 1);
+    else return;
+    e.preventDefault();
+    this.selectHead(l, h === cols - 1 ? 'mean' : h, true);
+  }
+
+  syncControls() {
+    const s = this.s;
+    const ta = this.$('#prompt');
+    if (ta.value !== s.prompt) ta.value = s.prompt;
+    for (const input of this.root.querySelectorAll('.settings input, .attn-controls select')) {
+      if (input.type === 'checkbox') input.checked = s[input.name];
+      else if (String(input.value) !== String(s[input.name])) input.value = s[input.name];
+      const out = input.parentElement.querySelector('output');
+      if (out) out.textContent = Number(s[input.name]).toFixed(2);
+    }
+    for (const btn of this.$('.grid').children) {
+      const on = Number(btn.dataset.layer) === s.layer && String(btn.dataset.head) === String(s.head);
+      btn.setAttribute('aria-pressed', String(on));
+      btn.tabIndex = on ? 0 : -1;  // roving tab stop: the grid is one stop, arrows move inside
+    }
+  }
+
+  emitSettings() {
+    this.dispatchEvent(new CustomEvent('settingschange', { detail: this.settings }));
+  }
+
+  tooltip(e, view) {
+    const tip = this.$('.tooltip');
+    const cell = this.run && view.cellAt(e);
+    if (!cell) {
+      tip.hidden = true;
+      return;
+    }
+    const { q, k } = cell;
+    const w = view === this.learned ? this.run.weight(this.s.layer, this.s.head, q, k) : this.run.uniform(q, k);
+    const t = this.run.tokens;
+    tip.textContent = `query “${label(t[q].text)}” #${q} → key “${label(t[k].text)}” #${k}: ` +
+      (w === null ? (k > q ? 'masked (the future)' : 'outside the window') : w.toFixed(4));
+    const box = this.$('.detail').getBoundingClientRect();
+    tip.style.left = `${e.clientX - box.left + 12}px`;
+    tip.style.top = `${e.clientY - box.top + 12}px`;
+    tip.hidden = false;
+  }
+
+  // ---- export ----
+
+  download(blob, name) {
+    const a = document.createElement('a');
+    a.href = URL.createObjectURL(blob);
+    a.download = name;
+    this.root.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+  }
+
+  exportPng() {
+    if (!this.run) return;
+    this.learned.canvas.toBlob((blob) => this.download(blob, `attention-layer${this.s.layer}-head${this.s.head}.png`));
+  }
+
+  exportJson() {
+    if (!this.run) return;
+    this.download(new Blob([JSON.stringify(this.run.toJSON())], { type: 'application/json' }), 'attention.json');
+  }
+}
+
+customElements.define('gpt-playground', GptPlayground);

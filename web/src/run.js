@@ -1,0 +1,93 @@
+// One generation as the page keeps it: every token, and for every token that served as a query its
+// attention row in every layer and head. Positions here are absolute indices into the run's tokens;
+// the engine's window positions are translated once, on arrival.
+export class Run {
+  constructor(info, settings) {
+    this.info = info;
+    this.settings = settings;
+    this.L = info.nLayer;
+    this.NH = info.nHead;
+    this.tokens = [];  // {text, generated, prob?, top?, query?}: query = index of the token whose row drew it
+    this.rows = [];    // rows[q] = {start, data}: data (L, NH, q - start + 1) over keys start..q
+    this.promptLength = 0;
+    this.tokensPerSec = 0;
+    this.done = false;
+  }
+
+  // The prompt's tokens and the attention among its window: att (L, NH, n, n), window from start.
+  setPrompt(tokenIds, start, att) {
+    this.tokens = Array.from(tokenIds, (id) => ({ text: this.info.vocab[id], generated: false }));
+    this.promptLength = this.tokens.length;
+    const n = this.promptLength - start;
+    const LH = this.L * this.NH;
+    for (let p = 0; p < n; p++) {
+      const data = new Float32Array(LH * (p + 1));
+      for (let lh = 0; lh < LH; lh++) data.set(att.subarray((lh * n + p) * n, (lh * n + p) * n + p + 1), lh * (p + 1));
+      this.rows[start + p] = { start, data };
+    }
+  }
+
+  // One engine step: the drawn token, and the rows of the query it was drawn after.
+  addStep(item) {
+    const query = item.windowStart + item.pos;
+    this.rows[query] = { start: item.windowStart, data: item.rows };
+    this.tokens.push({ text: item.text, generated: true, prob: item.prob, top: item.top, token: item.token, query });
+  }
+
+  get length() {
+    return this.tokens.length;
+  }
+
+  text(from = 0) {
+    return this.tokens.slice(from).map((t) => t.text).join('');
+  }
+
+  // Attention of query q on key k in layer l, head h ('mean': the layer's average), or null where q
+  // does not see k (the future, or before its window).
+  weight(l, h, q, k) {
+    const row = this.rows[q];
+    if (!row || k > q || k < row.start) return null;
+    const len = q - row.start + 1;
+    const j = k - row.start;
+    if (h === 'mean') {
+      let s = 0;
+      for (let hh = 0; hh < this.NH; hh++) s += row.data[(l * this.NH + hh) * len + j];
+      return s / this.NH;
+    }
+    return row.data[(l * this.NH + h) * len + j];
+  }
+
+  // The "mathematical trick" for the same window: every visible key weighted 1 / (number visible).
+  uniform(q, k) {
+    const row = this.rows[q];
+    if (!row || k > q || k < row.start) return null;
+    return 1 / (q - row.start + 1);
+  }
+
+  // Everything needed to redraw the run elsewhere, as plain JSON.
+  toJSON() {
+    const round = (x) => Math.round(x * 1e6) / 1e6;
+    const { vocab, ...model } = this.info;
+    return {
+      format: 'gpt-playground attention v1',
+      model,
+      settings: this.settings,
+      tokens: this.tokens.map((t, i) => ({ index: i, text: t.text, generated: t.generated, prob: t.prob, drawnAfter: t.query })),
+      attention: {
+        layout: 'weights[layer][head][key - start] for keys start..query',
+        rows: this.rows.flatMap((row, q) => {
+          if (!row) return [];
+          const len = q - row.start + 1;
+          const weights = [];
+          for (let l = 0; l < this.L; l++) {
+            weights.push([]);
+            for (let h = 0; h < this.NH; h++) {
+              weights[l].push(Array.from(row.data.subarray((l * this.NH + h) * len, (l * this.NH + h + 1) * len), round));
+            }
+          }
+          return [{ query: q, start: row.start, weights }];
+        }),
+      },
+    };
+  }
+}

@@ -1,0 +1,104 @@
+// The playground's markup, inside its shadow root. Static: no user data is ever put into it (that
+// goes in with textContent). Styles come from playground.css through a <link>, which a strict CSP
+// (style-src 'self') allows where an inline <style> would not be.
+export const TEMPLATE = `
+<div class="gp" part="root">
+  <div class="drop-overlay" hidden><p>Drop a <code>.safetensors</code> checkpoint to load it</p></div>
+
+  <section class="model" aria-label="Model">
+    <div class="progress" hidden>
+      <div class="progress-track" role="progressbar" aria-label="Downloading weights" aria-valuemin="0" aria-valuemax="100">
+        <div class="progress-bar"></div>
+      </div>
+      <span class="progress-text"></span>
+    </div>
+    <dl class="info"></dl>
+    <div class="model-actions">
+      <button type="button" class="load-file">Load checkpoint…</button>
+      <input type="file" class="file-input" accept=".safetensors" hidden>
+    </div>
+  </section>
+
+  <div class="error" role="alert" hidden>
+    <p class="error-text"></p>
+    <button type="button" class="error-retry" hidden>Retry</button>
+    <button type="button" class="error-close" aria-label="Dismiss the message">×</button>
+  </div>
+
+  <div class="main">
+    <section class="left" aria-label="Generation">
+      <div class="field prompt-field">
+        <label for="prompt">Prompt</label>
+        <textarea id="prompt" rows="4" spellcheck="false" autocomplete="off"></textarea>
+        <p class="prompt-issues" hidden></p>
+      </div>
+
+      <div class="actions">
+        <button type="button" class="generate primary">Generate</button>
+        <button type="button" class="stop" disabled>Stop</button>
+        <span class="status" role="status" aria-live="polite"></span>
+      </div>
+
+      <details class="settings" open>
+        <summary>Sampling</summary>
+        <div class="settings-grid">
+          <label>Max new tokens <input type="number" name="maxTokens" min="1" max="5000" step="1"></label>
+          <label>Temperature <span class="range"><input type="range" name="temperature" min="0" max="2" step="0.05"><output></output></span></label>
+          <label>Top-k <span class="hint">0 = off</span> <input type="number" name="topK" min="0" step="1"></label>
+          <label>Top-p <span class="range"><input type="range" name="topP" min="0.05" max="1" step="0.05"><output></output></span></label>
+          <label>Seed <input type="number" name="seed" min="0" max="4294967295" step="1"></label>
+          <label class="check"><input type="checkbox" name="randomSeed"> New random seed each run</label>
+        </div>
+      </details>
+
+      <div class="output-wrap">
+        <div class="output-head">
+          <h3 id="output-title">Text</h3>
+          <span class="legend-text"><span class="swatch prompt-swatch"></span>prompt <span class="swatch gen-swatch"></span>generated</span>
+        </div>
+        <div class="output" tabindex="0" role="group" aria-labelledby="output-title"
+             aria-description="Hover or use the arrow keys to see what each character attends to; Enter or click selects a generated character's step."></div>
+        <p class="head-view-status" aria-live="polite"></p>
+      </div>
+
+      <section class="next" aria-labelledby="next-title">
+        <h3 id="next-title">Next-token distribution <span class="next-step"></span></h3>
+        <ol class="topk"></ol>
+      </section>
+    </section>
+
+    <section class="right" aria-label="Attention">
+      <div class="attn-head">
+        <h3>Attention <span class="hint">layer × head; rows are queries, columns keys</span></h3>
+        <div class="attn-controls">
+          <label>Layer <select name="layer"></select></label>
+          <label>Head <select name="head"></select></label>
+          <label>Rows <select name="span">
+            <option value="16">16</option><option value="32">32</option><option value="64">64</option>
+            <option value="128">128</option><option value="256">256</option></select></label>
+          <label>Colour <select name="scale">
+            <option value="sqrt">√ weight</option><option value="linear">weight</option></select></label>
+        </div>
+      </div>
+      <div class="grid" role="group" aria-label="Attention heads: arrow keys move, Enter opens"></div>
+    </section>
+  </div>
+
+  <section class="detail" aria-label="Selected head, large">
+    <div class="detail-pair">
+      <figure class="learned-fig"><canvas class="learned" aria-label="Selected head's attention matrix"></canvas></figure>
+      <figure class="trick-fig"><canvas class="trick" aria-label="Uniform causal average"></canvas>
+        <figcaption>The “mathematical trick”: every earlier token weighted equally, <code>softmax</code> of zeros under the causal mask. Learning turns this into the pattern on the left.</figcaption>
+      </figure>
+    </div>
+    <div class="tooltip" hidden></div>
+    <div class="scale">
+      <span>0</span><span class="scale-bar"></span><span>1</span><span class="scale-name"></span>
+      <span class="swatch masked-swatch"></span><span>masked (future)</span>
+    </div>
+    <div class="exports">
+      <button type="button" class="export-png">Export heatmap (PNG)</button>
+      <button type="button" class="export-json">Export run attention (JSON)</button>
+    </div>
+  </section>
+</div>`;

@@ -1,0 +1,145 @@
+// The engine's Web Worker: owns the wasm module and one Engine, so the page never blocks on it.
+//
+// Page -> worker: {type: 'load', id, url} | {type: 'load', id, bytes: ArrayBuffer, name}
+//                 {type: 'generate', runId, prompt, seed, maxTokens, temperature, topK, topP}
+//                 {type: 'stop', runId}
+// Worker -> page: {type: 'progress', id, loaded, total}
+//                 {type: 'loaded', id, info, bytes, ms} | {type: 'load-error', id, message}
+//                 {type: 'started', runId, tokens, windowStart, att}  tokens: Int32Array; att: (L, NH, n, n)
+//                 {type: 'tokens', runId, items, tokensPerSec}                 items[i].rows: (L, NH, pos+1)
+//                 {type: 'done', runId, reason: 'length' | 'stopped', tokensPerSec}
+//                 {type: 'run-error', runId, message, unknown}
+// Attention arrives in Float32Arrays whose buffers are transferred, not copied.
+import createGptModule from '../wasm/gpt.mjs';
+
+const TOP_K_SHOWN = 10;
+const BATCH_MS = 8;  // generate for at most this long between messages: Stop lands within a batch
+
+const ready = createGptModule();
+let Module = null;
+let engine = null;
+let run = null;  // {id, left, settings, count, tFirst}
+
+const post = (msg, transfer = []) => self.postMessage(msg, transfer);
+
+// Streams a URL into the engine's upload buffer in the wasm heap: one copy of the bytes.
+async function fetchInto(url, id) {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`could not download ${url}: HTTP ${res.status} ${res.statusText}`);
+  const total = Number(res.headers.get('Content-Length')) || 0;
+  const reader = res.body.getReader();
+  const chunks = [];
+  let loaded = 0;
+  let ptr = total > 0 ? engine.uploadBuffer(total) : 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (total > 0) {
+      if (loaded + value.length > total) throw new Error(`the download is larger than announced (${total} bytes)`);
+      Module.HEAPU8.set(value, ptr + loaded);
+    } else {
+      chunks.push(value);
+    }
+    loaded += value.length;
+    post({ type: 'progress', id, loaded, total });
+  }
+  if (total > 0 && loaded !== total) {
+    throw new Error(`the download was cut off: received ${loaded} of ${total} bytes`);
+  }
+  if (total === 0) {
+    ptr = engine.uploadBuffer(loaded);
+    let at = 0;
+    for (const c of chunks) Module.HEAPU8.set(c, ptr + (at += c.length) - c.length);
+  }
+  return loaded;
+}
+
+async function load({ id, url, bytes }) {
+  const t0 = performance.now();
+  try {
+    Module ??= await ready;
+    engine ??= new Module.Engine();
+    let size;
+    if (bytes) {
+      size = bytes.byteLength;
+      Module.HEAPU8.set(new Uint8Array(bytes), engine.uploadBuffer(size));
+    } else {
+      size = await fetchInto(url, id);
+    }
+    if (run) finish('stopped');  // a new model ends the current run, whether or not it loads
+    const r = engine.load();
+    if (!r.ok) throw new Error(r.message);
+    post({ type: 'loaded', id, info: r.info, bytes: size, ms: performance.now() - t0 });
+  } catch (e) {
+    post({ type: 'load-error', id, message: e.message ?? String(e) });
+  }
+}
+
+function generate(msg) {
+  if (!engine?.loaded()) {
+    post({ type: 'run-error', runId: msg.runId, message: 'no model is loaded yet' });
+    return;
+  }
+  run = null;
+  const r = engine.start(msg.prompt, msg.seed);
+  if (!r.ok) {
+    post({ type: 'run-error', runId: msg.runId, message: r.message, unknown: r.unknown ?? [] });
+    return;
+  }
+  const tokens = r.tokens.slice();  // copy out of the wasm heap before anything can grow it
+  const n = r.promptTokens - r.windowStart;
+  const att = engine.windowAttention(n).slice();
+  post({ type: 'started', runId: msg.runId, tokens, windowStart: r.windowStart, att }, [tokens.buffer, att.buffer]);
+  run = { id: msg.runId, left: msg.maxTokens, settings: msg, count: 0, tFirst: 0 };
+  if (run.left > 0) schedule();
+  else finish('length');
+}
+
+// Tokens per second after the first token (llama2.c): the prompt's prefill is not counted.
+function rate() {
+  return run.count > 1 ? ((run.count - 1) * 1000) / (performance.now() - run.tFirst) : 0;
+}
+
+function finish(reason) {
+  post({ type: 'done', runId: run.id, reason, tokensPerSec: rate() });
+  engine.stop();
+  run = null;
+}
+
+function pump(id) {
+  if (!run || run.id !== id) return;  // stopped or replaced meanwhile
+  const { temperature, topK, topP } = run.settings;
+  const items = [];
+  const transfer = [];
+  const deadline = performance.now() + BATCH_MS;
+  do {
+    const s = engine.step(temperature, topK, topP);
+    if (!s.ok) {
+      post({ type: 'run-error', runId: run.id, message: s.message });
+      run = null;
+      return;
+    }
+    if (run.count++ === 0) run.tFirst = performance.now();
+    const rows = engine.rows().slice();
+    items.push({ token: s.token, text: s.text, pos: s.pos, windowStart: s.windowStart, prob: s.prob, rows,
+                 top: engine.top(TOP_K_SHOWN) });
+    transfer.push(rows.buffer);
+  } while (--run.left > 0 && performance.now() < deadline);
+  post({ type: 'tokens', runId: run.id, items, tokensPerSec: rate() }, transfer);
+  if (run.left === 0) finish('length');
+  else schedule();
+}
+
+// Yield to the event loop (so 'stop' can arrive) without setTimeout's 4 ms clamping.
+const channel = new MessageChannel();
+channel.port1.onmessage = (e) => pump(e.data);
+function schedule() {
+  channel.port2.postMessage(run.id);
+}
+
+self.onmessage = (e) => {
+  const msg = e.data;
+  if (msg.type === 'load') load(msg);
+  else if (msg.type === 'generate') generate(msg);
+  else if (msg.type === 'stop' && run && (msg.runId === undefined || msg.runId === run.id)) finish('stopped');
+};
