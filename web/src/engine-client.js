@@ -1,34 +1,40 @@
-// The page's side of the engine worker (worker.js): promises for loading, callbacks for a run.
+// The page's side of one engine worker (worker.js): promises for loading, callbacks for a run.
+import { fetchWeights, wasmModule } from './shared.js';
+
 export class EngineClient {
   constructor() {
     this.worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
-    this.pending = new Map();  // load id -> {resolve, reject, onProgress}
+    this.pending = new Map();  // load id -> {resolve, reject}
     this.nextId = 1;
-    this.runHandlers = null;  // {runId, onStarted, onTokens, onDone, onError}
+    this.runHandlers = null;   // {runId, stopped, onStarted, onTokens, onDone, onError}
     this.worker.onmessage = (e) => this.dispatch(e.data);
     this.worker.onerror = (e) => {
       e.preventDefault();
       this.fail(`the engine worker failed: ${e.message || 'could not start it'}`);
     };
+    this.ready = wasmModule().then((wasm) => this.worker.postMessage({ type: 'init', wasm }));
   }
 
-  // source: a URL string, or {bytes: ArrayBuffer, name}. Resolves {info, bytes, ms}.
-  load(source, onProgress = () => {}) {
+  // source: a URL, or {bytes: ArrayBuffer, name} (transferred to the worker). Resolves
+  // {info, bytes, ms}; rejects with an Error whose message says what went wrong.
+  async load(source, onProgress = () => {}) {
+    await this.ready;
+    let bytes = source.bytes;
+    if (typeof source === 'string') {
+      // The download is shared with other playgrounds on the page: this worker gets its own copy.
+      bytes = (await fetchWeights(new URL(source, document.baseURI).href, onProgress)).slice(0);
+    }
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, onProgress });
-      if (typeof source === 'string') {
-        this.worker.postMessage({ type: 'load', id, url: new URL(source, document.baseURI).href });
-      } else {
-        this.worker.postMessage({ type: 'load', id, bytes: source.bytes, name: source.name }, [source.bytes]);
-      }
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ type: 'load', id, bytes }, [bytes]);
     });
   }
 
   // params: {prompt, seed, maxTokens, temperature, topK, topP}; handlers as in runHandlers.
   generate(params, handlers) {
     const runId = this.nextId++;
-    this.runHandlers = { runId, ...handlers };
+    this.runHandlers = { runId, stopped: false, ...handlers };
     this.worker.postMessage({ type: 'generate', runId, ...params });
     return runId;
   }
@@ -43,10 +49,9 @@ export class EngineClient {
   }
 
   dispatch(msg) {
-    if (msg.type === 'progress' || msg.type === 'loaded' || msg.type === 'load-error') {
+    if (msg.type === 'loaded' || msg.type === 'load-error') {
       const p = this.pending.get(msg.id);
       if (!p) return;
-      if (msg.type === 'progress') return p.onProgress(msg.loaded, msg.total);
       this.pending.delete(msg.id);
       if (msg.type === 'loaded') p.resolve(msg);
       else p.reject(new Error(msg.message));

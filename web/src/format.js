@@ -12,7 +12,8 @@ export function label(text) {
 export function percent(p) {
   if (p >= 0.1) return `${(p * 100).toFixed(0)}%`;
   if (p >= 0.001) return `${(p * 100).toFixed(1)}%`;
-  return `${(p * 100).toExponential(0)}%`;
+  if (p >= 0.0001) return `${(p * 100).toFixed(2)}%`;
+  return '<0.01%';
 }
 
 export function count(n) {

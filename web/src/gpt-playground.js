@@ -1,8 +1,14 @@
 // <gpt-playground>: the whole playground as one custom element. The full page (index.html) is this
 // element at full size plus page chrome; a blog post embeds the same element.
 //
-// Attributes: src (weights URL; default: the shipped Shakespeare model).
-// Properties: settings (read), applySettings(partial). Events: 'settingschange' (detail: settings).
+// Attributes (all optional; changing one updates the element):
+//   src          weights URL (default: the shipped Shakespeare model)
+//   prompt, max-tokens, temperature, top-k, top-p, seed, layer, head   initial settings
+//   view         both | text | attention | trick      (what is shown; default both)
+//   theme        auto | light | dark                  (default auto: follows prefers-color-scheme)
+//   autoplay     generate as soon as the model is loaded
+// Nothing heavy (worker, wasm, weights) is fetched until the element is near the viewport or used.
+// Properties: settings, applySettings(partial). Events: settingschange, modelload, generationend.
 import { EngineClient } from './engine-client.js';
 import { GRADIENT_CSS } from './colormap.js';
 import { bytes, count, label, percent } from './format.js';
@@ -14,6 +20,9 @@ import { TextView } from './text-view.js';
 import { renderTopK } from './topk-view.js';
 
 const DEFAULT_WEIGHTS = new URL('../weights/shakespeare-char.safetensors', import.meta.url).href;
+// attribute -> setting
+const ATTRIBUTE_SETTINGS = { prompt: 'prompt', 'max-tokens': 'maxTokens', temperature: 'temperature', 'top-k': 'topK',
+                             'top-p': 'topP', seed: 'seed', layer: 'layer', head: 'head' };
 const CSS_URL = new URL('./playground.css', import.meta.url).href;
 
 export class GptPlayground extends HTMLElement {
@@ -48,10 +57,60 @@ export class GptPlayground extends HTMLElement {
     this.bindControls();
   }
 
+  static get observedAttributes() {
+    return ['src', 'theme', 'view', ...Object.keys(ATTRIBUTE_SETTINGS)];
+  }
+
+  attributeChangedCallback(name, old, value) {
+    if (name in ATTRIBUTE_SETTINGS) {
+      if (value !== null) this.applySettings({ [ATTRIBUTE_SETTINGS[name]]: value });
+    } else if (name === 'src') {
+      if (this.client && old !== value) this.loadWeights(this.weightsUrl());
+    } else if (name === 'theme') {
+      this.updateTheme();
+    } else if (name === 'view') {
+      this.requestDraw();
+    }
+  }
+
   connectedCallback() {
+    this.updateTheme();
     if (this.client) return;
+    // Lazy: start when the element comes within a screen of the viewport, or when it is used.
+    this.$('.status').textContent = 'The model loads when the playground comes into view.';
+    this.observer ??= new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && this.start(),
+                                               { rootMargin: '50% 0px' });
+    this.observer.observe(this);
+    this.addEventListener('pointerdown', () => this.start(), { once: true });
+    this.addEventListener('focusin', () => this.start(), { once: true });
+  }
+
+  disconnectedCallback() {
+    this.observer?.disconnect();
+  }
+
+  start() {
+    if (this.client) return;
+    this.observer?.disconnect();
     this.client = new EngineClient();
-    this.loadWeights(this.getAttribute('src') || DEFAULT_WEIGHTS);
+    this.loadWeights(this.weightsUrl());
+  }
+
+  weightsUrl() {
+    return this.getAttribute('src') || DEFAULT_WEIGHTS;
+  }
+
+  // theme="dark" / "light", or auto: the reader's prefers-color-scheme, followed live.
+  updateTheme() {
+    const theme = this.getAttribute('theme') || 'auto';
+    this.darkQuery ??= matchMedia('(prefers-color-scheme: dark)');
+    if (!this.darkListener) {
+      this.darkListener = () => this.updateTheme();
+      this.darkQuery.addEventListener('change', this.darkListener);
+    }
+    const dark = theme === 'dark' || (theme !== 'light' && this.darkQuery.matches);
+    this.$('.gp').classList.toggle('dark', dark);
+    this.requestDraw();
   }
 
   get settings() {
@@ -78,12 +137,14 @@ export class GptPlayground extends HTMLElement {
     this.$('.progress-text').textContent = `Loading ${name}…`;
     this.setBar(0);
     if (this.running) this.stop();
+    const t0 = performance.now();
     try {
       const r = await this.client.load(source, (loaded, total) => {
         this.setBar(total ? loaded / total : 0);
         this.$('.progress-text').textContent = `Loading ${name}: ${bytes(loaded)}${total ? ` of ${bytes(total)}` : ''}`;
       });
-      this.info = { ...r.info, fileBytes: r.bytes, loadMs: r.ms, name };
+      const first = !this.info;
+      this.info = { ...r.info, fileBytes: r.bytes, loadMs: performance.now() - t0, parseMs: r.ms, name };
       this.hideError();
       this.showInfo();
       this.buildGrid();
@@ -93,6 +154,7 @@ export class GptPlayground extends HTMLElement {
       this.$('.status').textContent = 'Ready.';
       this.$('.generate').disabled = false;
       this.dispatchEvent(new CustomEvent('modelload', { detail: this.info }));
+      if (first && this.hasAttribute('autoplay')) this.generate();
     } catch (e) {
       const keep = this.info ? ` The current model (${this.info.name}) is still loaded.` : '';
       this.showError(`Could not load ${name}: ${e.message}.${keep}`, this.lastLoad !== null);
@@ -124,7 +186,7 @@ export class GptPlayground extends HTMLElement {
       div.append(dt, dd);
       dl.append(div);
     }
-    dl.title = `${i.name}; kernels: ${i.kernels}`;
+    dl.title = `${i.name}: downloaded and parsed in ${Math.round(i.loadMs)} ms (parsing ${Math.round(i.parseMs)} ms); kernels ${i.kernels}`;
   }
 
   showError(message, retry = false) {
@@ -140,7 +202,10 @@ export class GptPlayground extends HTMLElement {
   // ---- generation ----
 
   generate() {
-    if (!this.info) return;
+    if (!this.info) {
+      this.start();
+      return;
+    }
     const prompt = this.$('#prompt').value;
     this.s.prompt = prompt;
     this.$('.prompt-issues').hidden = true;

@@ -1,10 +1,10 @@
 // The engine's Web Worker: owns the wasm module and one Engine, so the page never blocks on it.
 //
-// Page -> worker: {type: 'load', id, url} | {type: 'load', id, bytes: ArrayBuffer, name}
+// Page -> worker: {type: 'init', wasm: WebAssembly.Module}   (compiled once per page, shared)
+//                 {type: 'load', id, bytes: ArrayBuffer, name}
 //                 {type: 'generate', runId, prompt, seed, maxTokens, temperature, topK, topP}
 //                 {type: 'stop', runId}
-// Worker -> page: {type: 'progress', id, loaded, total}
-//                 {type: 'loaded', id, info, bytes, ms} | {type: 'load-error', id, message}
+// Worker -> page: {type: 'loaded', id, info, bytes, ms} | {type: 'load-error', id, message}
 //                 {type: 'started', runId, tokens, windowStart, att}  tokens: Int32Array; att: (L, NH, n, n)
 //                 {type: 'tokens', runId, items, tokensPerSec}                 items[i].rows: (L, NH, pos+1)
 //                 {type: 'done', runId, reason: 'length' | 'stopped', tokensPerSec}
@@ -15,61 +15,23 @@ import createGptModule from '../wasm/gpt.mjs';
 const TOP_K_SHOWN = 10;
 const BATCH_MS = 8;  // generate for at most this long between messages: Stop lands within a batch
 
-const ready = createGptModule();
+let ready = null;  // the Emscripten module, once 'init' has brought the compiled wasm
 let Module = null;
 let engine = null;
 let run = null;  // {id, left, settings, count, tFirst}
 
 const post = (msg, transfer = []) => self.postMessage(msg, transfer);
 
-// Streams a URL into the engine's upload buffer in the wasm heap: one copy of the bytes.
-async function fetchInto(url, id) {
-  const res = await fetch(url);
-  if (!res.ok) throw new Error(`could not download ${url}: HTTP ${res.status} ${res.statusText}`);
-  const total = Number(res.headers.get('Content-Length')) || 0;
-  const reader = res.body.getReader();
-  const chunks = [];
-  let loaded = 0;
-  let ptr = total > 0 ? engine.uploadBuffer(total) : 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (total > 0) {
-      if (loaded + value.length > total) throw new Error(`the download is larger than announced (${total} bytes)`);
-      Module.HEAPU8.set(value, ptr + loaded);
-    } else {
-      chunks.push(value);
-    }
-    loaded += value.length;
-    post({ type: 'progress', id, loaded, total });
-  }
-  if (total > 0 && loaded !== total) {
-    throw new Error(`the download was cut off: received ${loaded} of ${total} bytes`);
-  }
-  if (total === 0) {
-    ptr = engine.uploadBuffer(loaded);
-    let at = 0;
-    for (const c of chunks) Module.HEAPU8.set(c, ptr + (at += c.length) - c.length);
-  }
-  return loaded;
-}
-
-async function load({ id, url, bytes }) {
+async function load({ id, bytes }) {
   const t0 = performance.now();
   try {
     Module ??= await ready;
     engine ??= new Module.Engine();
-    let size;
-    if (bytes) {
-      size = bytes.byteLength;
-      Module.HEAPU8.set(new Uint8Array(bytes), engine.uploadBuffer(size));
-    } else {
-      size = await fetchInto(url, id);
-    }
     if (run) finish('stopped');  // a new model ends the current run, whether or not it loads
+    Module.HEAPU8.set(new Uint8Array(bytes), engine.uploadBuffer(bytes.byteLength));  // the one copy into wasm
     const r = engine.load();
     if (!r.ok) throw new Error(r.message);
-    post({ type: 'loaded', id, info: r.info, bytes: size, ms: performance.now() - t0 });
+    post({ type: 'loaded', id, info: r.info, bytes: bytes.byteLength, ms: performance.now() - t0 });
   } catch (e) {
     post({ type: 'load-error', id, message: e.message ?? String(e) });
   }
@@ -137,9 +99,20 @@ function schedule() {
   channel.port2.postMessage(run.id);
 }
 
+// Instantiate from the module the page compiled, instead of letting the glue fetch gpt.wasm again.
+function init(wasm) {
+  ready = createGptModule({
+    instantiateWasm(imports, receive) {
+      WebAssembly.instantiate(wasm, imports).then((instance) => receive(instance, wasm));
+      return {};
+    },
+  });
+}
+
 self.onmessage = (e) => {
   const msg = e.data;
-  if (msg.type === 'load') load(msg);
+  if (msg.type === 'init') init(msg.wasm);
+  else if (msg.type === 'load') load(msg);
   else if (msg.type === 'generate') generate(msg);
   else if (msg.type === 'stop' && run && (msg.runId === undefined || msg.runId === run.id)) finish('stopped');
 };
