@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Builds the engine natively (SIMD and scalar twins) and as WebAssembly, with their tests.
-#   scripts/build.sh [native|scalar|wasm ...]   (default: all three)
+# Builds the engine natively (SIMD and scalar twins) and as WebAssembly, with their tests, then the
+# folder to deploy (dist/gpt-playground-<version>/).
+#   scripts/build.sh [native|scalar|wasm|dist ...]   (default: all four)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # emcc's JS optimizer loads acorn and friends from Debian's node modules.
 export NODE_PATH=/usr/share/nodejs${NODE_PATH:+:$NODE_PATH}
 jobs=$(nproc)
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(native scalar wasm)
+[ ${#targets[@]} -eq 0 ] && targets=(native scalar wasm dist)
 
 for t in "${targets[@]}"; do
   case "$t" in
@@ -17,6 +18,7 @@ for t in "${targets[@]}"; do
             cmake --build build/scalar -j"$jobs" ;;
     wasm)   emcmake cmake -S . -B build/wasm -DCMAKE_BUILD_TYPE=Release >/dev/null
             cmake --build build/wasm -j"$jobs" ;;
-    *) echo "build.sh: unknown target '$t' (native, scalar, wasm)" >&2; exit 2 ;;
+    dist)   node scripts/package.mjs ;;
+    *) echo "build.sh: unknown target '$t' (native, scalar, wasm, dist)" >&2; exit 2 ;;
   esac
 done

@@ -12,4 +12,6 @@ ctest --test-dir build/wasm --output-on-failure
 echo "== the Embind module in Node (bindings, golden parity, errors as values) =="
 node --test tests/wasm/
 echo "== the playground in headless Chromium (screenshots in test-results/screenshots) =="
-node --test tests/e2e/
+node --test tests/e2e/playground.test.mjs
+echo "== the embeddable widget from the built folder (dist/) =="
+node --test tests/e2e/widget.test.mjs

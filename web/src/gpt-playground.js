@@ -404,7 +404,9 @@ export class GptPlayground extends HTMLElement {
         btn.dataset.head = h === NH ? 'mean' : h;
         btn.setAttribute('aria-label', h === NH ? `Layer ${l}, mean of heads` : `Layer ${l}, head ${h}`);
         btn.title = btn.getAttribute('aria-label');
-        btn.append(document.createElement('canvas'));
+        const thumb = document.createElement('canvas');
+        thumb.setAttribute('aria-hidden', 'true');  // the button's label names it
+        btn.append(thumb);
         const cap = document.createElement('span');
         cap.textContent = h === NH ? `L${l} mean` : `L${l} H${h}`;
         btn.append(cap);

@@ -55,7 +55,11 @@ export function toHash(settings) {
 }
 
 export function fromHash(hash) {
-  const p = new URLSearchParams(hash.replace(/^#/, ''));
+  return fromParams(new URLSearchParams(hash.replace(/^#/, '')));
+}
+
+// Settings from URL parameters (the hash of the page, the query of embed.html), by their short keys.
+export function fromParams(p) {
   const out = {};
   for (const [name, s] of Object.entries(SCHEMA)) {
     const v = parseValue(name, p.get(s.hash));
