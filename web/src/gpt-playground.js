@@ -244,9 +244,9 @@ export class GptPlayground extends HTMLElement {
           run.done = true;
           this.running = false;
           this.setRunning(false);
+          this.draw();  // the text is complete on screen by the time the status says so
           const n = run.length - run.promptLength;
           this.$('.status').textContent = `${m.reason === 'stopped' ? 'Stopped after' : 'Done:'} ${n} tokens, ${run.tokensPerSec.toFixed(0)} tokens/s, seed ${settings.seed}.`;
-          this.requestDraw();
           this.dispatchEvent(new CustomEvent('generationend', { detail: { reason: m.reason, text: run.text(run.promptLength), tokensPerSec: run.tokensPerSec } }));
         },
         onError: (m) => {
@@ -261,8 +261,12 @@ export class GptPlayground extends HTMLElement {
     );
   }
 
+  // The run ends with what is on screen when Stop is pressed: tokens that arrived since the last
+  // frame, or are still on their way from the worker, are dropped.
   stop() {
-    this.client?.stop();
+    if (!this.running) return;
+    this.run?.truncate(this.text.shownCount());
+    this.client.stop();
   }
 
   setRunning(on) {

@@ -34,6 +34,11 @@ export class Run {
     this.tokens.push({ text: item.text, generated: true, prob: item.prob, top: item.top, token: item.token, query });
   }
 
+  // Keeps the first n tokens (n >= the prompt): Stop ends the run at what was on screen.
+  truncate(n) {
+    this.tokens.length = Math.max(this.promptLength, Math.min(n, this.tokens.length));
+  }
+
   get length() {
     return this.tokens.length;
   }

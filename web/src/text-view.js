@@ -33,6 +33,11 @@ export class TextView {
     root.addEventListener('blur', () => this.onFocusToken(-1));
   }
 
+  // Tokens drawn so far (the hidden head of a long prompt included).
+  shownCount() {
+    return this.spans.length;
+  }
+
   indexOf(el) {
     const i = el?.dataset?.i;
     return i === undefined ? -1 : Number(i);
