@@ -1,6 +1,7 @@
 #include "model.h"
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <set>
 
@@ -81,7 +82,24 @@ Status validate(const Config& c, const ConfigLimits& lim) {
     return Status::success();
 }
 
-Result<Model> Model::load(const uint8_t* bytes, size_t size) {
+MemoryNeeds memory_needs(const Config& c, bool untied_head) {
+    const uint64_t C = static_cast<uint64_t>(c.n_embd), V = static_cast<uint64_t>(c.vocab_size);
+    const uint64_t params = V * C * (untied_head ? 2 : 1) + static_cast<uint64_t>(c.block_size) * C +
+                            static_cast<uint64_t>(c.n_layer) * (12 * C * C + 13 * C) + 2 * C;
+    return {4 * params, RunState::bytes_needed(c)};
+}
+
+std::string format_bytes(uint64_t n) {
+    const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+    double v = static_cast<double>(n);
+    int u = 0;
+    while (v >= 1024 && u < 4) v /= 1024, u++;
+    char buf[32];
+    std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+    return buf;
+}
+
+Result<Model> Model::load(const uint8_t* bytes, size_t size, uint64_t max_memory) {
     auto parsed = safetensors::parse(bytes, size);
     if (!parsed) return Result<Model>::fail(parsed.error());
     const safetensors::File& file = parsed.value();
@@ -93,6 +111,16 @@ Result<Model> Model::load(const uint8_t* bytes, size_t size) {
         if (Status s = metadata_int(file.metadata, key, dest); !s) return Result<Model>::fail(s.error);
     }
     if (Status s = validate(c); !s) return Result<Model>::fail(s.error);
+
+    // Computed first, from the config alone: a model that cannot fit is refused before anything else
+    // is checked or allocated. Config limits bound every product here: C <= 2^14, L <= 2^7, V <= 2^20, T <= 2^14, far from overflow.
+    const MemoryNeeds needs = memory_needs(c, file.find("lm_head.weight") != nullptr);
+    if (needs.total() > max_memory) {
+        return Result<Model>::fail("this model needs " + format_bytes(needs.total()) + " of memory (weights " +
+                                   format_bytes(needs.weights) + ", activations, KV cache and attention " +
+                                   format_bytes(needs.state) + "), more than the " + format_bytes(max_memory) +
+                                   " available");
+    }
 
     const auto tok = file.metadata.find("tokenizer");
     if (tok != file.metadata.end() && tok->second != "char") {

@@ -58,12 +58,24 @@ struct Weights {
     const float* lm_head;  // (V, C): wte itself when tied (the usual case)
 };
 
+// Memory a model takes once loaded, computed from its config alone (before anything is allocated).
+struct MemoryNeeds {
+    uint64_t weights;  // float32 parameters
+    uint64_t state;    // RunState: activations, KV cache, attention probabilities
+    uint64_t total() const { return weights + state; }
+};
+MemoryNeeds memory_needs(const Config& c, bool untied_head = false);
+// "1.5 GiB" and the like, for messages.
+std::string format_bytes(uint64_t n);
+
 class Model {
   public:
     // Parses, validates and converts a checkpoint in the engine's safetensors format (README,
     // "Weight format"). Nothing in `bytes` is used before the whole file has been validated; the
-    // Model keeps its own float32 copy, so `bytes` can be freed afterwards.
-    static Result<Model> load(const uint8_t* bytes, size_t size);
+    // Model keeps its own float32 copy, so `bytes` can be freed afterwards. A model whose weights
+    // and run state would need more than max_memory bytes is refused, with the figure, before any
+    // allocation (the browser caps WebAssembly memory at 4 GiB).
+    static Result<Model> load(const uint8_t* bytes, size_t size, uint64_t max_memory = UINT64_MAX);
 
     Model(Model&&) = default;
     Model& operator=(Model&&) = default;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the engine natively (SIMD and scalar twins) and as WebAssembly, with their tests, then the
 # folder to deploy (dist/gpt-playground-<version>/).
-#   scripts/build.sh [native|scalar|wasm|dist ...]   (default: all four)
+#   scripts/build.sh [native|scalar|wasm|dist|asan ...]   (default: the first four)
+# asan: the native engine, CLI and tests under AddressSanitizer + UndefinedBehaviorSanitizer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # emcc's JS optimizer loads acorn and friends from Debian's node modules.
@@ -19,6 +20,8 @@ for t in "${targets[@]}"; do
     wasm)   emcmake cmake -S . -B build/wasm -DCMAKE_BUILD_TYPE=Release >/dev/null
             cmake --build build/wasm -j"$jobs" ;;
     dist)   node scripts/package.mjs ;;
-    *) echo "build.sh: unknown target '$t' (native, scalar, wasm, dist)" >&2; exit 2 ;;
+    asan)   cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGPT_SANITIZE=ON >/dev/null
+            cmake --build build/asan -j"$jobs" ;;
+    *) echo "build.sh: unknown target '$t' (native, scalar, wasm, dist, asan)" >&2; exit 2 ;;
   esac
 done

@@ -7,6 +7,11 @@ echo "== native tests (SIMD kernels) =="
 ctest --test-dir build/native --output-on-failure -j2
 echo "== native tests (scalar kernels) =="
 ctest --test-dir build/scalar --output-on-failure -j2
+echo "== native tests under AddressSanitizer + UndefinedBehaviorSanitizer =="
+scripts/build.sh asan
+ctest --test-dir build/asan --output-on-failure -j2
+echo "== fuzzing, briefly: each libFuzzer target for 20 s (scripts/fuzz.sh 900 for the full run) =="
+scripts/fuzz.sh 20
 echo "== WebAssembly tests (the engine compiled to wasm, run by Node) =="
 ctest --test-dir build/wasm --output-on-failure
 echo "== the Embind module in Node (bindings, golden parity, errors as values) =="

@@ -6,7 +6,9 @@
 // Bulk data (attention, probabilities) is handed out as typed_memory_view over engine memory; a view
 // is detached when the wasm memory grows, so JS re-acquires it after every call instead of keeping it.
 #include <emscripten/bind.h>
+#include <emscripten/heap.h>
 #include <emscripten/val.h>
+#include <malloc.h>
 
 #include <algorithm>
 #include <cmath>
@@ -48,7 +50,7 @@ class Engine {
     }
 
     val load() {
-        auto m = gpt::Model::load(upload_.data(), upload_.size());
+        auto m = gpt::Model::load(upload_.data(), upload_.size(), available_memory());
         std::vector<uint8_t>().swap(upload_);
         if (!m) return failure(m.error());
         generator_.reset();  // refers to the old model
@@ -194,6 +196,15 @@ class Engine {
     }
 
   private:
+    // What a new model may take: the most the wasm heap can grow to, less what is allocated now (the
+    // uploaded file and the current model, which stays until the new one has loaded) and some slack
+    // for the stack and small allocations.
+    static uint64_t available_memory() {
+        const uint64_t max = emscripten_get_heap_max();
+        const uint64_t used = static_cast<uint64_t>(mallinfo().uordblks) + (16u << 20);
+        return max > used ? max - used : 0;
+    }
+
     void pack_rows(int pos) {
         const gpt::Config& c = model_->config();
         const auto& s = generator_->state();

@@ -94,6 +94,23 @@ test('a bad file is an error value, and the loaded model keeps working', () => {
   engine.delete();
 });
 
+test('a model too large for wasm memory is refused with its figure, before any allocation', () => {
+  const engine = loadedEngine();
+  // The tiny checkpoint's header, claiming a 48-layer, 8192-wide model with a 2048 context.
+  const bytes = readFileSync(data('tiny-f32.safetensors'));
+  const n = Number(bytes.readBigUInt64LE(0));
+  const header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8'));
+  Object.assign(header.__metadata__, { n_layer: '48', n_head: '64', n_embd: '8192', block_size: '2048' });
+  const h = Buffer.from(JSON.stringify(header));
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(h.length));
+  const r = loadBytes(Module, engine, Buffer.concat([len, h, bytes.subarray(8 + n)]));
+  assert.equal(r.ok, false);
+  assert.match(r.message, /^this model needs \d+\.\d GiB of memory \(weights \d+\.\d GiB, activations, KV cache and attention \d+\.\d GiB\), more than the \d\.\d GiB available$/);
+  assert.equal(engine.info().nLayer, 2);
+  engine.delete();
+});
+
 test('unknown characters are reported with their positions; the run before them survives', () => {
   const engine = loadedEngine();
   assert.equal(engine.start('Hello', 1).ok, true);

@@ -1,0 +1,171 @@
+#include "bad_files.h"
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <limits>
+#include <nlohmann/json.hpp>
+
+using json = nlohmann::json;
+
+namespace {
+
+std::vector<uint8_t> le64(uint64_t n) {
+    std::vector<uint8_t> b(8);
+    for (int i = 0; i < 8; i++) b[i] = static_cast<uint8_t>(n >> (8 * i));
+    return b;
+}
+
+std::vector<uint8_t> concat(std::vector<uint8_t> a, const std::string& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+}
+
+// The valid tiny checkpoint split into its header (as JSON) and data, for editing.
+struct Tiny {
+    json header;
+    std::vector<uint8_t> data;
+    explicit Tiny(const std::string& dir) {
+        std::ifstream f(dir + "/tiny-f32.safetensors", std::ios::binary);
+        const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+        uint64_t n = 0;
+        for (int i = 7; i >= 0; i--) n = (n << 8) | bytes.at(static_cast<size_t>(i));
+        header = json::parse(bytes.begin() + 8, bytes.begin() + 8 + static_cast<long>(n));
+        data.assign(bytes.begin() + 8 + static_cast<long>(n), bytes.end());
+    }
+    std::vector<uint8_t> file() const { return make_safetensors(header.dump(), data); }
+};
+
+const std::string kOne = R"("a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]})";
+
+}  // namespace
+
+std::vector<uint8_t> make_safetensors(const std::string& header, const std::vector<uint8_t>& data) {
+    std::vector<uint8_t> f = concat(le64(header.size()), header);
+    f.insert(f.end(), data.begin(), data.end());
+    return f;
+}
+
+std::vector<BadFile> bad_files(const std::string& dir) {
+    std::vector<BadFile> v;
+    auto file = [&](std::string name, std::vector<uint8_t> bytes, std::string msg) {
+        v.push_back({std::move(name), std::move(bytes), std::move(msg), false});
+    };
+    auto header = [&](std::string name, const std::string& h, size_t data_bytes, std::string msg) {
+        file(std::move(name), make_safetensors(h, std::vector<uint8_t>(data_bytes)), std::move(msg));
+    };
+
+    // The container.
+    for (size_t n = 0; n < 8; n++) {
+        file("short-" + std::to_string(n), std::vector<uint8_t>(n, 0x41), "file too small (" + std::to_string(n) + " bytes)");
+    }
+    file("zero-length-8", std::vector<uint8_t>(8, 0), "header length is 0");
+    file("zero-length", concat(le64(0), "{}"), "header length is 0");
+    file("length-past-end-empty", le64(5), "header length 5 is larger than the rest of the file (0 bytes)");
+    file("length-past-end", concat(le64(100), "{}"), "header length 100 is larger than the rest of the file (2 bytes)");
+    file("length-max", concat(le64(UINT64_MAX), std::string(64, ' ')),
+         "header length 18446744073709551615 is larger than the rest of the file");
+    header("json-truncated", "{\"a\": [1, 2", 0, "header is not valid JSON");
+    header("json-garbage", "hello world", 0, "header is not valid JSON");
+    header("json-array", "[1, 2]", 0, "header must be a JSON object");
+    header("utf8-invalid", "{\"a\xff\": 1}", 0, "header is not valid UTF-8 (byte 3 of the header)");
+    header("utf8-overlong", "{\"\xc0\xaf\": 1}", 0, "not valid UTF-8");
+    header("duplicate-name", "{" + kOne + "," + kOne + "}", 8, "header has the key 'a' twice");
+    header("dtype-unknown", R"({"a":{"dtype":"Q4","shape":[2],"data_offsets":[0,8]}})", 8,
+           "tensor 'a': unsupported dtype 'Q4' (supported: F32, F16, BF16)");
+    header("dtype-f64", R"({"a":{"dtype":"F64","shape":[1],"data_offsets":[0,8]}})", 8, "unsupported dtype 'F64'");
+    header("dtype-number", R"({"a":{"dtype":7,"shape":[1],"data_offsets":[0,8]}})", 8, "tensor 'a': dtype must be a string");
+    header("field-missing", R"({"a":{"dtype":"F32","shape":[2]}})", 8, "tensor 'a': missing field 'data_offsets'");
+    header("field-unknown", R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8],"x":1}})", 8, "tensor 'a': unknown field 'x'");
+    header("entry-array", R"({"a":[1]})", 8, "tensor 'a': entry must be an object");
+    header("shape-scalar", R"({"a":{"dtype":"F32","shape":2,"data_offsets":[0,8]}})", 8, "tensor 'a': shape must be an array");
+    header("offsets-one", R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0]}})", 8, "data_offsets must be [begin, end]");
+    header("metadata-number", R"({"__metadata__":{"k":1}})", 0, "__metadata__ value 'k' is not a string");
+    header("metadata-array", R"({"__metadata__":[]})", 0, "__metadata__ must be an object");
+    header("name-empty", R"({"":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", 8, "empty name");
+    header("name-long", "{\"" + std::string(1100, 'n') + R"(":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", 8,
+           "is longer than 1024 bytes");
+
+    // Shapes.
+    header("shape-negative", R"({"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", 8, "tensor 'a': dimension -2 is negative");
+    header("shape-fraction", R"({"a":{"dtype":"F32","shape":[2.5],"data_offsets":[0,8]}})", 8,
+           "tensor 'a': dimension 2.5 is not an integer");
+    header("shape-overflow-int64", R"({"a":{"dtype":"F32","shape":[2,9223372036854775807],"data_offsets":[0,8]}})", 8,
+           "tensor 'a': shape [2, 9223372036854775807] has too many elements");
+    header("shape-overflow-2x32", R"({"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,8]}})", 8,
+           "tensor 'a': shape [4294967296, 4294967296] has too many elements");
+    header("shape-float-huge", R"({"a":{"dtype":"F32","shape":[1e30],"data_offsets":[0,8]}})", 8, "is out of range");
+    header("shape-past-int64", R"({"a":{"dtype":"F32","shape":[9223372036854775808],"data_offsets":[0,8]}})", 8,
+           "dimension 9223372036854775808 is out of range");
+    header("shape-rank-9", R"({"a":{"dtype":"F32","shape":[1,1,1,1,1,1,1,1,1],"data_offsets":[0,4]}})", 4,
+           "rank 9 exceeds the limit of 8");
+
+    // Offsets.
+    header("offsets-past-data", R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", 4,
+           "tensor 'a': data_offsets [0, 8] run past the end of the data (4 bytes)");
+    header("offsets-max", R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,18446744073709551615]}})", 8,
+           "run past the end of the data");
+    header("offsets-reversed", R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}})", 8, "end before they begin");
+    header("offsets-negative", R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[-1,8]}})", 8, "data offset -1 is negative");
+    header("size-mismatch", R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", 8,
+           "tensor 'a': shape [3] of F32 needs 12 bytes, but data_offsets span 8");
+    header("overlap", R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", 12,
+           "tensors 'a' and 'b' overlap in the data");
+    header("gap-between", R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[12,16]}})", 16,
+           "gap of 4 bytes in the data before tensor 'b'");
+    header("gap-start", R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", 12, "gap of 4 bytes in the data before tensor 'a'");
+    header("trailing", "{" + kOne + "}", 9, "1 trailing bytes after the last tensor");
+
+    // The model on top: derived from the valid tiny checkpoint.
+    auto model = [&](std::string name, const std::function<void(Tiny&)>& edit, std::string msg) {
+        Tiny t(dir);
+        edit(t);
+        v.push_back({std::move(name), t.file(), std::move(msg), true});
+    };
+    auto meta = [&](std::string name, const std::string& key, const std::string& value, std::string msg) {
+        model(std::move(name), [&](Tiny& t) { t.header["__metadata__"][key] = value; }, std::move(msg));
+    };
+    model("tensor-missing", [](Tiny& t) {
+        t.header["transformer.h.1.ln_2.beta"] = t.header["transformer.h.1.ln_2.bias"];
+        t.header.erase("transformer.h.1.ln_2.bias");
+    }, "missing tensor 'transformer.h.1.ln_2.bias'");
+    model("tensor-unexpected", [](Tiny& t) {
+        t.header["extra"] = {{"dtype", "F32"}, {"shape", {1}}, {"data_offsets", {t.data.size(), t.data.size() + 4}}};
+        t.data.resize(t.data.size() + 4);
+    }, "unexpected tensor 'extra'");
+    model("shape-transposed", [](Tiny& t) { t.header["transformer.h.0.attn.c_attn.weight"]["shape"] = {64, 192}; },
+          "tensor 'transformer.h.0.attn.c_attn.weight': wrong shape [64, 192], expected [192, 64]");
+    meta("config-context-mismatch", "block_size", "16", "tensor 'transformer.wpe.weight': wrong shape [32, 64], expected [16, 64]");
+    meta("config-head-divides", "n_head", "5", "n_head 5 does not divide n_embd 64");
+    meta("config-context-0", "block_size", "0", "block_size must be positive, got 0");
+    meta("config-vocab-0", "vocab_size", "0", "vocab_size must be positive, got 0");
+    meta("config-negative", "n_layer", "-1", "'n_layer' must be a positive integer, got '-1'");
+    meta("config-fraction", "n_embd", "6.5", "'n_embd' must be a positive integer, got '6.5'");
+    meta("config-huge", "n_embd", "99999999999", "'n_embd' must be a positive integer");
+    meta("config-layers-limit", "n_layer", "129", "n_layer 129 exceeds the limit of 128");
+    meta("config-vocab-mismatch", "vocab_size", "63", "vocab has 62 entries but vocab_size is 63");
+    meta("tokenizer-unknown", "tokenizer", "bpe", "tokenizer 'bpe' is not supported");
+    meta("vocab-short", "vocab", "[\"a\", \"a\"]", "vocab has 2 entries");
+    meta("vocab-not-json", "vocab", "not json", "'vocab' must be a JSON array of strings");
+    model("config-missing", [](Tiny& t) { t.header["__metadata__"].erase("n_embd"); }, "__metadata__ has no 'n_embd'");
+    model("vocab-duplicate", [](Tiny& t) {
+        auto vocab = json::parse(t.header["__metadata__"]["vocab"].get<std::string>());
+        vocab[1] = vocab[0];
+        t.header["__metadata__"]["vocab"] = vocab.dump();
+    }, "vocabulary has the character '\\n' twice");
+    model("vocab-two-chars", [](Tiny& t) {
+        auto vocab = json::parse(t.header["__metadata__"]["vocab"].get<std::string>());
+        vocab[1] = "ab";
+        t.header["__metadata__"]["vocab"] = vocab.dump();
+    }, "vocabulary entry 1 is not a single UTF-8 character");
+    // A non-finite weight can only produce NaN logits: the file is refused, naming tensor and element.
+    for (float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
+        model(std::isnan(bad) ? "weight-nan" : "weight-inf", [bad](Tiny& t) {
+            const size_t at = t.header["transformer.ln_f.bias"]["data_offsets"][0].get<size_t>() + 4 * 3;
+            std::memcpy(t.data.data() + at, &bad, 4);
+        }, "tensor 'transformer.ln_f.bias' holds a non-finite value (NaN or infinity) at element 3");
+    }
+    return v;
+}
