@@ -44,8 +44,12 @@ function resolve(routes, urlPath) {
   return null;
 }
 
-export function serve({ port = 8080, host = '127.0.0.1', routes = DEV_ROUTES, csp = false, log = false } = {}) {
+// handlers: {'/path': (req, res) => void} answered before the routes (the tests use it to serve
+// broken downloads).
+export function serve({ port = 8080, host = '127.0.0.1', routes = DEV_ROUTES, csp = false, log = false, handlers = {} } = {}) {
   const server = createServer((req, res) => {
+    const handler = handlers[req.url.split('?')[0]];
+    if (handler) return handler(req, res);
     const file = resolve(routes, req.url);
     let stat = null;
     try {

@@ -20,3 +20,5 @@ echo "== the playground in headless Chromium (screenshots in test-results/screen
 node --test tests/e2e/playground.test.mjs
 echo "== the embeddable widget from the built folder (dist/) =="
 node --test tests/e2e/widget.test.mjs
+echo "== robustness in the browser: bad files, broken downloads, hostile text, a dying worker =="
+node --test tests/e2e/robustness.test.mjs

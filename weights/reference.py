@@ -4,6 +4,8 @@
     /usr/bin/python3 weights/reference.py tiny tests/data
         A small randomly initialised checkpoint in F32, F16 and BF16 (tiny-{dtype}.safetensors) and,
         for each, the reference outputs of a fixed input (tiny-{dtype}.ref.safetensors).
+    /usr/bin/python3 weights/reference.py ascii tests/data
+        A tiny random model whose vocabulary is printable ASCII (browser tests: text stays text).
     /usr/bin/python3 weights/reference.py model WEIGHTS --prompt TEXT --out REF
         Reference outputs of a shipped checkpoint for a prompt.
 
@@ -72,11 +74,23 @@ def make_tiny(out_dir):
         write_reference(path, tokens, os.path.join(out_dir, f"tiny-{dtype.lower()}.ref.safetensors"), loss_tokens)
 
 
+def make_ascii(out_dir):
+    """A tiny random model whose vocabulary is all of printable ASCII: it can be prompted with, and
+    generate, HTML, which the browser tests use to check that text is never interpreted."""
+    torch.manual_seed(7)
+    vocab = ["\n"] + [chr(c) for c in range(32, 127)]
+    model = gptref.GPT({"n_layer": 2, "n_head": 2, "n_embd": 32, "block_size": 64, "vocab_size": len(vocab)})
+    path = os.path.join(out_dir, "ascii-tiny.safetensors")
+    gptref.export(model, vocab, path, "F16")
+    print(f"{path}: {model.num_params()} parameters")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
     t = sub.add_parser("tiny")
     t.add_argument("out_dir")
+    sub.add_parser("ascii").add_argument("out_dir")
     m = sub.add_parser("model")
     m.add_argument("weights")
     m.add_argument("--prompt", required=True)
@@ -84,6 +98,8 @@ def main():
     a = p.parse_args()
     if a.cmd == "tiny":
         make_tiny(a.out_dir)
+    elif a.cmd == "ascii":
+        make_ascii(a.out_dir)
     else:
         _, vocab, _ = gptref.load_model(a.weights)
         stoi = {c: i for i, c in enumerate(vocab)}

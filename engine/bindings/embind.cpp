@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <memory>
 #include <numeric>
 #include <string>
@@ -42,16 +43,21 @@ class Engine {
   public:
     // The weight file goes straight from JS into this buffer in the wasm heap (HEAPU8.set), the
     // only copy of the bytes; load() parses it and releases it.
+    // Returns 0 when the memory cannot be had (malloc, not new: a failed allocation must not abort).
     uintptr_t upload_buffer(double size) {
+        upload_.reset();
+        upload_size_ = 0;
         if (!(size >= 0 && size <= 2147483647.0)) return 0;
-        upload_.assign(static_cast<size_t>(size), 0);
-        upload_.shrink_to_fit();
-        return reinterpret_cast<uintptr_t>(upload_.data());
+        upload_size_ = static_cast<size_t>(size);
+        upload_.reset(static_cast<uint8_t*>(std::malloc(upload_size_ ? upload_size_ : 1)));
+        if (!upload_) upload_size_ = 0;
+        return reinterpret_cast<uintptr_t>(upload_.get());
     }
 
     val load() {
-        auto m = gpt::Model::load(upload_.data(), upload_.size(), available_memory());
-        std::vector<uint8_t>().swap(upload_);
+        auto m = gpt::Model::load(upload_.get(), upload_size_, available_memory());
+        upload_.reset();
+        upload_size_ = 0;
         if (!m) return failure(m.error());
         generator_.reset();  // refers to the old model
         model_ = std::make_unique<gpt::Model>(m.take());
@@ -219,7 +225,11 @@ class Engine {
 
     std::unique_ptr<gpt::Model> model_;
     std::unique_ptr<gpt::Generator> generator_;
-    std::vector<uint8_t> upload_;
+    struct Free {
+        void operator()(uint8_t* p) const { std::free(p); }
+    };
+    std::unique_ptr<uint8_t, Free> upload_;
+    size_t upload_size_ = 0;
     std::vector<float> rows_;    // (L, NH, pos+1)
     std::vector<float> packed_;  // (L, NH, n, n)
     bool stopped_ = false;

@@ -1,24 +1,54 @@
 // The page's side of one engine worker (worker.js): promises for loading, callbacks for a run.
 import { fetchWeights, wasmModule } from './shared.js';
 
+// A run's worker is presumed dead when it has been silent for this long, or for ten times its
+// longest silence so far in the run (a big model's prefill), whichever is longer.
+const SILENCE_MS = 4000;
+
 export class EngineClient {
-  constructor() {
+  // onCrash(message): the worker died (an uncaught error, or silence during a run). The client is
+  // finished then; its owner starts a new one.
+  constructor({ onCrash = () => {} } = {}) {
     this.worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
     this.pending = new Map();  // load id -> {resolve, reject}
     this.nextId = 1;
     this.runHandlers = null;   // {runId, stopped, onStarted, onTokens, onDone, onError}
+    this.onCrash = onCrash;
+    this.dead = false;
     this.worker.onmessage = (e) => this.dispatch(e.data);
     this.worker.onerror = (e) => {
       e.preventDefault();
-      this.fail(`the engine worker failed: ${e.message || 'could not start it'}`);
+      this.crash(`the engine worker failed: ${e.message || 'it could not start'}`);
     };
     this.ready = wasmModule().then((wasm) => this.worker.postMessage({ type: 'init', wasm }));
+  }
+
+  crash(message) {
+    if (this.dead) return;
+    this.dead = true;
+    clearInterval(this.watchdog);
+    this.worker.terminate();
+    this.fail(message);
+    this.onCrash(message);
+  }
+
+  // While a run is on, the worker talks every few milliseconds; silence means it is gone.
+  watch() {
+    clearInterval(this.watchdog);
+    this.last = performance.now();
+    this.longestGap = 0;
+    this.watchdog = setInterval(() => {
+      if (!this.runHandlers) return clearInterval(this.watchdog);
+      const silent = performance.now() - this.last;
+      if (silent > Math.max(SILENCE_MS, 10 * this.longestGap)) this.crash(`the engine stopped responding (silent for ${Math.round(silent)} ms)`);
+    }, 500);
   }
 
   // source: a URL, or {bytes: ArrayBuffer, name} (transferred to the worker). Resolves
   // {info, bytes, ms}; rejects with an Error whose message says what went wrong.
   async load(source, onProgress = () => {}) {
     await this.ready;
+    if (this.dead) throw new Error('the engine was restarted');
     let bytes = source.bytes;
     if (typeof source === 'string') {
       // The download is shared with other playgrounds on the page: this worker gets its own copy.
@@ -36,6 +66,7 @@ export class EngineClient {
     const runId = this.nextId++;
     this.runHandlers = { runId, stopped: false, ...handlers };
     this.worker.postMessage({ type: 'generate', runId, ...params });
+    this.watch();
     return runId;
   }
 
@@ -59,6 +90,9 @@ export class EngineClient {
     }
     const h = this.runHandlers;
     if (!h || msg.runId !== h.runId) return;  // a message of a run that was replaced
+    const now = performance.now();
+    this.longestGap = Math.max(this.longestGap, now - this.last);
+    this.last = now;
     if (msg.type === 'started') h.onStarted?.(msg);
     else if (msg.type === 'tokens' && !h.stopped) h.onTokens?.(msg);
     else if (msg.type === 'done') {
@@ -75,6 +109,6 @@ export class EngineClient {
     this.pending.clear();
     const h = this.runHandlers;
     this.runHandlers = null;
-    h?.onError?.({ message });
+    h?.onError?.({ message, crashed: true });
   }
 }

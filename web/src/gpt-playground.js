@@ -45,7 +45,8 @@ export class GptPlayground extends HTMLElement {
     this.focusToken = -1;   // token the head view shows
     this.dirty = false;
     this.client = null;
-    this.lastLoad = null;   // what to retry: a URL or {bytes, name}
+    this.lastLoad = null;      // what Retry loads: the last URL or File asked for
+    this.loadedSource = null;  // the URL or File of the model in use (reloaded after a crash)
 
     this.text = new TextView(this.$('.output'), {
       onFocusToken: (i) => this.setFocusToken(i),
@@ -92,8 +93,22 @@ export class GptPlayground extends HTMLElement {
   start() {
     if (this.client) return;
     this.observer?.disconnect();
-    this.client = new EngineClient();
+    this.client = this.newClient();
     this.loadWeights(this.weightsUrl());
+  }
+
+  newClient() {
+    return new EngineClient({ onCrash: (message) => this.recover(message) });
+  }
+
+  // The worker died: start a new one and load the same model again. The prompt and settings are
+  // untouched; the interrupted run keeps what it had produced.
+  async recover(message) {
+    this.client = this.newClient();
+    const source = this.loadedSource ?? this.weightsUrl();
+    const recovered = await this.loadWeights(source, { quiet: true });
+    this.showError(recovered ? `The engine stopped (${message}). It was restarted with the same model; your prompt is as you left it.`
+                             : `The engine stopped (${message}), and reloading the model failed.`, !recovered);
   }
 
   weightsUrl() {
@@ -128,9 +143,9 @@ export class GptPlayground extends HTMLElement {
 
   // ---- loading ----
 
-  // source: a URL, or {bytes: ArrayBuffer, name} (handed to the worker, not copied).
-  async loadWeights(source) {
-    this.lastLoad = typeof source === 'string' ? source : null;  // a URL can be retried
+  // source: a URL, or a File (dropped or picked). Resolves true when the model loaded.
+  async loadWeights(source, { quiet = false } = {}) {
+    this.lastLoad = source;
     const name = typeof source === 'string' ? source.split('/').pop() : source.name;
     const progress = this.$('.progress');
     progress.hidden = false;
@@ -139,25 +154,31 @@ export class GptPlayground extends HTMLElement {
     if (this.running) this.stop();
     const t0 = performance.now();
     try {
-      const r = await this.client.load(source, (loaded, total) => {
+      const payload = typeof source === 'string' ? source : { bytes: await source.arrayBuffer(), name };
+      const r = await this.client.load(payload, (loaded, total) => {
         this.setBar(total ? loaded / total : 0);
         this.$('.progress-text').textContent = `Loading ${name}: ${bytes(loaded)}${total ? ` of ${bytes(total)}` : ''}`;
       });
       const first = !this.info;
       this.info = { ...r.info, fileBytes: r.bytes, loadMs: performance.now() - t0, parseMs: r.ms, name };
-      this.hideError();
+      this.loadedSource = source;
+      if (!quiet) this.hideError();
       this.showInfo();
       this.buildGrid();
-      this.run = null;
-      this.text.clear();
-      renderTopK(this.$('.topk'), null);
+      if (!quiet) {
+        this.run = null;
+        this.text.clear();
+        renderTopK(this.$('.topk'), null);
+      }
       this.$('.status').textContent = 'Ready.';
       this.$('.generate').disabled = false;
       this.dispatchEvent(new CustomEvent('modelload', { detail: this.info }));
       if (first && this.hasAttribute('autoplay')) this.generate();
+      return true;
     } catch (e) {
       const keep = this.info ? ` The current model (${this.info.name}) is still loaded.` : '';
-      this.showError(`Could not load ${name}: ${e.message}.${keep}`, this.lastLoad !== null);
+      if (!quiet) this.showError(`Could not load ${name}: ${e.message}.${keep}`, typeof source === 'string');
+      return false;
     } finally {
       progress.hidden = true;
     }
@@ -252,6 +273,11 @@ export class GptPlayground extends HTMLElement {
         onError: (m) => {
           this.running = false;
           this.setRunning(false);
+          if (m.crashed) {  // recover() explains; keep what the run had produced
+            this.$('.status').textContent = `Interrupted after ${run.length - run.promptLength} tokens.`;
+            this.draw();
+            return;
+          }
           this.$('.status').textContent = '';
           if (m.unknown?.length) this.showUnknown(prompt, m.message, m.unknown);
           else this.showError(m.message);
@@ -470,7 +496,10 @@ export class GptPlayground extends HTMLElement {
     $('.export-png').addEventListener('click', () => this.exportPng());
     $('.export-json').addEventListener('click', () => this.exportJson());
     $('.error-close').addEventListener('click', () => this.hideError());
-    $('.error-retry').addEventListener('click', () => this.lastLoad && this.loadWeights(this.lastLoad));
+    $('.error-retry').addEventListener('click', () => {
+      if (this.client?.dead) this.client = this.newClient();
+      if (this.lastLoad) this.loadWeights(this.lastLoad);
+    });
     $('.load-file').addEventListener('click', () => $('.file-input').click());
     $('.file-input').addEventListener('change', (e) => this.loadFile(e.target.files[0]));
     const overlay = $('.drop-overlay');
@@ -489,9 +518,8 @@ export class GptPlayground extends HTMLElement {
     });
   }
 
-  async loadFile(file) {
-    if (!file) return;
-    this.loadWeights({ bytes: await file.arrayBuffer(), name: file.name });
+  loadFile(file) {
+    if (file) this.loadWeights(file);
   }
 
   gridKey(e) {

@@ -46,7 +46,13 @@ async function download(url, onProgress) {
   const chunks = [];
   let loaded = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    let chunk;
+    try {
+      chunk = await reader.read();
+    } catch {
+      throw new Error(`the download of ${url} was cut off after ${loaded}${total ? ` of ${total}` : ''} bytes`);
+    }
+    const { done, value } = chunk;
     if (done) break;
     chunks.push(value);
     loaded += value.length;

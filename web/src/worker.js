@@ -28,7 +28,10 @@ async function load({ id, bytes }) {
     Module ??= await ready;
     engine ??= new Module.Engine();
     if (run) finish('stopped');  // a new model ends the current run, whether or not it loads
-    Module.HEAPU8.set(new Uint8Array(bytes), engine.uploadBuffer(bytes.byteLength));  // the one copy into wasm
+    // Allocate first: growing the wasm memory detaches the old HEAPU8 view.
+    const ptr = engine.uploadBuffer(bytes.byteLength);
+    if (!ptr) throw new Error(`the file is too large to load (${bytes.byteLength} bytes)`);
+    Module.HEAPU8.set(new Uint8Array(bytes), ptr);  // the one copy of the file into wasm memory
     const r = engine.load();
     if (!r.ok) throw new Error(r.message);
     post({ type: 'loaded', id, info: r.info, bytes: bytes.byteLength, ms: performance.now() - t0 });

@@ -1,0 +1,201 @@
+// Readers drop any file and type anything; the playground must say what is wrong and keep working.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { DEV_ROUTES } from '../../scripts/serve.mjs';
+import { generate, generatedText, gp, launch, openPage, root, shots, startServer, status } from './harness.mjs';
+
+const WEIGHTS = readFileSync(join(root, 'weights', 'shakespeare-char.safetensors'));
+// A download that stops at half its announced length: the socket closes mid-body.
+const handlers = {
+  '/broken/truncated.safetensors': (req, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': WEIGHTS.length });
+    res.write(WEIGHTS.subarray(0, WEIGHTS.length >> 1), () => res.destroy());
+  },
+};
+const ROUTES = [['/fixtures/data/', join(root, 'tests', 'data')], ['/fixtures/', join(root, 'tests', 'e2e', 'fixtures')], ...DEV_ROUTES];
+let browser, server, url;
+
+before(async () => {
+  ({ server, url } = await startServer({ handlers, routes: ROUTES }));
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+const el = (page, fn, arg) => page.evaluate(fn, arg);
+const errorText = (page) => gp(page, '.error-text').textContent();
+
+async function stillWorks(page, n = 15) {
+  await el(page, (n) => document.querySelector('gpt-playground').applySettings({ maxTokens: n }), n);
+  assert.equal((await generate(page)).length, n);
+  assert.match(await gp(page, '.info').textContent(), /Layers\s*4/);
+}
+
+async function dropFile(page, name, buffer) {
+  // Large files go through the disk: playwright passes at most 50 MB in memory.
+  const path = join(tmpdir(), `gpt-playground-${process.pid}-${name}`);
+  writeFileSync(path, buffer);
+  await gp(page, '.file-input').setInputFiles(path);
+  rmSync(path);
+  await page.waitForFunction((name) => {
+    const root = document.querySelector('gpt-playground').shadowRoot;
+    return !root.querySelector('.error').hidden && root.querySelector('.error-text').textContent.includes(name);
+  }, path.split('/').pop());
+}
+
+test('bad files: empty, random bytes, a huge header; each says what is wrong and the model stays', async () => {
+  const page = await openPage(browser, url);
+  const random = Buffer.alloc(100000);
+  for (let i = 0, x = 12345; i < random.length; i++) random[i] = (x = (x * 1103515245 + 12345) >>> 0) >>> 24;
+  const huge = Buffer.alloc(101 * 1024 * 1024 + 16, 0x20);  // a header of 101 MiB, over the 100 MiB limit
+  huge.writeBigUInt64LE(BigInt(huge.length - 8));
+  huge[8] = '{'.charCodeAt(0);
+  huge[huge.length - 1] = '}'.charCodeAt(0);
+  const cases = [
+    ['empty.safetensors', Buffer.alloc(0), /file too small \(0 bytes\)/],
+    ['random.safetensors', random, /header length \d+ is larger than the rest of the file/],
+    ['huge-header.safetensors', huge, /header length 105906184 exceeds the limit of 104857600 bytes/],
+  ];
+  for (const [name, bytes, message] of cases) {
+    await dropFile(page, name, bytes);
+    const text = await errorText(page);
+    assert.match(text, message);
+    assert.match(text, /The current model \(shakespeare-char\.safetensors\) is still loaded\./);
+    await stillWorks(page);
+  }
+  await page.screenshot({ path: join(shots, 'error-huge-header.png') });
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('a download cut off at 50%: a clear message, Retry, and the previous model still generates', async () => {
+  const page = await openPage(browser, url);
+  await el(page, () => document.querySelector('gpt-playground').setAttribute('src', '/broken/truncated.safetensors'));
+  await gp(page, '.error').waitFor({ state: 'visible' });
+  assert.match(await errorText(page), /Could not load truncated\.safetensors: the download of .* was cut off after \d+ of \d+ bytes\. The current model \(shakespeare-char\.safetensors\) is still loaded\./);
+  assert.equal(await gp(page, '.error-retry').isVisible(), true);
+  await stillWorks(page);
+  await page.close();
+});
+
+test('a network failure: the message, then Retry loads the model', async () => {
+  const page = await browser.newPage();
+  page.errors = [];
+  await page.route('**/weights/shakespeare-char.safetensors', (r) => r.abort('internetdisconnected'));
+  await page.goto(url);
+  await gp(page, '.error').waitFor({ state: 'visible' });
+  assert.match(await errorText(page), /Could not load shakespeare-char\.safetensors: could not download .*: the network request failed\./);
+  assert.equal(await gp(page, '.generate').isDisabled(), false);  // pressing it just retries the start
+  await page.screenshot({ path: join(shots, 'error-network.png') });
+  await page.unroute('**/weights/shakespeare-char.safetensors');
+  await gp(page, '.error-retry').click();
+  await page.waitForFunction(() => document.querySelector('gpt-playground').shadowRoot.querySelector('.status').textContent === 'Ready.');
+  assert.equal(await gp(page, '.error').isVisible(), false);
+  await stillWorks(page);
+  await page.close();
+});
+
+test('a 100,000-character prompt is handled by the context policy', async () => {
+  const page = await openPage(browser, url);
+  const prompt = 'All the world\'s a stage, and all the men and women merely players.\n'.repeat(1500).slice(0, 100000);
+  await el(page, (prompt) => document.querySelector('gpt-playground').applySettings({ prompt, maxTokens: 30 }), prompt);
+  assert.equal((await generate(page)).length, 30);
+  assert.match(await gp(page, '.output .elided').textContent(), /\[98,000 earlier prompt characters not shown\]/);
+  assert.equal((await gp(page, '#prompt').inputValue()).length, 100000);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('HTML in prompts and in generated text stays text: nothing runs', async () => {
+  const page = await openPage(browser, url);
+  let dialogs = 0;
+  page.on('dialog', (d) => {
+    dialogs++;
+    d.dismiss();
+  });
+  await gp(page, '.file-input').setInputFiles(join(root, 'tests', 'data', 'ascii-tiny.safetensors'));
+  await page.waitForFunction(() => /Vocabulary\s*96/.test(document.querySelector('gpt-playground').shadowRoot.querySelector('.info').textContent));
+  const prompt = '<img src=x onerror=alert(1)></script><script>alert(2)</script>';
+  await el(page, (prompt) => document.querySelector('gpt-playground').applySettings({ prompt, maxTokens: 200, temperature: 1.5 }), prompt);
+  const generated = await generate(page);
+  const shown = await gp(page, '.output').evaluate((o) => ({
+    text: o.textContent,
+    elements: [...o.querySelectorAll('*')].filter((e) => !e.matches('span.tok, span.elided')).map((e) => e.tagName),
+  }));
+  assert.equal(shown.text, prompt + generated);
+  assert.deepEqual(shown.elements, []);
+  assert.match(generated, /[<>"'=/]/);  // the model did write markup characters
+  await gp(page, '.output .tok.gen >> nth=20').click();
+  await page.waitForTimeout(300);
+  assert.equal(dialogs, 0);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('the worker is terminated mid-generation: the page restarts it and keeps the prompt', async () => {
+  const page = await openPage(browser, url);
+  const prompt = 'MACBETH:\nIs this a dagger which I see before me?\n';
+  await el(page, (prompt) => document.querySelector('gpt-playground').applySettings({ prompt, maxTokens: 5000 }), prompt);
+  await gp(page, '.generate').click();
+  await page.waitForFunction(() => document.querySelector('gpt-playground').shadowRoot.querySelectorAll('.tok.gen').length > 20);
+  await el(page, () => document.querySelector('gpt-playground').client.worker.terminate());
+  await gp(page, '.error').waitFor({ state: 'visible', timeout: 15000 });
+  assert.match(await errorText(page), /The engine stopped \(the engine stopped responding .*\)\. It was restarted with the same model; your prompt is as you left it\./);
+  assert.match(await status(page), /Interrupted after \d+ tokens\.|Ready\./);
+  assert.equal(await gp(page, '#prompt').inputValue(), prompt);
+  assert.equal(await gp(page, '.generate').isDisabled(), false);
+  await page.screenshot({ path: join(shots, 'worker-restarted.png') });
+  await stillWorks(page, 25);
+  assert.equal(page.workers().length, 1);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('Stop and Generate pressed 50 times: consistent state, one worker, bounded memory', async () => {
+  const page = await openPage(browser, url);
+  await el(page, () => document.querySelector('gpt-playground').applySettings({ maxTokens: 5000 }));
+  const heap = () => page.evaluate(() => { globalThis.gc?.(); return performance.memory.usedJSHeapSize; });
+  await gp(page, '.generate').click();
+  await gp(page, '.stop').click();
+  await page.waitForFunction(() => document.querySelector('gpt-playground').shadowRoot.querySelector('.status').textContent.startsWith('Stopped'));
+  const before = await heap();
+  for (let i = 0; i < 50; i++) {
+    await gp(page, '.generate').click();
+    await gp(page, '.stop').click();
+  }
+  await page.waitForFunction(() => document.querySelector('gpt-playground').shadowRoot.querySelector('.status').textContent.startsWith('Stopped'));
+  await page.waitForTimeout(500);
+  assert.equal(await gp(page, '.generate').isDisabled(), false);
+  assert.equal(await gp(page, '.stop').isDisabled(), true);
+  assert.match(await status(page), /^Stopped after \d+ tokens/);
+  assert.equal(page.workers().length, 1);
+  const growth = (await heap()) - before;
+  console.log(`JS heap growth after 50 runs: ${(growth / 1024).toFixed(0)} KiB`);
+  assert.ok(growth < 8 * 1024 * 1024, `JS heap grew by ${growth} bytes`);
+  // The engine still answers with the right text afterwards.
+  await stillWorks(page, 20);
+  assert.equal((await generatedText(page)).length, 20);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('inside a sandboxed iframe (allow-scripts allow-same-origin)', async () => {
+  const page = await browser.newPage();
+  page.errors = [];
+  page.on('pageerror', (e) => page.errors.push(e.message));
+  await page.goto(url + 'fixtures/sandboxed.html');
+  await page.waitForFunction(() => {
+    const s = document.querySelector('iframe').contentDocument?.querySelector('gpt-playground')?.shadowRoot?.querySelector('.status')?.textContent ?? '';
+    return s.startsWith('Done');
+  }, null, { timeout: 60000 });
+  const text = await page.frameLocator('iframe').locator('gpt-playground .output').evaluate((o) => o.querySelectorAll('.tok.gen').length);
+  assert.equal(text, 40);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
