@@ -194,3 +194,28 @@ TEST_CASE("add and axpy: SIMD equals scalar exactly", "[ops]") {
         for (int i = 0; i < n; i++) REQUIRE(std::fabs(y1[i] - y2[i]) <= 2 * kU * (std::fabs(y2[i]) + std::fabs(0.37f * b.p[i])));
     }
 }
+
+TEST_CASE("sum: SIMD equals scalar for every length and alignment", "[ops]") {
+    std::mt19937 rng(9);
+    for (int n = 0; n <= 4 * ops::simd_lanes() + 3; n++) {
+        Shifted x(random_floats(n, rng), n % 4);
+        double mag = 0, exact = 0;
+        for (int i = 0; i < n; i++) mag += std::fabs(x.p[i]), exact += x.p[i];
+        INFO("n=" << n);
+        REQUIRE(std::fabs(ops::simd::sum(x.p, n) - exact) <= gamma(n) * mag + 1e-30);
+        REQUIRE(std::fabs(ops::scalar::sum(x.p, n) - exact) <= gamma(n) * mag + 1e-30);
+    }
+}
+
+TEST_CASE("fma_peak computes its recurrence (so the benchmark times real work)", "[ops]") {
+    // Each chain j runs acc <- acc * m + a from 0.1 j: acc_n = m^n acc_0 + a (1 - m^n) / (1 - m).
+    const double m = 0.9999999f, a = 1e-7f;
+    for (const auto& [peak, chains] : {std::pair{&ops::simd::fma_peak, ops::simd::fma_peak_flops() / 2 / ops::simd_lanes()},
+                                       std::pair{&ops::scalar::fma_peak, ops::scalar::fma_peak_flops() / 2}}) {
+        const long n = 1000;
+        const long lanes = peak == &ops::simd::fma_peak ? ops::simd_lanes() : 1;
+        double expect = 0;
+        for (long j = 0; j < chains; j++) expect += lanes * (std::pow(m, n) * float(0.1f * j) + a * (1 - std::pow(m, n)) / (1 - m));
+        REQUIRE(peak(n) == Approx(expect).epsilon(1e-4));
+    }
+}

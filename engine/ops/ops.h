@@ -28,7 +28,13 @@ namespace ops {
     /* out(n) = a + b (the residual connection; out may alias a or b) */                         \
     void add(float* out, const float* a, const float* b, int n);                                 \
     /* y(n) += a * x(n) */                                                                        \
-    void axpy(float* y, float a, const float* x, int n);
+    void axpy(float* y, float a, const float* x, int n);                                         \
+    /* Machine probes for the benchmarks: a streaming sum of x(n) (memory bandwidth), and */     \
+    /* `iters` rounds of multiply-adds on register-resident accumulators (peak arithmetic); */   \
+    /* fma_peak_flops() is the number of floating-point operations one round performs. */       \
+    float sum(const float* x, long n);                                                           \
+    float fma_peak(long iters);                                                                  \
+    long fma_peak_flops();
 
 namespace scalar {
 GPT_OPS_KERNELS
@@ -65,6 +71,9 @@ inline void masked_softmax(float* x, int n, int n_valid) { active::masked_softma
 inline void gelu(float* out, const float* x, int n) { active::gelu(out, x, n); }
 inline void add(float* out, const float* a, const float* b, int n) { active::add(out, a, b, n); }
 inline void axpy(float* y, float a, const float* x, int n) { active::axpy(y, a, x, n); }
+inline float sum(const float* x, long n) { return active::sum(x, n); }
+inline float fma_peak(long iters) { return active::fma_peak(iters); }
+inline long fma_peak_flops() { return active::fma_peak_flops(); }
 
 }  // namespace ops
 }  // namespace gpt

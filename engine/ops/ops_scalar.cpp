@@ -69,6 +69,32 @@ void axpy(float* y, float a, const float* x, int n) {
     for (int i = 0; i < n; i++) y[i] += a * x[i];
 }
 
+float sum(const float* x, long n) {
+    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;  // independent chains, as a compiler without -ffast-math won't
+    long i = 0;
+    for (; i + 4 <= n; i += 4) s0 += x[i], s1 += x[i + 1], s2 += x[i + 2], s3 += x[i + 3];
+    for (; i < n; i++) s0 += x[i];
+    return (s0 + s1) + (s2 + s3);
+}
+
+namespace {
+constexpr int kPeakChains = 8;  // enough independent multiply-adds to cover their latency
+}
+
+float fma_peak(long iters) {
+    float acc[kPeakChains];
+    for (int j = 0; j < kPeakChains; j++) acc[j] = 0.1f * j;
+    const float m = 0.9999999f, a = 1e-7f;
+    for (long i = 0; i < iters; i++) {
+        for (int j = 0; j < kPeakChains; j++) acc[j] = acc[j] * m + a;
+    }
+    float s = 0;
+    for (float v : acc) s += v;
+    return s;
+}
+
+long fma_peak_flops() { return 2 * kPeakChains; }
+
 }  // namespace scalar
 }  // namespace ops
 }  // namespace gpt

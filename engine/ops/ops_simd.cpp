@@ -205,6 +205,38 @@ void axpy(float* y, float a, const float* x, int n) {
     for (int i = nv; i < n; i++) y[i] += a * x[i];
 }
 
+float sum(const float* x, long n) {
+    batch a0(0.0f), a1(0.0f), a2(0.0f), a3(0.0f);
+    long i = 0;
+    for (; i + 4 * L <= n; i += 4 * L) {
+        a0 += load(x + i);
+        a1 += load(x + i + L);
+        a2 += load(x + i + 2 * L);
+        a3 += load(x + i + 3 * L);
+    }
+    float s = xsimd::hadd((a0 + a1) + (a2 + a3));
+    for (; i < n; i++) s += x[i];
+    return s;
+}
+
+namespace {
+constexpr int kPeakChains = 12;  // FMA latency x throughput on current x86 cores, with margin
+}
+
+float fma_peak(long iters) {
+    batch acc[kPeakChains];
+    for (int j = 0; j < kPeakChains; j++) acc[j] = batch(0.1f * j);
+    const batch m(0.9999999f), a(1e-7f);
+    for (long i = 0; i < iters; i++) {
+        for (int j = 0; j < kPeakChains; j++) acc[j] = xsimd::fma(acc[j], m, a);
+    }
+    batch s(0.0f);
+    for (const auto& v : acc) s += v;
+    return xsimd::hadd(s);
+}
+
+long fma_peak_flops() { return 2L * kPeakChains * L; }
+
 }  // namespace simd
 }  // namespace ops
 }  // namespace gpt

@@ -1,0 +1,267 @@
+// gpt_bench: the engine's speed, and the machine's limits beside it. Built natively (SIMD and scalar
+// twins) and to wasm (run by Node); tests/bench/run.mjs runs all three and writes the report.
+//
+//   gpt_bench limits                       memory bandwidth and peak arithmetic of one core
+//   gpt_bench model FILE [--contexts 64,128,256] [--prefill N] [--reps R]
+//                                          kernels at the model's shapes, decode and prefill speed
+// Prints one JSON object on stdout. Every figure is the median of several timed runs after a warm-up;
+// every kernel is checked against its scalar twin before it is timed.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#ifdef __EMSCRIPTEN__
+#include <emscripten/heap.h>
+#else
+#include <sys/resource.h>
+#endif
+
+#include "generator.h"
+#include "model.h"
+#include "ops/ops.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+}
+
+// Median seconds per call of fn over `reps` timed runs, each repeating fn until at least
+// min_seconds have passed (so short kernels are timed over many calls), after one warm-up run.
+template <class F>
+double time_median(F fn, int reps = 7, double min_seconds = 0.05) {
+    fn();
+    std::vector<double> t;
+    for (int r = 0; r < reps; r++) {
+        long calls = 0;
+        const auto t0 = Clock::now();
+        double s;
+        do {
+            fn();
+            calls++;
+        } while ((s = seconds_since(t0)) < min_seconds);
+        t.push_back(s / calls);
+    }
+    return median(t);
+}
+
+std::string json_number(double x) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.6g", x);
+    return buf;
+}
+
+const char* build_name() {
+#ifdef __EMSCRIPTEN__
+    return "wasm";
+#else
+    return GPT_SIMD ? "native-simd" : "native-scalar";
+#endif
+}
+
+std::string kernels_name() { return GPT_SIMD ? gpt::ops::simd_arch_name() : "scalar"; }
+
+uint64_t peak_memory_bytes() {
+#ifdef __EMSCRIPTEN__
+    return emscripten_get_heap_size();  // the wasm heap only grows: its size is the high-water mark
+#else
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return static_cast<uint64_t>(u.ru_maxrss) * 1024;
+#endif
+}
+
+// ---- limits ----
+
+int cmd_limits() {
+    // Streaming read of a buffer far larger than the caches.
+    const long n = 64L << 20;  // 64 Mi floats = 256 MiB
+    std::vector<float> buf(static_cast<size_t>(n), 1.0f);
+    float sink = 0;
+    const double t_read = time_median([&] { sink += gpt::ops::sum(buf.data(), n); }, 5, 0.2);
+    const double bandwidth = n * 4.0 / t_read;
+    // Multiply-adds on registers only.
+    const long iters = 1L << 22;
+    const double t_fma = time_median([&] { sink += gpt::ops::fma_peak(iters); }, 5, 0.2);
+    const double peak = static_cast<double>(iters) * gpt::ops::fma_peak_flops() / t_fma;
+    std::printf("{\"build\": \"%s\", \"kernels\": \"%s\", \"bandwidth_GBps\": %s, \"peak_GFLOPs\": %s, \"sink\": %s}\n",
+                build_name(), kernels_name().c_str(), json_number(bandwidth / 1e9).c_str(), json_number(peak / 1e9).c_str(),
+                json_number(sink != 0 ? 1 : 0).c_str());
+    return 0;
+}
+
+// ---- model ----
+
+std::vector<float> random_vector(size_t n, std::mt19937& rng) {
+    std::normal_distribution<float> d(0.0f, 1.0f);
+    std::vector<float> v(n);
+    for (auto& x : v) x = d(rng);
+    return v;
+}
+
+// Checks the active kernel against its scalar twin on the data it is about to be timed on.
+bool close_to_scalar(const std::vector<float>& got, const std::vector<float>& want, int K) {
+    for (size_t i = 0; i < got.size(); i++) {
+        if (std::fabs(got[i] - want[i]) > 1e-5 * K * (1 + std::fabs(want[i]))) return false;
+    }
+    return true;
+}
+
+std::string bench_kernels(const gpt::Config& c, int N, int reps) {
+    const int C = c.n_embd;
+    struct Shape {
+        const char* name;
+        int M, K;
+    };
+    const Shape shapes[] = {{"qkv", 3 * C, C}, {"attn_proj", C, C}, {"fc", 4 * C, C}, {"mlp_proj", C, 4 * C},
+                            {"lm_head", c.vocab_size, C}};
+    std::mt19937 rng(1);
+    std::ostringstream out;
+    out << "[";
+    bool first = true;
+    for (const Shape& s : shapes) {
+        const auto w = random_vector(static_cast<size_t>(s.M) * s.K, rng);
+        const auto x = random_vector(static_cast<size_t>(N) * s.K, rng);
+        std::vector<float> y(static_cast<size_t>(N) * s.M), ref(y.size());
+        // matvec: one row; matmul: N rows (a prefill).
+        gpt::ops::matvec(y.data(), w.data(), x.data(), nullptr, s.M, s.K);
+        gpt::ops::scalar::matvec(ref.data(), w.data(), x.data(), nullptr, s.M, s.K);
+        const bool mv_ok = close_to_scalar({y.begin(), y.begin() + s.M}, {ref.begin(), ref.begin() + s.M}, s.K);
+        gpt::ops::matmul(y.data(), x.data(), w.data(), nullptr, N, s.M, s.K);
+        gpt::ops::scalar::matmul(ref.data(), x.data(), w.data(), nullptr, N, s.M, s.K);
+        const bool mm_ok = close_to_scalar(y, ref, s.K);
+        if (!mv_ok || !mm_ok) {
+            std::fprintf(stderr, "gpt_bench: %s kernel disagrees with its scalar twin\n", s.name);
+            std::exit(1);
+        }
+        const double t_mv = time_median([&] { gpt::ops::matvec(y.data(), w.data(), x.data(), nullptr, s.M, s.K); }, reps);
+        const double t_mv_scalar =
+            time_median([&] { gpt::ops::scalar::matvec(y.data(), w.data(), x.data(), nullptr, s.M, s.K); }, reps);
+        // The head runs on one row only, even in a prefill: its matmul is not part of the model's work.
+        const bool head = std::string(s.name) == "lm_head";
+        const double t_mm = head ? 0 : time_median([&] { gpt::ops::matmul(y.data(), x.data(), w.data(), nullptr, N, s.M, s.K); }, reps);
+        const double flops_mv = 2.0 * s.M * s.K;
+        out << (first ? "" : ", ") << "{\"name\": \"" << s.name << "\", \"M\": " << s.M << ", \"K\": " << s.K
+            << ", \"N\": " << N << ", \"matvec_GFLOPs\": " << json_number(flops_mv / t_mv / 1e9)
+            << ", \"matvec_scalar_GFLOPs\": " << json_number(flops_mv / t_mv_scalar / 1e9)
+            << ", \"matmul_GFLOPs\": " << (head ? std::string("null") : json_number(flops_mv * N / t_mm / 1e9)) << "}";
+        first = false;
+    }
+    out << "]";
+    return out.str();
+}
+
+int cmd_model(const std::string& path, const std::vector<int>& contexts, int prefill_n, int reps) {
+    std::ifstream f(path, std::ios::binary);
+    if (!f) {
+        std::fprintf(stderr, "gpt_bench: cannot open %s\n", path.c_str());
+        return 1;
+    }
+    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    auto loaded = gpt::Model::load(bytes.data(), bytes.size());
+    if (!loaded) {
+        std::fprintf(stderr, "gpt_bench: %s\n", loaded.error().c_str());
+        return 1;
+    }
+    std::vector<uint8_t>().swap(bytes);
+    const gpt::Model& m = loaded.value();
+    const gpt::Config& c = m.config();
+    const int T = c.block_size;
+    prefill_n = std::min(prefill_n > 0 ? prefill_n : T, T);
+
+    std::mt19937 rng(7);
+    std::vector<int> tokens(static_cast<size_t>(T));
+    for (auto& t : tokens) t = static_cast<int>(rng() % static_cast<unsigned>(c.vocab_size));
+
+    const std::string kernels = bench_kernels(c, prefill_n, reps);
+
+    gpt::RunState s(c);
+    gpt::Sampler sampler(c.vocab_size);
+    gpt::Rng r(1);
+    std::vector<float> probs(static_cast<size_t>(c.vocab_size));
+    gpt::SamplerSettings settings;
+
+    // Decode at context n: the time of one step (forward with attention capture, then sampling)
+    // at positions n-8 .. n-1, after a prefill of the positions before.
+    std::ostringstream decode;
+    decode << "{";
+    const int steps = 8;
+    for (size_t i = 0; i < contexts.size(); i++) {
+        const int n = std::min(contexts[i], T);
+        std::vector<double> per_token;
+        for (int rep = 0; rep < reps + 1; rep++) {
+            gpt::forward(m, s, tokens.data(), n - steps, 0);
+            const auto t0 = Clock::now();
+            for (int p = n - steps; p < n; p++) {
+                gpt::forward(m, s, &tokens[static_cast<size_t>(p)], 1, p);
+                sampler.sample(s.logits.data(), settings, r, probs.data());
+            }
+            if (rep > 0) per_token.push_back(seconds_since(t0) / steps);  // rep 0 warms up
+        }
+        decode << (i ? ", " : "") << "\"" << n << "\": " << json_number(1.0 / median(per_token));
+    }
+    decode << "}";
+
+    std::vector<double> t_prefill;
+    for (int rep = 0; rep < reps + 1; rep++) {
+        const auto t0 = Clock::now();
+        gpt::forward(m, s, tokens.data(), prefill_n, 0);
+        if (rep > 0) t_prefill.push_back(seconds_since(t0));
+    }
+    const double prefill_tps = prefill_n / median(t_prefill);
+    // Arithmetic of one prefill: the linear layers (2 flops per weight per row, lm_head for the last
+    // row only) and attention (QK^T and AV over p+1 keys at row p).
+    const double C = c.n_embd, L = c.n_layer;
+    const double linear = 2.0 * L * 12 * C * C * prefill_n + 2.0 * c.vocab_size * C;
+    const double attention = 2.0 * 2 * L * C * (static_cast<double>(prefill_n) * (prefill_n + 1) / 2);
+
+    const gpt::MemoryNeeds needs = gpt::memory_needs(c);
+    std::printf("{\"build\": \"%s\", \"kernels\": \"%s\", \"model\": \"%s\", \"params\": %zu, \"n_layer\": %d, "
+                "\"n_head\": %d, \"n_embd\": %d, \"block_size\": %d, \"vocab_size\": %d, \"weight_bytes\": %llu, "
+                "\"state_bytes\": %llu, \"decode_tok_s\": %s, \"prefill_tokens\": %d, \"prefill_tok_s\": %s, "
+                "\"prefill_GFLOPs\": %s, \"kernel_shapes\": %s, \"peak_memory_bytes\": %llu}\n",
+                build_name(), kernels_name().c_str(), path.c_str(), m.num_params(), c.n_layer, c.n_head, c.n_embd, T,
+                c.vocab_size, static_cast<unsigned long long>(needs.weights), static_cast<unsigned long long>(needs.state),
+                decode.str().c_str(), prefill_n, json_number(prefill_tps).c_str(),
+                json_number((linear + attention) / median(t_prefill) / 1e9).c_str(), kernels.c_str(),
+                static_cast<unsigned long long>(peak_memory_bytes()));
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const std::vector<std::string> args(argv + 1, argv + argc);
+    if (!args.empty() && args[0] == "limits") return cmd_limits();
+    if (args.size() >= 2 && args[0] == "model") {
+        std::vector<int> contexts = {64, 128, 256};
+        int prefill = 0, reps = 5;
+        for (size_t i = 2; i + 1 < args.size(); i += 2) {
+            if (args[i] == "--contexts") {
+                contexts.clear();
+                std::stringstream ss(args[i + 1]);
+                for (std::string part; std::getline(ss, part, ',');) contexts.push_back(std::atoi(part.c_str()));
+            } else if (args[i] == "--prefill") {
+                prefill = std::atoi(args[i + 1].c_str());
+            } else if (args[i] == "--reps") {
+                reps = std::max(1, std::atoi(args[i + 1].c_str()));
+            }
+        }
+        return cmd_model(args[1], contexts, prefill, reps);
+    }
+    std::fprintf(stderr, "usage: gpt_bench limits | gpt_bench model FILE [--contexts 64,128,256] [--prefill N] [--reps R]\n");
+    return 2;
+}

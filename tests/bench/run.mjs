@@ -1,0 +1,165 @@
+// npm run bench: builds what it needs, then measures the engine natively (SIMD and scalar kernels)
+// and as wasm in Node, on the shipped model and on a random GPT-2-small-shaped one, next to this
+// machine's limits; PyTorch for comparison when it is installed; and the page's own tokens/s in
+// headless Chromium. Prints a table and writes build/bench/results.json.
+//
+//   node tests/bench/run.mjs [--quick]     (--quick: fewer repetitions, no GPT-2 small in scalar)
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+
+import { loadBytes, loadModule, root } from '../wasm/load-module.mjs';
+
+const quick = process.argv.includes('--quick');
+const out = join(root, 'build', 'bench');
+mkdirSync(out, { recursive: true });
+const SHIPPED = join(root, 'weights', 'shakespeare-char.safetensors');
+const GPT2 = join(out, 'gpt2-small-random.safetensors');
+const log = (...a) => console.error(...a);
+
+log('bench: building native, scalar and wasm');
+execFileSync(join(root, 'scripts', 'build.sh'), ['native', 'scalar', 'wasm'], { stdio: ['ignore', 'ignore', 'inherit'] });
+if (!existsSync(GPT2)) {
+  log('bench: writing a random GPT-2-small-shaped checkpoint');
+  execFileSync('node', [join(root, 'tests', 'bench', 'make-random-checkpoint.mjs'), GPT2], { stdio: 'inherit' });
+}
+
+const builds = {
+  'native-simd': [join(root, 'build', 'native', 'gpt_bench')],
+  'native-scalar': [join(root, 'build', 'scalar', 'gpt_bench')],
+  wasm: ['node', '--no-experimental-fetch', join(root, 'build', 'wasm', 'gpt_bench.js')],
+};
+const run = (build, args) => {
+  const [cmd, ...pre] = builds[build];
+  log(`bench: ${build} ${args.join(' ')}`);
+  return JSON.parse(execFileSync(cmd, [...pre, ...args], { encoding: 'utf8', maxBuffer: 1 << 24 }));
+};
+
+const reps = quick ? '3' : '5';
+const results = { machine: { cpu: cpus()[0]?.model, cores: cpus().length, date: new Date().toISOString() }, builds: {} };
+for (const build of Object.keys(builds)) {
+  const r = { limits: run(build, ['limits']) };
+  r.shakespeare = run(build, ['model', SHIPPED, '--contexts', '64,128,256', '--prefill', '256', '--reps', reps]);
+  if (!(quick && build === 'native-scalar')) {
+    r.gpt2small = run(build, ['model', GPT2, '--contexts', '128', '--prefill', '128', '--reps', '3']);
+  }
+  results.builds[build] = r;
+}
+
+// PyTorch, nanoGPT-style, when Debian's python3-torch is there.
+try {
+  execFileSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' });
+  log('bench: PyTorch reference (nanoGPT-style generation)');
+  results.torch = JSON.parse(execFileSync('/usr/bin/python3', [join(root, 'tests', 'bench', 'torch_bench.py'), SHIPPED, '--tokens', '200'], { encoding: 'utf8' }));
+} catch {
+  results.torch = null;
+  log('bench: PyTorch not installed; comparison skipped');
+}
+
+// Generation as the page's worker does it (step, copy the attention rows, top-10), in Node.
+async function nodeGeneration(tokens) {
+  const Module = await loadModule();
+  const engine = new Module.Engine();
+  if (!loadBytes(Module, engine, readFileSync(SHIPPED)).ok) throw new Error('cannot load the shipped model');
+  const rates = [];
+  for (let rep = 0; rep < 3; rep++) {
+    engine.start('ROMEO:\n', 1337);
+    let t0 = 0;
+    for (let i = 0; i < tokens; i++) {
+      engine.step(0.8, 0, 1);
+      engine.rows().slice();
+      engine.top(10);
+      if (i === 0) t0 = performance.now();
+    }
+    rates.push(((tokens - 1) * 1000) / (performance.now() - t0));
+  }
+  engine.delete();
+  return rates.sort((a, b) => a - b)[1];
+}
+
+// The page's own readout, in headless Chromium.
+async function pageGeneration(tokens) {
+  const { launch, openPage, startServer, generate, status } = await import('../e2e/harness.mjs');
+  const { server, url } = await startServer();
+  const browser = await launch();
+  try {
+    const page = await openPage(browser, url);
+    await page.evaluate((n) => document.querySelector('gpt-playground').applySettings({ prompt: 'ROMEO:\n', seed: 1337, maxTokens: n, temperature: 0.8 }), tokens);
+    const rates = [];
+    for (let rep = 0; rep < 3; rep++) {
+      await generate(page, 120000);
+      rates.push(Number((await status(page)).match(/([\d.]+) tokens\/s/)[1]));
+    }
+    return rates.sort((a, b) => a - b)[1];
+  } finally {
+    await browser.close();
+    server.close();
+  }
+}
+
+const GEN_TOKENS = 2000;
+log('bench: generation in Node (wasm) and in the page');
+results.generation = { tokens: GEN_TOKENS, node_wasm_tok_s: await nodeGeneration(GEN_TOKENS), page_tok_s: await pageGeneration(GEN_TOKENS) };
+
+// ---- derived figures ----
+const B = results.builds;
+const frac = (x) => `${(100 * x).toFixed(0)}%`;
+const num = (x, d = 0) => (x == null ? '—' : Number(x).toFixed(d));
+function derive(build, model) {
+  const r = B[build][model];
+  if (!r) return null;
+  const lim = B[build].limits;
+  const ctx = Object.keys(r.decode_tok_s).map(Number);
+  const decode = r.decode_tok_s[String(Math.max(...ctx))];
+  return {
+    decode,
+    decode_roofline: (r.weight_bytes * decode) / (lim.bandwidth_GBps * 1e9),
+    prefill_peak: r.prefill_GFLOPs / lim.peak_GFLOPs,
+  };
+}
+results.derived = {};
+for (const build of Object.keys(B)) {
+  for (const model of ['shakespeare', 'gpt2small']) {
+    const d = derive(build, model);
+    if (d) results.derived[`${build}/${model}`] = d;
+  }
+}
+const mv = (build, shape) => B[build].shakespeare.kernel_shapes.find((k) => k.name === shape);
+results.ratios = {
+  simd_over_scalar_matvec: Object.fromEntries(B['native-simd'].shakespeare.kernel_shapes.map((k) => [k.name, k.matvec_GFLOPs / k.matvec_scalar_GFLOPs])),
+  wasm_over_native_decode: B.wasm.shakespeare.decode_tok_s['256'] / B['native-simd'].shakespeare.decode_tok_s['256'],
+  engine_over_torch: results.torch ? B['native-simd'].shakespeare.decode_tok_s['256'] / results.torch.tok_s : null,
+  page_over_node: results.generation.page_tok_s / results.generation.node_wasm_tok_s,
+};
+writeFileSync(join(out, 'results.json'), JSON.stringify(results, null, 2));
+
+// ---- the table ----
+const rows = [];
+const row = (...c) => rows.push(c);
+row('', 'native SIMD', 'native scalar', 'wasm (Node)');
+row('kernels', ...Object.keys(B).map((b) => B[b].limits.kernels));
+row('memory bandwidth, GB/s', ...Object.keys(B).map((b) => num(B[b].limits.bandwidth_GBps, 1)));
+row('peak arithmetic, GFLOP/s', ...Object.keys(B).map((b) => num(B[b].limits.peak_GFLOPs, 1)));
+for (const [model, label] of [['shakespeare', 'shipped model (1.8M)'], ['gpt2small', 'GPT-2 small shape (124M)']]) {
+  const any = Object.values(B).find((b) => b[model])[model];
+  for (const c of Object.keys(any.decode_tok_s)) {
+    row(`${label}: decode tok/s @${c}`, ...Object.keys(B).map((b) => num(B[b][model]?.decode_tok_s[c], 1)));
+  }
+  row(`${label}: decode / bandwidth roofline`, ...Object.keys(B).map((b) => (results.derived[`${b}/${model}`] ? frac(results.derived[`${b}/${model}`].decode_roofline) : '—')));
+  row(`${label}: prefill tok/s (${any.prefill_tokens})`, ...Object.keys(B).map((b) => num(B[b][model]?.prefill_tok_s, 0)));
+  row(`${label}: prefill GFLOP/s (of peak)`, ...Object.keys(B).map((b) => (B[b][model] ? `${num(B[b][model].prefill_GFLOPs, 1)} (${frac(results.derived[`${b}/${model}`].prefill_peak)})` : '—')));
+  row(`${label}: peak memory, MiB`, ...Object.keys(B).map((b) => num(B[b][model] && B[b][model].peak_memory_bytes / 2 ** 20, 0)));
+}
+for (const k of B['native-simd'].shakespeare.kernel_shapes) {
+  row(`matvec ${k.name} ${k.M}x${k.K}, GFLOP/s`, ...Object.keys(B).map((b) => num(mv(b, k.name).matvec_GFLOPs, 1)));
+  if (k.matmul_GFLOPs !== null) row(`matmul ${k.name} ${k.N}x${k.K} · ${k.K}x${k.M}, GFLOP/s`, ...Object.keys(B).map((b) => num(mv(b, k.name).matmul_GFLOPs, 1)));
+}
+const w = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
+console.log(rows.map((r) => r.map((c, i) => (i === 0 ? String(c).padEnd(w[i]) : String(c).padStart(w[i]))).join('  ')).join('\n'));
+console.log('');
+console.log(`SIMD / scalar, matvec (same run): ${Object.entries(results.ratios.simd_over_scalar_matvec).map(([k, v]) => `${k} ${v.toFixed(1)}x`).join(', ')}`);
+console.log(`wasm / native decode @256: ${results.ratios.wasm_over_native_decode.toFixed(2)}`);
+console.log(`engine (native, 1 thread) / PyTorch (${results.torch ? `${results.torch.threads} threads, ${num(results.torch.tok_s, 1)} tok/s` : 'not installed'}): ${results.ratios.engine_over_torch ? `${results.ratios.engine_over_torch.toFixed(1)}x` : '—'}`);
+console.log(`page / Node wasm, generating ${GEN_TOKENS} tokens: ${num(results.generation.page_tok_s)} / ${num(results.generation.node_wasm_tok_s)} tok/s = ${frac(results.ratios.page_over_node)}`);
+console.log(`\nwritten: ${join(out, 'results.json')}`);
