@@ -26,10 +26,12 @@ namespace {
 inline batch load(const float* p) { return batch::load_unaligned(p); }
 
 // out[r] = sum of the lanes of acc[r], r < R; uses the parallel reduction when R is a multiple of
-// the lane count (R batches -> R/L stores instead of R separate horizontal adds).
+// the lane count (R batches -> R/L stores instead of R separate horizontal adds). Not with 16
+// lanes: xsimd 8.1's AVX-512 haddp returns the sums in the wrong lanes (rows 2-5 and 10-13 swap);
+// its SSE and AVX2 versions are right (checked by tests/test_ops.cpp through matmul).
 template <int R>
 inline void reduce_rows(float* out, const batch (&acc)[R]) {
-    if constexpr (R % L == 0) {
+    if constexpr (R % L == 0 && L <= 8) {
         for (int r = 0; r < R; r += L) xsimd::haddp(acc + r).store_unaligned(out + r);
     } else {
         for (int r = 0; r < R; r++) out[r] = xsimd::hadd(acc[r]);
@@ -76,48 +78,65 @@ void matvec(float* out, const float* w, const float* x, const float* bias, int M
     for (; m < M; m++) out[m] = dot(w + static_cast<long>(m) * K, x, K) + (bias ? bias[m] : 0.0f);
 }
 
-void matmul(float* out, const float* x, const float* w, const float* bias, int N, int M, int K) {
-    // Register tile: 4 rows of x against 2 rows of W, 8 accumulators (fits 16 SIMD registers, as
-    // in SSE/wasm, together with the 6 loaded operands). Each W chunk is loaded once per 4 rows.
-    constexpr int NX = 4, NW = 2;
+namespace {
+
+// One register tile of matmul: rows x[0..NX) against rows w[0..NW), every k; out rows are M apart.
+template <int NX, int NW>
+inline void matmul_tile(float* out, const float* x, const float* w, const float* bias, int M, int K) {
     const int Kv = K - K % L;
-    int n = 0;
-    for (; n + NX <= N; n += NX) {
-        const float* xr = x + static_cast<long>(n) * K;
-        float* orow = out + static_cast<long>(n) * M;
-        int m = 0;
-        for (; m + NW <= M; m += NW) {
-            const float* wr = w + static_cast<long>(m) * K;
-            batch acc[NX * NW];
-            for (auto& a : acc) a = batch(0.0f);
-            for (int k = 0; k < Kv; k += L) {
-                const batch w0 = load(wr + k), w1 = load(wr + K + k);
-                for (int i = 0; i < NX; i++) {
-                    const batch xv = load(xr + static_cast<long>(i) * K + k);
-                    acc[i * NW + 0] = xsimd::fma(xv, w0, acc[i * NW + 0]);
-                    acc[i * NW + 1] = xsimd::fma(xv, w1, acc[i * NW + 1]);
-                }
-            }
-            float sums[NX * NW];
-            reduce_rows(sums, acc);
-            for (int i = 0; i < NX; i++) {
-                for (int j = 0; j < NW; j++) {
-                    float s = sums[i * NW + j];
-                    const float* xi = xr + static_cast<long>(i) * K;
-                    const float* wj = wr + static_cast<long>(j) * K;
-                    for (int k = Kv; k < K; k++) s += xi[k] * wj[k];
-                    orow[static_cast<long>(i) * M + m + j] = s + (bias ? bias[m + j] : 0.0f);
-                }
-            }
-        }
-        for (; m < M; m++) {
-            for (int i = 0; i < NX; i++) {
-                orow[static_cast<long>(i) * M + m] =
-                    dot(xr + static_cast<long>(i) * K, w + static_cast<long>(m) * K, K) + (bias ? bias[m] : 0.0f);
-            }
+    batch acc[NX * NW];
+    for (auto& a : acc) a = batch(0.0f);
+    for (int k = 0; k < Kv; k += L) {
+        batch wv[NW];
+        for (int j = 0; j < NW; j++) wv[j] = load(w + static_cast<long>(j) * K + k);
+        for (int i = 0; i < NX; i++) {
+            const batch xv = load(x + static_cast<long>(i) * K + k);
+            for (int j = 0; j < NW; j++) acc[i * NW + j] = xsimd::fma(xv, wv[j], acc[i * NW + j]);
         }
     }
-    for (; n < N; n++) matvec(out + static_cast<long>(n) * M, w, x + static_cast<long>(n) * K, bias, M, K);
+    float sums[NX * NW];
+    reduce_rows(sums, acc);
+    for (int i = 0; i < NX; i++) {
+        for (int j = 0; j < NW; j++) {
+            float s = sums[i * NW + j];
+            const float* xi = x + static_cast<long>(i) * K;
+            const float* wj = w + static_cast<long>(j) * K;
+            for (int k = Kv; k < K; k++) s += xi[k] * wj[k];
+            out[static_cast<long>(i) * M + j] = s + (bias ? bias[j] : 0.0f);
+        }
+    }
+}
+
+}  // namespace
+
+void matmul(float* out, const float* x, const float* w, const float* bias, int N, int M, int K) {
+    // Register tile: 4 rows of x against NW rows of W. With 32 registers (AVX-512) NW = 4: 16
+    // accumulators, 8 loads per 16 multiply-adds; with 16 (SSE/wasm, AVX2) NW = 2: 8 accumulators
+    // plus the 6 loaded operands.
+    constexpr int NX = 4, NW = L >= 16 ? 4 : 2;
+    // Cache blocks: a block of B rows of W and one of B rows of x, ~256 KiB each, stay in L2 while
+    // they meet, instead of all of W streaming past each group of NX rows of x.
+    const int B = std::max(4 * NX, ((1 << 16) / std::max(K, 1)) / NX * NX);
+    for (int n0 = 0; n0 < N; n0 += B) {
+      const int n1 = std::min(N, n0 + B);
+      for (int m0 = 0; m0 < M; m0 += B) {
+        const int m1 = std::min(M, m0 + B);
+        const float* bb = bias ? bias + m0 : nullptr;
+        int n = n0;
+        for (; n + NX <= n1; n += NX) {
+            const float* xr = x + static_cast<long>(n) * K;
+            float* orow = out + static_cast<long>(n) * M;
+            int m = m0;
+            for (; m + NW <= m1; m += NW) {
+                matmul_tile<NX, NW>(orow + m, xr, w + static_cast<long>(m) * K, bias ? bias + m : nullptr, M, K);
+            }
+            for (; m < m1; m++) matmul_tile<NX, 1>(orow + m, xr, w + static_cast<long>(m) * K, bias ? bias + m : nullptr, M, K);
+        }
+        for (; n < n1; n++) {
+            matvec(out + static_cast<long>(n) * M + m0, w + static_cast<long>(m0) * K, x + static_cast<long>(n) * K, bb, m1 - m0, K);
+        }
+      }
+    }
 }
 
 void layernorm(float* out, const float* x, const float* w, const float* b, int C) {
