@@ -1,12 +1,13 @@
 #include "model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <cstring>
 #include <set>
 
-#include <nlohmann/json.hpp>
-
+#include "checkpoint.h"
 #include "ops/ops.h"
 #include "safetensors.h"
 
@@ -14,49 +15,28 @@ namespace gpt {
 
 namespace {
 
-// A metadata value that must be a positive decimal integer (at most 9 digits: fits an int).
-Status metadata_int(const std::map<std::string, std::string>& meta, const char* key, int* out) {
-    const auto it = meta.find(key);
-    if (it == meta.end()) {
-        return Status::fail(std::string("__metadata__ has no '") + key +
-                            "': not a gpt-playground checkpoint (see the README, weight format)");
-    }
-    const std::string& s = it->second;
-    bool digits = !s.empty() && s.size() <= 9;
-    for (char c : s) digits = digits && c >= '0' && c <= '9';
-    if (!digits) return Status::fail(std::string("__metadata__ '") + key + "' must be a positive integer, got '" + s + "'");
-    *out = std::stoi(s);
-    return Status::success();
-}
-
-struct Spec {
-    std::string name;
-    std::vector<int64_t> shape;
-    const float** dest;
-};
-
-std::vector<Spec> tensor_specs(const Config& c, Weights& w) {
-    const int64_t C = c.n_embd, V = c.vocab_size, T = c.block_size;
-    std::vector<Spec> s = {{"transformer.wte.weight", {V, C}, &w.wte}, {"transformer.wpe.weight", {T, C}, &w.wpe}};
+// Where each internal tensor name points in a Weights.
+std::map<std::string, const float**> weight_slots(const Config& c, Weights& w) {
+    std::map<std::string, const float**> s = {{"transformer.wte.weight", &w.wte}, {"transformer.wpe.weight", &w.wpe},
+                                              {"transformer.ln_f.weight", &w.lnf_w}, {"transformer.ln_f.bias", &w.lnf_b},
+                                              {"lm_head.weight", &w.lm_head}};
     w.layers.resize(static_cast<size_t>(c.n_layer));
     for (int l = 0; l < c.n_layer; l++) {
         const std::string p = "transformer.h." + std::to_string(l) + ".";
         LayerWeights& lw = w.layers[static_cast<size_t>(l)];
-        s.push_back({p + "ln_1.weight", {C}, &lw.ln1_w});
-        s.push_back({p + "ln_1.bias", {C}, &lw.ln1_b});
-        s.push_back({p + "attn.c_attn.weight", {3 * C, C}, &lw.qkv_w});
-        s.push_back({p + "attn.c_attn.bias", {3 * C}, &lw.qkv_b});
-        s.push_back({p + "attn.c_proj.weight", {C, C}, &lw.attn_proj_w});
-        s.push_back({p + "attn.c_proj.bias", {C}, &lw.attn_proj_b});
-        s.push_back({p + "ln_2.weight", {C}, &lw.ln2_w});
-        s.push_back({p + "ln_2.bias", {C}, &lw.ln2_b});
-        s.push_back({p + "mlp.c_fc.weight", {4 * C, C}, &lw.fc_w});
-        s.push_back({p + "mlp.c_fc.bias", {4 * C}, &lw.fc_b});
-        s.push_back({p + "mlp.c_proj.weight", {C, 4 * C}, &lw.mlp_proj_w});
-        s.push_back({p + "mlp.c_proj.bias", {C}, &lw.mlp_proj_b});
+        s[p + "ln_1.weight"] = &lw.ln1_w;
+        s[p + "ln_1.bias"] = &lw.ln1_b;
+        s[p + "attn.c_attn.weight"] = &lw.qkv_w;
+        s[p + "attn.c_attn.bias"] = &lw.qkv_b;
+        s[p + "attn.c_proj.weight"] = &lw.attn_proj_w;
+        s[p + "attn.c_proj.bias"] = &lw.attn_proj_b;
+        s[p + "ln_2.weight"] = &lw.ln2_w;
+        s[p + "ln_2.bias"] = &lw.ln2_b;
+        s[p + "mlp.c_fc.weight"] = &lw.fc_w;
+        s[p + "mlp.c_fc.bias"] = &lw.fc_b;
+        s[p + "mlp.c_proj.weight"] = &lw.mlp_proj_w;
+        s[p + "mlp.c_proj.bias"] = &lw.mlp_proj_b;
     }
-    s.push_back({"transformer.ln_f.weight", {C}, &w.lnf_w});
-    s.push_back({"transformer.ln_f.bias", {C}, &w.lnf_b});
     return s;
 }
 
@@ -100,89 +80,52 @@ std::string format_bytes(uint64_t n) {
 }
 
 Result<Model> Model::load(const uint8_t* bytes, size_t size, uint64_t max_memory) {
-    auto parsed = safetensors::parse(bytes, size);
-    if (!parsed) return Result<Model>::fail(parsed.error());
-    const safetensors::File& file = parsed.value();
+    CheckpointFiles files;
+    files.weights = bytes;
+    files.weights_size = size;
+    return load(files, max_memory);
+}
+
+Result<Model> Model::load(const CheckpointFiles& files, uint64_t max_memory) {
+    auto read = read_checkpoint(files, max_memory);
+    if (!read) return Result<Model>::fail(read.error());
+    Checkpoint& ck = read.value();
 
     Model m;
-    Config& c = m.config_;
-    for (auto [key, dest] : {std::pair{"n_layer", &c.n_layer}, {"n_head", &c.n_head}, {"n_embd", &c.n_embd},
-                             {"block_size", &c.block_size}, {"vocab_size", &c.vocab_size}}) {
-        if (Status s = metadata_int(file.metadata, key, dest); !s) return Result<Model>::fail(s.error);
-    }
-    if (Status s = validate(c); !s) return Result<Model>::fail(s.error);
+    m.config_ = ck.config;
+    m.layout_ = ck.layout;
+    m.tokenizer_ = std::move(ck.tokenizer);
+    const auto slots = weight_slots(m.config_, m.weights_);
 
-    // Computed first, from the config alone: a model that cannot fit is refused before anything else
-    // is checked or allocated. Config limits bound every product here: C <= 2^14, L <= 2^7, V <= 2^20, T <= 2^14, far from overflow.
-    const MemoryNeeds needs = memory_needs(c, file.find("lm_head.weight") != nullptr);
-    if (needs.total() > max_memory) {
-        return Result<Model>::fail("this model needs " + format_bytes(needs.total()) + " of memory (weights " +
-                                   format_bytes(needs.weights) + ", activations, KV cache and attention " +
-                                   format_bytes(needs.state) + "), more than the " + format_bytes(max_memory) +
-                                   " available");
+    // Only now, with everything validated, are the weights read: converted to float32 and, where
+    // stored [in, out], transposed to the engine's [out, in].
+    size_t total = 0, largest_transposed = 0;
+    for (const auto& [name, src] : ck.tensors) {
+        total += src.tensor->numel;
+        if (src.transpose) largest_transposed = std::max(largest_transposed, src.tensor->numel);
     }
-
-    const auto tok = file.metadata.find("tokenizer");
-    if (tok != file.metadata.end() && tok->second != "char") {
-        return Result<Model>::fail("tokenizer '" + tok->second + "' is not supported (supported: char)");
-    }
-    const auto vit = file.metadata.find("vocab");
-    if (vit == file.metadata.end()) return Result<Model>::fail("__metadata__ has no 'vocab' (the tokenizer's characters)");
-    const auto vj = nlohmann::json::parse(vit->second, nullptr, /*allow_exceptions=*/false);
-    if (vj.is_discarded() || !vj.is_array()) {
-        return Result<Model>::fail("__metadata__ 'vocab' must be a JSON array of strings");
-    }
-    std::vector<std::string> vocab;
-    for (const auto& e : vj) {
-        if (!e.is_string()) return Result<Model>::fail("__metadata__ 'vocab' must be a JSON array of strings");
-        vocab.push_back(e.get<std::string>());
-    }
-    if (static_cast<int64_t>(vocab.size()) != c.vocab_size) {
-        return Result<Model>::fail("vocab has " + std::to_string(vocab.size()) + " entries but vocab_size is " +
-                                   std::to_string(c.vocab_size));
-    }
-    auto tokenizer = CharTokenizer::create(std::move(vocab));
-    if (!tokenizer) return Result<Model>::fail(tokenizer.error());
-    m.tokenizer_ = tokenizer.take();
-
-    // Every expected tensor present with its exact shape, and nothing unexpected.
-    std::vector<Spec> specs = tensor_specs(c, m.weights_);
-    const int64_t V = c.vocab_size, C = c.n_embd;
-    const float* untied_head = nullptr;
-    if (file.find("lm_head.weight")) specs.push_back({"lm_head.weight", {V, C}, &untied_head});
-    std::set<std::string> expected;
-    size_t total = 0;
-    for (const Spec& s : specs) {
-        expected.insert(s.name);
-        const safetensors::TensorInfo* t = file.find(s.name);
-        if (!t) return Result<Model>::fail("missing tensor '" + s.name + "'");
-        if (t->shape != s.shape) {
-            return Result<Model>::fail("tensor '" + s.name + "': wrong shape " + safetensors::shape_str(t->shape) +
-                                       ", expected " + safetensors::shape_str(s.shape));
-        }
-        total += t->numel;
-    }
-    for (const auto& t : file.tensors) {
-        if (!expected.count(t.name)) return Result<Model>::fail("unexpected tensor '" + t.name + "'");
-    }
-
-    // Only now, with the whole file validated, are its bytes read.
     m.params_.resize(total);
+    std::vector<float> tmp(largest_transposed);
     std::set<std::string> dtypes;
     size_t at = 0;
-    for (const Spec& s : specs) {
-        const safetensors::TensorInfo& t = *file.find(s.name);
+    for (const auto& [name, src] : ck.tensors) {
+        const safetensors::TensorInfo& t = *src.tensor;
         float* dst = m.params_.data() + at;
-        const long bad = safetensors::to_f32(file, t, dst);
+        const long bad = safetensors::to_f32(ck.file, t, src.transpose ? tmp.data() : dst);
         if (bad >= 0) {
-            return Result<Model>::fail("tensor '" + s.name + "' holds a non-finite value (NaN or infinity) at element " +
+            return Result<Model>::fail("tensor '" + t.name + "' holds a non-finite value (NaN or infinity) at element " +
                                        std::to_string(bad));
         }
-        *s.dest = dst;
+        if (src.transpose) {  // stored (in, out) = shape; written (out, in)
+            const size_t rows = static_cast<size_t>(t.shape[0]), cols = static_cast<size_t>(t.shape[1]);
+            for (size_t i = 0; i < rows; i++)
+                for (size_t j = 0; j < cols; j++) dst[j * rows + i] = tmp[i * cols + j];
+        }
+        *slots.at(name) = dst;
         dtypes.insert(safetensors::dtype_name(t.dtype));
         at += t.numel;
     }
-    m.weights_.lm_head = untied_head ? untied_head : m.weights_.wte;
+    if (!m.weights_.lm_head) m.weights_.lm_head = m.weights_.wte;  // tied
     m.dtype_ = dtypes.size() == 1 ? *dtypes.begin() : "mixed";
     return m;
 }

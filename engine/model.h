@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -68,6 +69,8 @@ MemoryNeeds memory_needs(const Config& c, bool untied_head = false);
 // "1.5 GiB" and the like, for messages.
 std::string format_bytes(uint64_t n);
 
+struct CheckpointFiles;  // checkpoint.h
+
 class Model {
   public:
     // Parses, validates and converts a checkpoint in the engine's safetensors format (README,
@@ -76,6 +79,9 @@ class Model {
     // and run state would need more than max_memory bytes is refused, with the figure, before any
     // allocation (the browser caps WebAssembly memory at 4 GiB).
     static Result<Model> load(const uint8_t* bytes, size_t size, uint64_t max_memory = UINT64_MAX);
+    // The same with what may come beside the weights (tokenizer.json, config.json; checkpoint.h),
+    // in any layout the engine reads.
+    static Result<Model> load(const CheckpointFiles& files, uint64_t max_memory = UINT64_MAX);
 
     Model(Model&&) = default;
     Model& operator=(Model&&) = default;
@@ -84,16 +90,17 @@ class Model {
 
     const Config& config() const { return config_; }
     const Weights& weights() const { return weights_; }
-    const CharTokenizer& tokenizer() const { return tokenizer_; }
+    const Tokenizer& tokenizer() const { return *tokenizer_; }
     size_t num_params() const { return params_.size(); }
-    const std::string& dtype() const { return dtype_; }  // of the file: F32, F16, BF16 or mixed
+    const std::string& dtype() const { return dtype_; }    // of the file: F32, F16, BF16 or mixed
+    const std::string& layout() const { return layout_; }  // "gpt-playground" or "huggingface"
 
   private:
     Model() = default;
     Config config_;
     Weights weights_{};
-    CharTokenizer tokenizer_;
-    std::string dtype_;
+    std::unique_ptr<Tokenizer> tokenizer_;
+    std::string dtype_, layout_;
     std::vector<float> params_;  // every weight, float32, in file order; weights_ points in here
 };
 

@@ -60,9 +60,14 @@ CharTokenizer::Encoded CharTokenizer::encode(const std::string& text) const {
     return out;
 }
 
-std::string CharTokenizer::decode(const std::vector<int>& tokens) const {
+const std::string& CharTokenizer::token_bytes(int id) const {
+    static const std::string none;
+    return id >= 0 && id < vocab_size() ? vocab_[static_cast<size_t>(id)] : none;
+}
+
+std::string Tokenizer::decode(const std::vector<int>& tokens) const {
     std::string s;
-    for (int t : tokens) s += decode(t);
+    for (int t : tokens) s += token_bytes(t);
     return s;
 }
 
@@ -76,6 +81,23 @@ std::string printable(const std::string& ch) {
         return buf;
     }
     return ch;
+}
+
+}  // namespace gpt
+
+namespace gpt {
+
+std::string token_label(const Tokenizer& t, int id) {
+    const std::string& b = t.token_bytes(id);
+    const auto* p = reinterpret_cast<const unsigned char*>(b.data());
+    if (utf8::first_invalid(p, b.size()) == b.size()) return b;
+    std::string out = "<";
+    char hex[4];
+    for (size_t i = 0; i < b.size(); i++) {
+        std::snprintf(hex, sizeof hex, "%s%02x", i ? " " : "", static_cast<unsigned>(p[i]));
+        out += hex;
+    }
+    return out + ">";
 }
 
 }  // namespace gpt

@@ -39,7 +39,7 @@ expect(2 "top-p must be in" generate --weights ${W} --prompt a --tokens 1 --top-
 expect(2 "option '--prompt' needs a value" generate --weights ${W} --prompt)
 expect(2 "--layer must be an integer from 0 to 1" attention --weights ${W} --prompt a --layer 2 --head 0)
 expect(1 "gpt: cannot open '/nonexistent.safetensors'" info --weights /nonexistent.safetensors)
-expect(1 "gpt: cannot load '.*': __metadata__ has no 'n_layer'" info --weights ${DATA}/tiny-f32.ref.safetensors)
+expect(1 "gpt: cannot load '.*': no token embedding \\(transformer.wte.weight or wte.weight\\): not a GPT checkpoint" info --weights ${DATA}/tiny-f32.ref.safetensors)
 expect(1 "gpt: cannot load '.*': header length .* is larger than the rest of the file" info --weights ${CMAKE_CURRENT_LIST_FILE})
 expect(1 "the model does not know the character '~'" generate --weights ${W} --prompt "a~b" --tokens 3)
 expect(1 "the prompt is empty" generate --weights ${W} --prompt= --tokens 3)

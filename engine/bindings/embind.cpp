@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "../bpe.h"
+#include "../checkpoint.h"
 #include "../generator.h"
 #include "../model.h"
 #include "../ops/ops.h"
@@ -54,8 +56,24 @@ class Engine {
         return reinterpret_cast<uintptr_t>(upload_.get());
     }
 
+    // A file that comes beside the weights, for the next load(): "tokenizer.json", "vocab.json",
+    // "merges.txt" or "config.json".
+    val set_file(const std::string& name, const std::string& content) {
+        std::string* slot = name == "tokenizer.json" ? &files_.tokenizer_json
+                          : name == "vocab.json"     ? &files_.vocab_json
+                          : name == "merges.txt"     ? &files_.merges_txt
+                          : name == "config.json"    ? &files_.config_json
+                                                     : nullptr;
+        if (!slot) return failure("'" + name + "' is not a file the engine reads beside the weights");
+        *slot = content;
+        return success();
+    }
+
     val load() {
-        auto m = gpt::Model::load(upload_.get(), upload_size_, available_memory());
+        files_.weights = upload_.get();
+        files_.weights_size = upload_size_;
+        auto m = gpt::Model::load(files_, available_memory());
+        files_ = gpt::CheckpointFiles();
         upload_.reset();
         upload_size_ = 0;
         if (!m) return failure(m.error());
@@ -82,9 +100,8 @@ class Engine {
         i.set("params", static_cast<double>(model_->num_params()));
         i.set("dtype", model_->dtype());
         i.set("kernels", std::string(GPT_SIMD ? gpt::ops::simd_arch_name() : "scalar"));
-        val vocab = val::array();
-        for (const auto& s : model_->tokenizer().vocab()) vocab.call<void>("push", s);
-        i.set("vocab", vocab);
+        i.set("tokenizer", std::string(model_->tokenizer().kind()));
+        i.set("layout", model_->layout());
         return i;
     }
 
@@ -113,8 +130,17 @@ class Engine {
         generator_ = std::move(g);
         stopped_ = false;
         val r = success();
-        // The prompt's token ids, a view like rows(): the page labels rows and columns with them.
+        // The prompt's token ids (a view, like rows()), and for each token its label and its text:
+        // the characters it completes (a BPE token may end inside a character; the next completes it).
         r.set("tokens", val(emscripten::typed_memory_view(generator_->tokens().size(), generator_->tokens().data())));
+        val texts = val::array(), labels = val::array();
+        stream_ = gpt::Utf8Stream();
+        for (int t : enc.tokens) {
+            texts.call<void>("push", stream_.push(model_->tokenizer().token_bytes(t)));
+            labels.call<void>("push", gpt::token_label(model_->tokenizer(), t));
+        }
+        r.set("texts", texts);
+        r.set("labels", labels);
         r.set("promptTokens", static_cast<int>(enc.tokens.size()));
         r.set("windowStart", std::max(0, static_cast<int>(enc.tokens.size()) - model_->config().block_size));
         return r;
@@ -134,7 +160,8 @@ class Engine {
         pack_rows(step.pos);
         val r = success();
         r.set("token", step.token);
-        r.set("text", model_->tokenizer().decode(step.token));
+        r.set("text", stream_.push(model_->tokenizer().token_bytes(step.token)));
+        r.set("label", gpt::token_label(model_->tokenizer(), step.token));
         r.set("pos", step.pos);
         r.set("windowStart", step.window_start);
         r.set("prob", generator_->probs()[step.token]);
@@ -180,7 +207,7 @@ class Engine {
         return val(emscripten::typed_memory_view(static_cast<size_t>(model_->config().vocab_size), generator_->probs()));
     }
 
-    // The k most likely tokens of the last draw: [{token, text, p}], most likely first.
+    // The k most likely tokens of the last draw: [{token, label, p}], most likely first.
     val top(int k) const {
         val out = val::array();
         if (!generator_) return out;
@@ -194,7 +221,7 @@ class Engine {
         for (int i = 0; i < k; i++) {
             val e = val::object();
             e.set("token", idx[i]);
-            e.set("text", model_->tokenizer().decode(idx[i]));
+            e.set("label", gpt::token_label(model_->tokenizer(), idx[i]));
             e.set("p", p[idx[i]]);
             out.call<void>("push", e);
         }
@@ -225,11 +252,13 @@ class Engine {
 
     std::unique_ptr<gpt::Model> model_;
     std::unique_ptr<gpt::Generator> generator_;
+    gpt::Utf8Stream stream_;  // the run's text as it is generated
     struct Free {
         void operator()(uint8_t* p) const { std::free(p); }
     };
     std::unique_ptr<uint8_t, Free> upload_;
     size_t upload_size_ = 0;
+    gpt::CheckpointFiles files_;  // what comes beside the uploaded weights
     std::vector<float> rows_;    // (L, NH, pos+1)
     std::vector<float> packed_;  // (L, NH, n, n)
     bool stopped_ = false;
@@ -241,6 +270,7 @@ EMSCRIPTEN_BINDINGS(gpt_playground) {
     emscripten::class_<Engine>("Engine")
         .constructor<>()
         .function("uploadBuffer", &Engine::upload_buffer)
+        .function("setFile", &Engine::set_file)
         .function("load", &Engine::load)
         .function("loaded", &Engine::loaded)
         .function("info", &Engine::info)

@@ -4,6 +4,8 @@
 //   gpt attention --weights F --prompt TEXT --layer L --head H
 //   gpt loss      --weights F --data FILE [--split all|train|val] [--limit N]
 //   gpt info      --weights F
+// Every command also takes what may come beside the weights (checkpoint.h): --tokenizer
+// tokenizer.json, or --vocab vocab.json --merges merges.txt, and --config config.json.
 //
 // Bad arguments or files: one line on stderr and a non-zero exit (2 for usage, 1 otherwise).
 #include <cerrno>
@@ -18,6 +20,8 @@
 #include <string>
 #include <vector>
 
+#include "../bpe.h"
+#include "../checkpoint.h"
 #include "../generator.h"
 #include "../loss.h"
 #include "../model.h"
@@ -31,7 +35,8 @@ const char* kUsage =
     "  generate  --weights F --prompt TEXT --tokens N [--temperature T=1] [--top-k K=0] [--top-p P=1] [--seed S=1337]\n"
     "  attention --weights F --prompt TEXT --layer L --head H\n"
     "  loss      --weights F --data FILE [--split all|train|val] [--limit N]\n"
-    "  info      --weights F\n";
+    "  info      --weights F\n"
+    "every command: [--tokenizer tokenizer.json | --vocab vocab.json --merges merges.txt] [--config config.json]\n";
 
 [[noreturn]] void fail(int code, const std::string& msg) {
     std::fprintf(stderr, "gpt: %s\n", msg.c_str());
@@ -70,7 +75,8 @@ struct Args {
     }
 };
 
-Args parse_args(int argc, char** argv, const std::set<std::string>& known) {
+Args parse_args(int argc, char** argv, std::set<std::string> known) {
+    known.insert({"tokenizer", "vocab", "merges", "config"});  // beside the weights, for every command
     Args a;
     for (int i = 2; i < argc; i++) {
         const std::string arg = argv[i];
@@ -96,11 +102,30 @@ std::vector<uint8_t> read_file(const std::string& path) {
     return bytes;
 }
 
-gpt::Model load_model(const std::string& path) {
+gpt::Model load_model(const Args& a) {
+    const std::string path = a.str("weights");
     const std::vector<uint8_t> bytes = read_file(path);
-    auto m = gpt::Model::load(bytes.data(), bytes.size());
+    gpt::CheckpointFiles files;
+    files.weights = bytes.data();
+    files.weights_size = bytes.size();
+    auto text = [&](const char* option, std::string* out) {
+        if (!a.has(option)) return;
+        const std::vector<uint8_t> b = read_file(a.str(option));
+        out->assign(b.begin(), b.end());
+    };
+    text("tokenizer", &files.tokenizer_json);
+    text("vocab", &files.vocab_json);
+    text("merges", &files.merges_txt);
+    text("config", &files.config_json);
+    auto m = gpt::Model::load(files);
     if (!m) fail(1, "cannot load '" + path + "': " + m.error());
     return m.take();
+}
+
+// A token as a label: its text, with whitespace and control characters made visible.
+std::string label(const gpt::Model& m, int token) {
+    gpt::Utf8Stream s;
+    return gpt::printable(s.push(m.tokenizer().token_bytes(token)) + s.flush());
 }
 
 std::vector<int> encode(const gpt::Model& m, const std::string& text) {
@@ -110,7 +135,7 @@ std::vector<int> encode(const gpt::Model& m, const std::string& text) {
 }
 
 int cmd_generate(const Args& a) {
-    const gpt::Model m = load_model(a.str("weights"));
+    const gpt::Model m = load_model(a);
     const std::string prompt = a.str("prompt");
     const long n = a.integer("tokens", 0, 0, 100000000);
     gpt::SamplerSettings s;
@@ -123,16 +148,17 @@ int cmd_generate(const Args& a) {
     gpt::Generator g(m);
     if (gpt::Status st = g.start(encode(m, prompt), seed); !st) fail(1, st.error);
     std::fputs(prompt.c_str(), stdout);
+    gpt::Utf8Stream text;  // a BPE token may end inside a UTF-8 character
     for (long i = 0; i < n; i++) {
-        std::fputs(m.tokenizer().decode(g.step(s).token).c_str(), stdout);
+        std::fputs(text.push(m.tokenizer().token_bytes(g.step(s).token)).c_str(), stdout);
         std::fflush(stdout);  // stream as generated
     }
-    std::fputc('\n', stdout);
+    std::fputs((text.flush() + "\n").c_str(), stdout);
     return 0;
 }
 
 int cmd_attention(const Args& a) {
-    const gpt::Model m = load_model(a.str("weights"));
+    const gpt::Model m = load_model(a);
     const gpt::Config& c = m.config();
     const int layer = static_cast<int>(a.integer("layer", 0, 0, c.n_layer - 1));
     const int head = static_cast<int>(a.integer("head", 0, 0, c.n_head - 1));
@@ -151,10 +177,10 @@ int cmd_attention(const Args& a) {
     std::printf("layer %d, head %d: row = query, column = key, values = softmax(QK^T / sqrt(%d))\n", layer, head,
                 c.head_size());
     std::printf("%4s", "");
-    for (int t : tokens) std::printf(" %6s", gpt::printable(m.tokenizer().decode(t)).c_str());
+    for (int t : tokens) std::printf(" %6s", label(m, t).c_str());
     std::printf("\n");
     for (size_t p = 0; p < tokens.size(); p++) {
-        std::printf("%4s", gpt::printable(m.tokenizer().decode(tokens[p])).c_str());
+        std::printf("%4s", label(m, tokens[p]).c_str());
         const float* row = s.att_row(layer, head, static_cast<int>(p));
         for (size_t j = 0; j < tokens.size(); j++) std::printf(" %6.4f", row[j]);
         std::printf("\n");
@@ -163,7 +189,7 @@ int cmd_attention(const Args& a) {
 }
 
 int cmd_loss(const Args& a) {
-    const gpt::Model m = load_model(a.str("weights"));
+    const gpt::Model m = load_model(a);
     const std::vector<uint8_t> bytes = read_file(a.str("data"));
     const std::string text(bytes.begin(), bytes.end());
     // Split on characters (code points), as weights/train.py does: train = first 90%, val = the rest.
@@ -198,13 +224,15 @@ int cmd_loss(const Args& a) {
 
 int cmd_info(const Args& a) {
     const std::string path = a.str("weights");
-    const gpt::Model m = load_model(path);
+    const gpt::Model m = load_model(a);
     const gpt::Config& c = m.config();
     std::printf("weights     %s\n", path.c_str());
     std::printf("n_layer     %d\nn_head      %d\nn_embd      %d\nhead_size   %d\nblock_size  %d\nvocab_size  %d\n",
                 c.n_layer, c.n_head, c.n_embd, c.head_size(), c.block_size, c.vocab_size);
     std::printf("parameters  %zu\n", m.num_params());
     std::printf("dtype       %s (computed in float32)\n", m.dtype().c_str());
+    std::printf("layout      %s\n", m.layout().c_str());
+    std::printf("tokenizer   %s (%d tokens)\n", m.tokenizer().kind(), m.tokenizer().vocab_size());
     std::printf("lm_head     %s\n", m.weights().lm_head == m.weights().wte ? "tied to wte" : "separate");
     std::printf("kernels     %s (%d float lanes)\n", GPT_SIMD ? gpt::ops::simd_arch_name() : "scalar",
                 GPT_SIMD ? gpt::ops::simd_lanes() : 1);

@@ -22,8 +22,8 @@ test('info describes the loaded model', () => {
   const info = engine.info();
   assert.deepEqual([info.nLayer, info.nHead, info.nEmbd, info.blockSize, info.vocabSize], [2, 4, 64, 32, 62]);
   assert.equal(info.dtype, 'F32');
-  assert.equal(info.vocab.length, 62);
-  assert.equal(info.vocab[0], '\n');
+  assert.equal(info.tokenizer, 'char');
+  assert.equal(info.layout, 'gpt-playground');
   assert.ok(info.params > 100000);
   engine.delete();
 });
@@ -33,11 +33,14 @@ test('attention and probabilities through the bindings match PyTorch', () => {
     const engine = loadedEngine(`tiny-${dtype}.safetensors`);
     const ref = readSafetensors(data(`tiny-${dtype}.ref.safetensors`));
     const tokens = JSON.parse(ref.metadata.tokens);
-    const vocab = engine.info().vocab;
+    const vocab = JSON.parse(readSafetensors(data(`tiny-${dtype}.safetensors`)).metadata.vocab);
     const prompt = tokens.map((t) => vocab[t]).join('');
     const started = engine.start(prompt, 1);
     assert.equal(started.ok, true, started.message);
     assert.equal(started.promptTokens, 32);
+    assert.deepEqual([...started.tokens], tokens);
+    assert.equal(started.texts.join(''), prompt);
+    assert.deepEqual(started.labels, [...prompt]);
     const step = engine.step(1.0, 0, 1.0);
     assert.equal(step.ok, true);
     assert.equal(step.pos, 31);
@@ -70,7 +73,9 @@ test('attention and probabilities through the bindings match PyTorch', () => {
     const top = engine.top(10);
     assert.equal(top.length, 10);
     assert.ok(top.every((t, i) => i === 0 || t.p <= top[i - 1].p));
-    assert.equal(top[0].text, vocab[top[0].token]);
+    assert.equal(top[0].label, vocab[top[0].token]);
+    assert.equal(step.label, vocab[step.token]);
+    assert.equal(step.text, vocab[step.token]);
     engine.delete();
   }
 });
@@ -81,7 +86,7 @@ test('a bad file is an error value, and the loaded model keeps working', () => {
     [new Uint8Array(0), /file too small/],
     [new Uint8Array(4096).map((_, i) => (i * 7919) & 255), /header length .* is larger than the rest of the file/],
     [readFileSync(data('tiny-f32.safetensors')).subarray(0, 100000), /run past the end of the data|larger than the rest/],
-    [readFileSync(data('tiny-f32.ref.safetensors')), /__metadata__ has no 'n_layer'/],
+    [readFileSync(data('tiny-f32.ref.safetensors')), /no token embedding .*: not a GPT checkpoint/],
   ]) {
     const r = loadBytes(Module, engine, bytes);
     assert.equal(r.ok, false);

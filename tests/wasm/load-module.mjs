@@ -23,7 +23,8 @@ export function loadBytes(module, engine, bytes) {
   return engine.load();
 }
 
-// The F32 safetensors reference files written by weights/reference.py.
+// The F32 safetensors reference files written by weights/reference.py (tensors of other dtypes are
+// skipped; their metadata is read).
 export function readSafetensors(path) {
   const buf = readFileSync(path);
   const n = Number(buf.readBigUInt64LE(0));
@@ -31,7 +32,7 @@ export function readSafetensors(path) {
   const data = buf.subarray(8 + n);
   const tensors = {};
   for (const [name, t] of Object.entries(header)) {
-    if (name === '__metadata__') continue;
+    if (name === '__metadata__' || t.dtype !== 'F32') continue;  // references are F32; others: metadata only
     const [a, b] = t.data_offsets;
     const bytes = new Uint8Array(data.subarray(a, b));  // copy: aligned for Float32Array
     tensors[name] = { shape: t.shape, data: new Float32Array(bytes.buffer) };

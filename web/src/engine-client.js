@@ -44,7 +44,8 @@ export class EngineClient {
     }, 500);
   }
 
-  // source: a URL, or {bytes: ArrayBuffer, name} (transferred to the worker). Resolves
+  // source: a URL, or {bytes: ArrayBuffer, name, extras: {'tokenizer.json': text, ...}} (the bytes
+  // are transferred to the worker). Resolves
   // {info, bytes, ms}; rejects with an Error whose message says what went wrong.
   async load(source, onProgress = () => {}) {
     await this.ready;
@@ -57,7 +58,7 @@ export class EngineClient {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ type: 'load', id, bytes }, [bytes]);
+      this.worker.postMessage({ type: 'load', id, bytes, extras: source.extras ?? {} }, [bytes]);
     });
   }
 

@@ -1,12 +1,10 @@
 // How tokens and numbers appear in labels and text.
 
-// A token as a visible label: whitespace and control characters get a symbol.
+// A token as a visible label: whitespace and control characters get a symbol (a BPE token such as
+// " the" shows as "␣the").
 export function label(text) {
-  if (text === '\n') return '↵';
-  if (text === ' ') return '␣';
-  if (text === '\t') return '⇥';
-  if (text.length === 1 && text.charCodeAt(0) < 32) return `\\x${text.charCodeAt(0).toString(16).padStart(2, '0')}`;
-  return text;
+  return text.replace(/[\n \t\x00-\x1f]/g, (c) =>
+    c === '\n' ? '↵' : c === ' ' ? '␣' : c === '\t' ? '⇥' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 export function percent(p) {

@@ -20,6 +20,8 @@ import { TextView } from './text-view.js';
 import { renderTopK } from './topk-view.js';
 
 const DEFAULT_WEIGHTS = new URL('../weights/shakespeare-char.safetensors', import.meta.url).href;
+// Files that may come beside the weights (the engine's checkpoint.h).
+const EXTRA_FILES = ['tokenizer.json', 'vocab.json', 'merges.txt', 'config.json'];
 // attribute -> setting
 const ATTRIBUTE_SETTINGS = { prompt: 'prompt', 'max-tokens': 'maxTokens', temperature: 'temperature', 'top-k': 'topK',
                              'top-p': 'topP', seed: 'seed', layer: 'layer', head: 'head' };
@@ -143,10 +145,11 @@ export class GptPlayground extends HTMLElement {
 
   // ---- loading ----
 
-  // source: a URL, or a File (dropped or picked). Resolves true when the model loaded.
+  // source: a URL, or {weights: File, extras: [File]} (dropped or picked: the weights and what
+  // comes beside them, a tokenizer.json or config.json). Resolves true when the model loaded.
   async loadWeights(source, { quiet = false } = {}) {
     this.lastLoad = source;
-    const name = typeof source === 'string' ? source.split('/').pop() : source.name;
+    const name = typeof source === 'string' ? source.split('/').pop() : source.weights.name;
     const progress = this.$('.progress');
     progress.hidden = false;
     this.$('.progress-text').textContent = `Loading ${name}…`;
@@ -154,13 +157,18 @@ export class GptPlayground extends HTMLElement {
     if (this.running) this.stop();
     const t0 = performance.now();
     try {
-      const payload = typeof source === 'string' ? source : { bytes: await source.arrayBuffer(), name };
+      const payload = typeof source === 'string' ? source : {
+        bytes: await source.weights.arrayBuffer(),
+        name,
+        extras: Object.fromEntries(await Promise.all(source.extras.map(async (f) => [f.name, await f.text()]))),
+      };
       const r = await this.client.load(payload, (loaded, total) => {
         this.setBar(total ? loaded / total : 0);
         this.$('.progress-text').textContent = `Loading ${name}: ${bytes(loaded)}${total ? ` of ${bytes(total)}` : ''}`;
       });
       const first = !this.info;
       this.info = { ...r.info, fileBytes: r.bytes, loadMs: performance.now() - t0, parseMs: r.ms, name };
+      this.$('.output').classList.toggle('subword', r.info.tokenizer !== 'char');  // show token boundaries
       this.loadedSource = source;
       if (!quiet) this.hideError();
       this.showInfo();
@@ -252,7 +260,7 @@ export class GptPlayground extends HTMLElement {
         topK: settings.topK, topP: settings.topP },
       {
         onStarted: (m) => {
-          run.setPrompt(m.tokens, m.windowStart, m.att);
+          run.setPrompt(m.tokens, m.texts, m.labels, m.windowStart, m.att);
           this.requestDraw();
         },
         onTokens: (m) => {
@@ -346,8 +354,8 @@ export class GptPlayground extends HTMLElement {
     for (let k = run.rows[q].start; k <= q; k++) weights.set(k, run.weight(this.s.layer, this.s.head, q, k));
     this.text.shade(q, weights);
     const best = [...weights].sort((a, b) => b[1] - a[1]).slice(0, 3);
-    status.textContent = `“${label(run.tokens[q].text)}” (${this.headLabel()}) attends most to ` +
-      best.map(([k, w]) => `“${label(run.tokens[k].text)}” ${percent(w)}`).join(', ');
+    status.textContent = `“${label(run.tokens[q].label)}” (${this.headLabel()}) attends most to ` +
+      best.map(([k, w]) => `“${label(run.tokens[k].label)}” ${percent(w)}`).join(', ');
   }
 
   // ---- drawing (at most once per animation frame) ----
@@ -398,7 +406,7 @@ export class GptPlayground extends HTMLElement {
     const t = run.tokens[stepIndex];
     renderTopK(this.$('.topk'), t?.generated ? t.top : null, t?.token);
     this.$('.next-step').textContent = t?.generated
-      ? `for “${label(t.text)}” (token ${stepIndex}, drawn with p = ${percent(t.prob)})` : '';
+      ? `for “${label(t.label)}” (token ${stepIndex}, drawn with p = ${percent(t.prob)})` : '';
     if (this.focusToken >= 0) this.drawHeadView();
   }
 
@@ -406,7 +414,7 @@ export class GptPlayground extends HTMLElement {
     const run = this.run;
     if (!run || last < 0) return;
     const colors = this.colors();
-    const labels = run.tokens.slice(first, last + 1).map((t) => t.text);
+    const labels = run.tokens.slice(first, last + 1).map((t) => t.label);
     const highlight = this.selected >= 0 ? run.tokens[this.selected].query : undefined;
     const pairWidth = this.$('.detail-pair').clientWidth || 600;
     const maxWidth = Math.max(160, pairWidth / 2 - 12);
@@ -501,7 +509,7 @@ export class GptPlayground extends HTMLElement {
       if (this.lastLoad) this.loadWeights(this.lastLoad);
     });
     $('.load-file').addEventListener('click', () => $('.file-input').click());
-    $('.file-input').addEventListener('change', (e) => this.loadFile(e.target.files[0]));
+    $('.file-input').addEventListener('change', (e) => this.loadFiles(e.target.files));
     const overlay = $('.drop-overlay');
     this.addEventListener('dragover', (e) => {
       if (![...e.dataTransfer.types].includes('Files')) return;
@@ -514,12 +522,24 @@ export class GptPlayground extends HTMLElement {
     this.addEventListener('drop', (e) => {
       e.preventDefault();
       overlay.hidden = true;
-      this.loadFile(e.dataTransfer.files[0]);
+      this.loadFiles(e.dataTransfer.files);
     });
   }
 
-  loadFile(file) {
-    if (file) this.loadWeights(file);
+  // Dropped or picked files: one .safetensors, optionally with tokenizer.json (or vocab.json and
+  // merges.txt) and config.json.
+  loadFiles(files) {
+    files = [...files];
+    if (files.length === 0) return;
+    const weights = files.filter((f) => !EXTRA_FILES.includes(f.name));
+    const extras = files.filter((f) => EXTRA_FILES.includes(f.name));
+    if (weights.length !== 1) {
+      this.showError(weights.length === 0
+        ? `Add the weights (a .safetensors file) together with ${extras.map((f) => f.name).join(' and ')}.`
+        : `Drop one weights file at a time (got ${weights.map((f) => f.name).join(', ')}).`);
+      return;
+    }
+    this.loadWeights({ weights: weights[0], extras });
   }
 
   gridKey(e) {

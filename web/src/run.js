@@ -7,7 +7,8 @@ export class Run {
     this.settings = settings;
     this.L = info.nLayer;
     this.NH = info.nHead;
-    this.tokens = [];  // {text, generated, prob?, top?, query?}: query = index of the token whose row drew it
+    this.tokens = [];  // {text, label, generated, prob?, top?, query?}: query = the token whose row drew it;
+                       // text = the characters this token completes (a BPE token may hold part of one)
     this.rows = [];    // rows[q] = {start, data}: data (L, NH, q - start + 1) over keys start..q
     this.promptLength = 0;
     this.tokensPerSec = 0;
@@ -15,8 +16,8 @@ export class Run {
   }
 
   // The prompt's tokens and the attention among its window: att (L, NH, n, n), window from start.
-  setPrompt(tokenIds, start, att) {
-    this.tokens = Array.from(tokenIds, (id) => ({ text: this.info.vocab[id], generated: false }));
+  setPrompt(tokenIds, texts, labels, start, att) {
+    this.tokens = Array.from(tokenIds, (token, i) => ({ token, text: texts[i], label: labels[i], generated: false }));
     this.promptLength = this.tokens.length;
     const n = this.promptLength - start;
     const LH = this.L * this.NH;
@@ -31,7 +32,7 @@ export class Run {
   addStep(item) {
     const query = item.windowStart + item.pos;
     this.rows[query] = { start: item.windowStart, data: item.rows };
-    this.tokens.push({ text: item.text, generated: true, prob: item.prob, top: item.top, token: item.token, query });
+    this.tokens.push({ text: item.text, label: item.label, generated: true, prob: item.prob, top: item.top, token: item.token, query });
   }
 
   // Keeps the first n tokens (n >= the prompt): Stop ends the run at what was on screen.
@@ -72,12 +73,12 @@ export class Run {
   // Everything needed to redraw the run elsewhere, as plain JSON.
   toJSON() {
     const round = (x) => Math.round(x * 1e6) / 1e6;
-    const { vocab, ...model } = this.info;
     return {
       format: 'gpt-playground attention v1',
-      model,
+      model: this.info,
       settings: this.settings,
-      tokens: this.tokens.map((t, i) => ({ index: i, text: t.text, generated: t.generated, prob: t.prob, drawnAfter: t.query })),
+      tokens: this.tokens.map((t, i) => ({ index: i, token: t.token, text: t.text, label: t.label, generated: t.generated,
+                                          prob: t.prob, drawnAfter: t.query })),
       attention: {
         layout: 'weights[layer][head][key - start] for keys start..query',
         rows: this.rows.flatMap((row, q) => {

@@ -3,7 +3,8 @@
 // (style-src 'self') allows where an inline <style> would not be.
 export const TEMPLATE = `
 <div class="gp" part="root">
-  <div class="drop-overlay" hidden><p>Drop a <code>.safetensors</code> checkpoint to load it</p></div>
+  <div class="drop-overlay" hidden><p>Drop a <code>.safetensors</code> checkpoint (with its <code>tokenizer.json</code>
+    and <code>config.json</code> if it has them) to load it</p></div>
 
   <section class="model" aria-label="Model">
     <div class="progress" hidden>
@@ -15,7 +16,7 @@ export const TEMPLATE = `
     <dl class="info"></dl>
     <div class="model-actions">
       <button type="button" class="load-file">Load checkpoint…</button>
-      <input type="file" class="file-input" accept=".safetensors" hidden>
+      <input type="file" class="file-input" accept=".safetensors,.json,.txt" multiple hidden>
     </div>
   </section>
 

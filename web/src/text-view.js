@@ -39,7 +39,7 @@ export class TextView {
   }
 
   indexOf(el) {
-    const i = el?.dataset?.i;
+    const i = el?.closest?.('.tok')?.dataset?.i;
     return i === undefined ? -1 : Number(i);
   }
 
@@ -67,9 +67,12 @@ export class TextView {
       const t = run.tokens[i];
       const s = document.createElement('span');
       s.dataset.i = i;
-      s.textContent = t.text;
       s.className = t.generated ? 'tok gen' : 'tok prompt';
-      if (t.text === '\n') s.classList.add('nl');
+      // Newlines get a visible mark, an empty span drawn by CSS, so textContent stays the text.
+      t.text.split('\n').forEach((part, k) => {
+        if (k > 0) s.append(Object.assign(document.createElement('span'), { className: 'nl' }), '\n');
+        if (part) s.append(part);
+      });
       this.spans[i] = s;
       frag.append(s);
     }

@@ -10,7 +10,7 @@ export function renderTopK(list, top, drawn) {
     if (drawn !== undefined && t.token === drawn) li.className = 'drawn';
     const tok = document.createElement('span');
     tok.className = 'tok-label';
-    tok.textContent = label(t.text);
+    tok.textContent = label(t.label);
     const bar = document.createElement('span');
     bar.className = 'bar';
     bar.style.setProperty('--p', (t.p / max).toFixed(4));
@@ -18,7 +18,7 @@ export function renderTopK(list, top, drawn) {
     p.className = 'p';
     p.textContent = percent(t.p);
     li.append(tok, bar, p);
-    li.title = `${JSON.stringify(t.text)}: probability ${t.p.toFixed(5)}${li.className ? ' (drawn)' : ''}`;
+    li.title = `${JSON.stringify(t.label)}: probability ${t.p.toFixed(5)}${li.className ? ' (drawn)' : ''}`;
     list.append(li);
   }
 }

@@ -1,11 +1,11 @@
 // The engine's Web Worker: owns the wasm module and one Engine, so the page never blocks on it.
 //
 // Page -> worker: {type: 'init', wasm: WebAssembly.Module}   (compiled once per page, shared)
-//                 {type: 'load', id, bytes: ArrayBuffer, name}
+//                 {type: 'load', id, bytes: ArrayBuffer, name, extras: {'tokenizer.json': text, ...}}
 //                 {type: 'generate', runId, prompt, seed, maxTokens, temperature, topK, topP}
 //                 {type: 'stop', runId}
 // Worker -> page: {type: 'loaded', id, info, bytes, ms} | {type: 'load-error', id, message}
-//                 {type: 'started', runId, tokens, windowStart, att}  tokens: Int32Array; att: (L, NH, n, n)
+//                 {type: 'started', runId, tokens, texts, labels, windowStart, att}  att: (L, NH, n, n)
 //                 {type: 'tokens', runId, items, tokensPerSec}                 items[i].rows: (L, NH, pos+1)
 //                 {type: 'done', runId, reason: 'length' | 'stopped', tokensPerSec}
 //                 {type: 'run-error', runId, message, unknown}
@@ -22,12 +22,16 @@ let run = null;  // {id, left, settings, count, tFirst}
 
 const post = (msg, transfer = []) => self.postMessage(msg, transfer);
 
-async function load({ id, bytes }) {
+async function load({ id, bytes, extras = {} }) {
   const t0 = performance.now();
   try {
     Module ??= await ready;
     engine ??= new Module.Engine();
     if (run) finish('stopped');  // a new model ends the current run, whether or not it loads
+    for (const [name, text] of Object.entries(extras)) {
+      const r = engine.setFile(name, text);
+      if (!r.ok) throw new Error(r.message);
+    }
     // Allocate first: growing the wasm memory detaches the old HEAPU8 view.
     const ptr = engine.uploadBuffer(bytes.byteLength);
     if (!ptr) throw new Error(`the file is too large to load (${bytes.byteLength} bytes)`);
@@ -54,7 +58,8 @@ function generate(msg) {
   const tokens = r.tokens.slice();  // copy out of the wasm heap before anything can grow it
   const n = r.promptTokens - r.windowStart;
   const att = engine.windowAttention(n).slice();
-  post({ type: 'started', runId: msg.runId, tokens, windowStart: r.windowStart, att }, [tokens.buffer, att.buffer]);
+  post({ type: 'started', runId: msg.runId, tokens, texts: r.texts, labels: r.labels, windowStart: r.windowStart, att },
+       [tokens.buffer, att.buffer]);
   run = { id: msg.runId, left: msg.maxTokens, settings: msg, count: 0, tFirst: 0 };
   if (run.left > 0) schedule();
   else finish('length');
@@ -86,7 +91,7 @@ function pump(id) {
     }
     if (run.count++ === 0) run.tFirst = performance.now();
     const rows = engine.rows().slice();
-    items.push({ token: s.token, text: s.text, pos: s.pos, windowStart: s.windowStart, prob: s.prob, rows,
+    items.push({ token: s.token, text: s.text, label: s.label, pos: s.pos, windowStart: s.windowStart, prob: s.prob, rows,
                  top: engine.top(TOP_K_SHOWN) });
     transfer.push(rows.buffer);
   } while (--run.left > 0 && performance.now() < deadline);

@@ -1,0 +1,326 @@
+#include "bpe.h"
+
+#include <algorithm>
+#include <queue>
+
+#include <nlohmann/json.hpp>
+
+#include "utf8.h"
+
+namespace gpt {
+
+namespace {
+
+using json = nlohmann::json;
+
+struct CodePointRange {
+    uint32_t first, last;
+};
+#include "unicode_tables.inc"
+
+template <size_t N>
+bool in(const CodePointRange (&table)[N], uint32_t cp) {
+    const auto* it = std::upper_bound(table, table + N, cp, [](uint32_t c, const CodePointRange& r) { return c < r.first; });
+    return it != table && cp <= (it - 1)->last;
+}
+
+enum class Class { Letter, Number, Space, Other };
+
+Class classify(uint32_t cp) {
+    if (in(kLetter, cp)) return Class::Letter;
+    if (in(kNumber, cp)) return Class::Number;
+    if (in(kSpace, cp)) return Class::Space;
+    return Class::Other;
+}
+
+// GPT-2's table: printable bytes map to themselves, the others to U+0100 onwards, so that every
+// byte is a visible character in the vocabulary files.
+struct ByteTable {
+    uint32_t to_cp[256];
+    std::unordered_map<uint32_t, uint8_t> to_byte;
+    ByteTable() {
+        int n = 0;
+        for (int b = 0; b < 256; b++) {
+            const bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+            to_cp[b] = printable ? static_cast<uint32_t>(b) : static_cast<uint32_t>(256 + n++);
+            to_byte[to_cp[b]] = static_cast<uint8_t>(b);
+        }
+    }
+};
+
+const ByteTable& byte_table() {
+    static const ByteTable t;
+    return t;
+}
+
+// A vocabulary spelling ("Ġhello") -> the raw bytes it stands for (" hello"); false if it is not
+// byte-level (a character outside the table).
+bool spelling_to_bytes(const std::string& s, std::string* out) {
+    const auto& table = byte_table().to_byte;
+    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+    out->clear();
+    for (size_t i = 0; i < s.size();) {
+        uint32_t cp;
+        const size_t len = utf8::decode(p, s.size(), i, &cp);
+        const auto it = len ? table.find(cp) : table.end();
+        if (it == table.end()) return false;
+        out->push_back(static_cast<char>(it->second));
+        i += len;
+    }
+    return true;
+}
+
+uint64_t pair_key(int a, int b) { return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b); }
+
+}  // namespace
+
+std::vector<std::string_view> Gpt2Tokenizer::pretokenize(std::string_view text) {
+    struct Char {
+        size_t pos, len;
+        uint32_t cp;
+        Class cls;
+    };
+    std::vector<Char> c;
+    const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+    for (size_t i = 0; i < text.size();) {
+        uint32_t cp = 0xFFFD;
+        size_t len = utf8::decode(p, text.size(), i, &cp);
+        const bool valid = len != 0;
+        if (!valid) len = 1;  // an invalid byte stands alone, as "other"
+        c.push_back({i, len, cp, valid ? classify(cp) : Class::Other});
+        i += len;
+    }
+    const size_t n = c.size();
+    auto is = [&](size_t j, Class k) { return j < n && c[j].cls == k; };
+    auto cp_at = [&](size_t j) { return j < n ? c[j].cp : 0u; };
+    std::vector<std::string_view> out;
+    for (size_t i = 0; i < n;) {
+        size_t end = i;
+        if (c[i].cp == '\'') {  // 's 't 're 've 'm 'll 'd
+            const uint32_t a = cp_at(i + 1), b = cp_at(i + 2);
+            if (a == 's' || a == 't' || a == 'm' || a == 'd') end = i + 2;
+            else if ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') || (a == 'l' && b == 'l')) end = i + 3;
+        }
+        if (end == i) {
+            const size_t j = c[i].cp == ' ' ? i + 1 : i;  // the optional leading space of ` ?X+`
+            for (Class k : {Class::Letter, Class::Number, Class::Other}) {
+                if (is(j, k)) {
+                    end = j;
+                    while (is(end, k)) end++;
+                    break;
+                }
+            }
+        }
+        if (end == i) {  // whitespace: \s+(?!\S), else \s+
+            end = i;
+            while (is(end, Class::Space)) end++;
+            if (end < n && end - i > 1) end--;  // leave the last space to the word that follows
+        }
+        const size_t from = c[i].pos, to = end < n ? c[end].pos : text.size();
+        out.push_back(text.substr(from, to - from));
+        i = end;
+    }
+    return out;
+}
+
+Result<Gpt2Tokenizer> Gpt2Tokenizer::build(std::vector<std::pair<std::string, int>> vocab,
+                                           const std::vector<std::pair<std::string, std::string>>& merges) {
+    using R = Result<Gpt2Tokenizer>;
+    Gpt2Tokenizer t;
+    if (vocab.empty()) return R::fail("the tokenizer has an empty vocabulary");
+    int max_id = -1;
+    std::unordered_map<std::string, int> ids;
+    for (const auto& [s, id] : vocab) {
+        if (id < 0 || id >= (1 << 20)) return R::fail("token id " + std::to_string(id) + " is out of range");
+        if (!ids.emplace(s, id).second) return R::fail("the vocabulary has the token '" + s + "' twice");
+        max_id = std::max(max_id, id);
+    }
+    t.bytes_.assign(static_cast<size_t>(max_id) + 1, std::string());
+    std::vector<bool> seen(t.bytes_.size());
+    for (const auto& [s, id] : vocab) {
+        if (seen[static_cast<size_t>(id)]) return R::fail("token id " + std::to_string(id) + " is used twice");
+        seen[static_cast<size_t>(id)] = true;
+        if (!spelling_to_bytes(s, &t.bytes_[static_cast<size_t>(id)])) {
+            return R::fail("vocabulary entry '" + s + "' is not byte-level BPE (a character outside GPT-2's byte table)");
+        }
+    }
+    for (int b = 0; b < 256; b++) {
+        const auto it = ids.find(utf8::encode(byte_table().to_cp[b]));
+        if (it == ids.end()) return R::fail("the vocabulary has no token for byte " + std::to_string(b));
+        t.byte_token_[b] = it->second;
+    }
+    for (size_t r = 0; r < merges.size(); r++) {
+        const auto& [a, b] = merges[r];
+        const auto ia = ids.find(a), ib = ids.find(b), iab = ids.find(a + b);
+        if (ia == ids.end() || ib == ids.end() || iab == ids.end()) {
+            return R::fail("merge " + std::to_string(r) + " ('" + a + "' + '" + b + "') uses a token missing from the vocabulary");
+        }
+        t.merges_.emplace(pair_key(ia->second, ib->second), Merge{static_cast<int>(r), iab->second});  // first (lowest rank) wins
+    }
+    return t;
+}
+
+Result<Gpt2Tokenizer> Gpt2Tokenizer::from_tokenizer_json(const std::string& text) {
+    using R = Result<Gpt2Tokenizer>;
+    const json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded() || !j.is_object()) return R::fail("tokenizer.json is not a JSON object");
+    if (!j.contains("model") || !j["model"].is_object()) return R::fail("tokenizer.json has no \"model\"");
+    const json& m = j["model"];
+    if (m.contains("type") && !(m["type"].is_string() && m["type"].get<std::string>() == "BPE")) {
+        return R::fail("tokenizer.json's model is not BPE");
+    }
+    if (!m.contains("vocab") || !m["vocab"].is_object()) return R::fail("tokenizer.json has no model.vocab object");
+    if (!m.contains("merges") || !m["merges"].is_array()) return R::fail("tokenizer.json has no model.merges array");
+    std::vector<std::pair<std::string, int>> vocab;
+    for (auto it = m["vocab"].begin(); it != m["vocab"].end(); ++it) {
+        if (!it->is_number_integer()) return R::fail("token '" + it.key() + "' has no integer id");
+        vocab.emplace_back(it.key(), it->get<int>());
+    }
+    std::vector<std::pair<std::string, std::string>> merges;
+    for (const auto& e : m["merges"]) {
+        if (e.is_string()) {
+            const std::string s = e.get<std::string>();
+            const size_t sp = s.find(' ');
+            if (sp == std::string::npos || s.find(' ', sp + 1) != std::string::npos) return R::fail("merge '" + s + "' is not 'a b'");
+            merges.emplace_back(s.substr(0, sp), s.substr(sp + 1));
+        } else if (e.is_array() && e.size() == 2 && e[0].is_string() && e[1].is_string()) {
+            merges.emplace_back(e[0].get<std::string>(), e[1].get<std::string>());
+        } else {
+            return R::fail("a merge is neither \"a b\" nor [\"a\", \"b\"]");
+        }
+    }
+    // Added tokens (<|endoftext|>): known for decoding; their content is raw text, not byte-mapped.
+    std::vector<std::pair<std::string, int>> added;
+    if (j.contains("added_tokens") && j["added_tokens"].is_array()) {
+        for (const auto& a : j["added_tokens"]) {
+            if (a.is_object() && a.contains("id") && a["id"].is_number_integer() && a.contains("content") && a["content"].is_string()) {
+                added.emplace_back(a["content"].get<std::string>(), a["id"].get<int>());
+            }
+        }
+    }
+    std::vector<std::pair<std::string, int>> regular;
+    for (auto& v : vocab) {
+        const bool is_added = std::any_of(added.begin(), added.end(), [&](const auto& a) { return a.second == v.second; });
+        if (!is_added) regular.push_back(std::move(v));
+    }
+    auto t = build(std::move(regular), merges);
+    if (!t) return t;
+    for (const auto& [content, id] : added) {
+        if (static_cast<size_t>(id) >= t->bytes_.size()) t->bytes_.resize(static_cast<size_t>(id) + 1);
+        t->bytes_[static_cast<size_t>(id)] = content;
+    }
+    return t;
+}
+
+Result<Gpt2Tokenizer> Gpt2Tokenizer::from_vocab_merges(const std::string& vocab_json, const std::string& merges_txt) {
+    using R = Result<Gpt2Tokenizer>;
+    const json v = json::parse(vocab_json, nullptr, /*allow_exceptions=*/false);
+    if (v.is_discarded() || !v.is_object()) return R::fail("vocab.json is not a JSON object of token -> id");
+    std::vector<std::pair<std::string, int>> vocab;
+    for (auto it = v.begin(); it != v.end(); ++it) {
+        if (!it->is_number_integer()) return R::fail("token '" + it.key() + "' has no integer id");
+        vocab.emplace_back(it.key(), it->get<int>());
+    }
+    std::vector<std::pair<std::string, std::string>> merges;
+    size_t line_no = 0;
+    for (size_t i = 0; i < merges_txt.size();) {
+        size_t e = merges_txt.find('\n', i);
+        if (e == std::string::npos) e = merges_txt.size();
+        std::string line = merges_txt.substr(i, e - i);
+        i = e + 1;
+        line_no++;
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (line.empty() || line.rfind("#version", 0) == 0) continue;
+        const size_t sp = line.find(' ');
+        if (sp == std::string::npos || line.find(' ', sp + 1) != std::string::npos) {
+            return R::fail("merges.txt line " + std::to_string(line_no) + " is not 'a b'");
+        }
+        merges.emplace_back(line.substr(0, sp), line.substr(sp + 1));
+    }
+    return build(std::move(vocab), merges);
+}
+
+void Gpt2Tokenizer::encode_piece(std::string_view piece, std::vector<int>& out) const {
+    const int n = static_cast<int>(piece.size());
+    std::vector<int> id(piece.size()), prev(piece.size()), next(piece.size());
+    for (int i = 0; i < n; i++) {
+        id[i] = byte_token_[static_cast<unsigned char>(piece[static_cast<size_t>(i)])];
+        prev[i] = i - 1;
+        next[i] = i + 1 < n ? i + 1 : -1;
+    }
+    // (rank, left position, left id, right id): lowest rank first, then leftmost. An entry is stale
+    // when either side has changed since it was queued.
+    using Entry = std::tuple<int, int, int, int>;
+    std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> q;
+    auto consider = [&](int left) {
+        if (left < 0 || next[left] < 0) return;
+        const auto it = merges_.find(pair_key(id[left], id[next[left]]));
+        if (it != merges_.end()) q.emplace(it->second.rank, left, id[left], id[next[left]]);
+    };
+    for (int i = 0; i + 1 < n; i++) consider(i);
+    while (!q.empty()) {
+        const auto [rank, left, lid, rid] = q.top();
+        q.pop();
+        const int right = next[left];
+        if (id[left] != lid || right < 0 || id[right] != rid) continue;  // stale
+        id[left] = merges_.at(pair_key(lid, rid)).id;
+        next[left] = next[right];
+        if (next[right] >= 0) prev[next[right]] = left;
+        id[right] = -1;
+        consider(prev[left]);
+        consider(left);
+    }
+    for (int i = 0; i >= 0 && i < n; i = next[i]) out.push_back(id[i]);
+}
+
+std::vector<int> Gpt2Tokenizer::encode_ids(std::string_view text) const {
+    std::vector<int> out;
+    for (std::string_view piece : pretokenize(text)) encode_piece(piece, out);
+    return out;
+}
+
+Tokenizer::Encoded Gpt2Tokenizer::encode(const std::string& text) const {
+    Encoded e;
+    e.tokens = encode_ids(text);
+    return e;
+}
+
+const std::string& Gpt2Tokenizer::token_bytes(int id) const {
+    static const std::string none;
+    return id >= 0 && id < vocab_size() ? bytes_[static_cast<size_t>(id)] : none;
+}
+
+std::string Utf8Stream::push(std::string_view bytes) {
+    pending_.append(bytes);
+    std::string out;
+    const auto* p = reinterpret_cast<const unsigned char*>(pending_.data());
+    const size_t n = pending_.size();
+    size_t i = 0;
+    while (i < n) {
+        uint32_t cp;
+        const size_t len = utf8::decode(p, n, i, &cp);
+        if (len) {
+            out.append(pending_, i, len);
+            i += len;
+            continue;
+        }
+        // A valid start whose continuation bytes have not all arrived yet: wait for them.
+        const unsigned char c = p[i];
+        const size_t need = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+        bool prefix = need > n - i && c >= 0xC2 && c <= 0xF4;
+        for (size_t k = i + 1; prefix && k < n; k++) prefix = (p[k] & 0xC0) == 0x80;
+        if (prefix) break;
+        out += "\xEF\xBF\xBD";  // U+FFFD
+        i++;
+    }
+    pending_.erase(0, i);
+    return out;
+}
+
+std::string Utf8Stream::flush() {
+    std::string out = pending_.empty() ? "" : "\xEF\xBF\xBD";
+    pending_.clear();
+    return out;
+}
+
+}  // namespace gpt

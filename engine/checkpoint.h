@@ -1,0 +1,50 @@
+// Reading a checkpoint: the weights file plus what may come beside it (a tokenizer, a config), in
+// any of the layouts the engine accepts, into one validated description. Model::load turns that
+// into float32 weights in the engine's single internal layout.
+//
+// Layouts:
+//   - the engine's own: nanoGPT names ("transformer.h.0.attn.c_attn.weight"), Linear weights
+//     [out, in], config and tokenizer in __metadata__ (README, "Weight format");
+//   - Hugging Face GPT-2 ("h.0.attn.c_attn.weight", or with the "transformer." prefix of
+//     GPT2LMHeadModel): Conv1D weights stored [in, out] and transposed at load, the attention mask
+//     buffers ignored, lm_head recognised as tied when it equals wte; the config from config.json
+//     when given, else from the shapes (head size 64, as every GPT-2 model has).
+// Tokenizers: tokenizer.json, or vocab.json + merges.txt (GPT-2 BPE), or the metadata's "vocab"
+// (characters) or "tokenizer_json".
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "model.h"
+#include "result.h"
+#include "safetensors.h"
+#include "tokenizer.h"
+
+namespace gpt {
+
+struct CheckpointFiles {
+    const uint8_t* weights = nullptr;
+    size_t weights_size = 0;
+    std::string tokenizer_json, vocab_json, merges_txt, config_json;  // optional: empty when absent
+};
+
+struct Checkpoint {
+    struct Source {
+        const safetensors::TensorInfo* tensor;
+        bool transpose;  // stored [in, out] (Conv1D): transposed to [out, in] at load
+    };
+    safetensors::File file;  // points into CheckpointFiles::weights
+    Config config;
+    std::string layout;      // "gpt-playground" or "huggingface"
+    std::unique_ptr<Tokenizer> tokenizer;
+    std::map<std::string, Source> tensors;  // by internal (nanoGPT) name, lm_head.weight only if untied
+};
+
+// Validates everything (container, layout, config, memory, tokenizer, tensor names and shapes)
+// without reading a single weight.
+Result<Checkpoint> read_checkpoint(const CheckpointFiles& files, uint64_t max_memory);
+
+}  // namespace gpt
