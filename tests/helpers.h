@@ -1,6 +1,7 @@
 // Shared by the test files: reading test data and comparing with a tolerance.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <fstream>
 #include <iterator>
@@ -24,3 +25,13 @@ inline std::vector<float> random_floats(size_t n, std::mt19937& rng, float scale
 
 // float32 unit roundoff: the relative error of one rounding.
 constexpr double kU = 1.0 / (1 << 24);
+
+inline std::string read_text(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
+
+// Tolerances for the engine against float64 references (derivation: tests/test_model.cpp). Both
+// scale with depth and with sqrt of the longest dot product (4C).
+inline double logit_tolerance(int n_layer, int n_embd) { return n_layer * std::sqrt(4.0 * n_embd) * 16 * kU; }
+inline double attention_tolerance(int n_layer, int n_embd) { return n_layer * std::sqrt(4.0 * n_embd) * 4 * kU; }

@@ -25,8 +25,8 @@ using namespace gpt;
 
 namespace {
 
-double logit_tol(const Config& c) { return c.n_layer * std::sqrt(4.0 * c.n_embd) * 16 * kU; }
-double att_tol(const Config& c) { return c.n_layer * std::sqrt(4.0 * c.n_embd) * 4 * kU; }
+double logit_tol(const Config& c) { return logit_tolerance(c.n_layer, c.n_embd); }
+double att_tol(const Config& c) { return attention_tolerance(c.n_layer, c.n_embd); }
 
 struct Reference {
     std::vector<uint8_t> bytes;

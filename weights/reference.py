@@ -6,6 +6,11 @@
         for each, the reference outputs of a fixed input (tiny-{dtype}.ref.safetensors).
     /usr/bin/python3 weights/reference.py ascii tests/data
         A tiny random model whose vocabulary is printable ASCII (browser tests: text stays text).
+    /usr/bin/python3 weights/reference.py bpe tests/data/bpe
+        A small byte-level BPE (vocab.json, merges.txt, tokenizer.json) and reference encodings of a
+        corpus of tricky strings by OpenAI's algorithm (needs python3-regex).
+    /usr/bin/python3 weights/reference.py hf tests/data/gpt2-hf       (after bpe)
+        A random GPT-2-vocabulary model in Hugging Face's layout, config.json, and references.
     /usr/bin/python3 weights/reference.py model WEIGHTS --prompt TEXT --out REF
         Reference outputs of a shipped checkpoint for a prompt.
 
@@ -85,12 +90,176 @@ def make_ascii(out_dir):
     print(f"{path}: {model.num_params()} parameters")
 
 
+# ---- GPT-2 byte-level BPE: a small merges table and reference encodings for the C++ tokenizer ----
+
+GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
+
+# The corpus of tricky strings, as bytes (some are not valid UTF-8).
+BPE_CORPUS = [s.encode("utf-8") if isinstance(s, str) else s for s in [
+    "Hello, world! How's it going?", "I'm sure you're right: they'll say we've done what he'd do.",
+    "DON'T SHOUT'S", "'s'", "'" * 3, "it's John's", "a  b", "   leading", "trailing   ", "\n\n\nHello",
+    "\t\ttabs\tand spaces \n ", " \n ", "  multiple   spaces  here  ", "123456789", "3.14159 and 1,000,000",
+    "x=1; y = 2; z==3", "½ ² ³ ⅓ Ⅻ", "😀👍🏽 👨‍👩‍👧 family", "日本語のテキスト、中文。", "e\u0301 naïve café Zalgo z̴̛a̷",
+    "ÀÉÎÕÜ àéîõü", "مرحبا بالعالم", "नमस्ते दुनिया", "non\u00a0breaking\u3000ideographic space",
+    "<|endoftext|>", "text<|endoftext|>more", "the the the there their then", "",
+    b"\xff\xfe abc", b"caf\xc3", b"\xed\xa0\x80 surrogate", b"\xc0\xaf overlong", b"ok \xe2\x82 cut",
+]]
+
+BPE_TRAINING_TEXT = """The quick brown fox jumps over the lazy dog. It's the same old story: they'll
+say there is nothing new, and we've heard it all before. Then the weather turned, and the rain
+came down on the town for three days and three nights. Numbers like 1, 10, 100 and 2024 appear in
+text; so do names such as Alice, Bob and Charlie, and words that repeat: the, the, the. Hello
+world! Hello again, world. I'm here, you're there, he'd go, she'll stay.
+"""
+
+
+def bytes_to_unicode():
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return dict(zip(bs, map(chr, cs)))
+
+
+def pretokenize(raw):
+    import regex
+    text = raw.decode("utf-8", "surrogateescape")
+    return [p.encode("utf-8", "surrogateescape") for p in regex.findall(GPT2_PATTERN, text)]
+
+
+def merge_pair(word, pair):
+    out, i = [], 0
+    while i < len(word):
+        if i < len(word) - 1 and (word[i], word[i + 1]) == pair:
+            out.append(word[i] + word[i + 1])
+            i += 2
+        else:
+            out.append(word[i])
+            i += 1
+    return out
+
+
+def bpe_encode(raw, vocab, ranks):
+    """OpenAI's encoder.py algorithm: per piece, merge the lowest-ranked pair everywhere, repeat."""
+    b2u = bytes_to_unicode()
+    ids = []
+    for piece in pretokenize(raw):
+        word = [b2u[b] for b in piece]
+        while len(word) > 1:
+            pairs = {(word[i], word[i + 1]) for i in range(len(word) - 1)}
+            best = min(pairs, key=lambda p: ranks.get(p, float("inf")))
+            if best not in ranks:
+                break
+            word = merge_pair(word, best)
+        ids.extend(vocab[w] for w in word)
+    return ids
+
+
+def make_bpe(out_dir, n_merges=300):
+    """A byte-level BPE trained for the tests (most frequent pair first, within pieces), written as
+    vocab.json + merges.txt + tokenizer.json, and reference encodings of BPE_CORPUS."""
+    import base64
+    from collections import Counter
+    b2u = bytes_to_unicode()
+    words = Counter(tuple(b2u[b] for b in p) for p in pretokenize(BPE_TRAINING_TEXT.encode()))
+    vocab = {b2u[b]: i for i, b in enumerate(sorted(b2u))}
+    merges = []
+    for _ in range(n_merges):
+        pairs = Counter()
+        for w, n in words.items():
+            for i in range(len(w) - 1):
+                pairs[(w[i], w[i + 1])] += n
+        if not pairs:
+            break
+        best = max(pairs, key=lambda p: (pairs[p], p))
+        merges.append(best)
+        vocab[best[0] + best[1]] = len(vocab)
+        words = Counter({tuple(merge_pair(list(w), best)): n for w, n in words.items()})
+    eot = len(vocab)
+    os.makedirs(out_dir, exist_ok=True)
+    full = {**vocab, "<|endoftext|>": eot}
+    with open(os.path.join(out_dir, "vocab.json"), "w", encoding="utf-8") as f:
+        json.dump(full, f, ensure_ascii=False)
+    with open(os.path.join(out_dir, "merges.txt"), "w", encoding="utf-8") as f:
+        f.write("#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in merges))
+    tok = {"version": "1.0", "added_tokens": [{"id": eot, "content": "<|endoftext|>", "special": True}],
+           "model": {"type": "BPE", "vocab": full, "merges": [f"{a} {b}" for a, b in merges]}}
+    with open(os.path.join(out_dir, "tokenizer.json"), "w", encoding="utf-8") as f:
+        json.dump(tok, f, ensure_ascii=False)
+    ranks = {m: i for i, m in enumerate(merges)}
+    cases = [{"bytes": base64.b64encode(raw).decode(), "pieces": [base64.b64encode(p).decode() for p in pretokenize(raw)],
+              "ids": bpe_encode(raw, vocab, ranks)} for raw in BPE_CORPUS]
+    with open(os.path.join(out_dir, "reference.json"), "w") as f:
+        json.dump({"pattern": GPT2_PATTERN, "cases": cases}, f, indent=0)
+    print(f"{out_dir}: {len(full)} tokens, {len(merges)} merges, {len(cases)} reference encodings")
+
+
+# ---- A GPT-2-shaped checkpoint in Hugging Face's layout ----
+
+HF_TEXT = "Hello, world! How's it going? The weather turned, and the rain came down on the town."
+
+
+def make_hf(out_dir):
+    """A randomly initialised model with GPT-2's vocabulary size in Hugging Face's layout: tensor names
+    without the "transformer." prefix, Linear weights stored [in, out] (Conv1D), the causal-mask
+    buffers h.N.attn.bias present as in older exports, config.json beside it; references from
+    PyTorch in float64 for text tokenized with the test BPE (tests/data/bpe)."""
+    torch.manual_seed(50257)
+    cfg = {"n_layer": 2, "n_head": 2, "n_embd": 16, "block_size": 64, "vocab_size": 50257}
+    model = gptref.GPT(cfg)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.endswith(("ln_1.weight", "ln_2.weight", "ln_f.weight")):
+                p.copy_(1.0 + 0.3 * torch.randn_like(p))
+            elif p.dim() == 1:
+                p.copy_(0.1 * torch.randn_like(p))
+            else:
+                p.copy_(torch.randn_like(p) * (1.0 / p.shape[-1] ** 0.5) * 1.5)
+    os.makedirs(out_dir, exist_ok=True)
+    tensors = {}
+    T = cfg["block_size"]
+    for name, t in gptref.state_tensors(model).items():
+        hf = name[len("transformer."):]
+        if name.endswith(("c_attn.weight", "c_proj.weight", "c_fc.weight")):
+            t = t.t().contiguous()  # Conv1D: [in, out]
+        tensors[hf] = t
+        if hf.endswith("ln_1.weight"):
+            tensors[hf.replace("ln_1.weight", "attn.bias")] = torch.tril(torch.ones(T, T)).view(1, 1, T, T)
+    gptref.save_safetensors(os.path.join(out_dir, "model.safetensors"), tensors, {"format": "pt"}, dtype="F32")
+    with open(os.path.join(out_dir, "config.json"), "w") as f:
+        json.dump({"model_type": "gpt2", "n_layer": 2, "n_head": 2, "n_embd": 16, "n_positions": T, "vocab_size": 50257,
+                   "activation_function": "gelu_new", "layer_norm_epsilon": 1e-5}, f, indent=1)
+
+    vocab = json.load(open(os.path.join(os.path.dirname(out_dir), "bpe", "vocab.json"), encoding="utf-8"))
+    ranks = {tuple(l.split(" ")): i for i, l in enumerate(open(os.path.join(os.path.dirname(out_dir), "bpe", "merges.txt"),
+                                                                 encoding="utf-8").read().splitlines()[1:])}
+    tokens = bpe_encode(HF_TEXT.encode(), vocab, ranks)
+    model = model.double().eval()
+    with torch.no_grad():
+        logits, _, atts = model(torch.tensor([tokens]), want_att=True)
+    n = len(tokens)
+    rows = [0, n // 2, n - 1]
+    ref = {"logits_rows": logits[0, rows]}
+    for l, a in enumerate(atts):
+        ref[f"att.{l}"] = a[0]
+    loss, _ = gptref.eval_loss_windows(model, torch.tensor(tokens), T)
+    gptref.save_safetensors(os.path.join(out_dir, "reference.safetensors"), ref,
+                            {"text": HF_TEXT, "tokens": json.dumps(tokens), "rows": json.dumps(rows), "loss": repr(loss)}, dtype="F32")
+    print(f"{out_dir}: {model.num_params()} parameters, {n} tokens, loss {loss:.6f}")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
     t = sub.add_parser("tiny")
     t.add_argument("out_dir")
     sub.add_parser("ascii").add_argument("out_dir")
+    sub.add_parser("bpe").add_argument("out_dir")
+    sub.add_parser("hf").add_argument("out_dir")
     m = sub.add_parser("model")
     m.add_argument("weights")
     m.add_argument("--prompt", required=True)
@@ -100,6 +269,10 @@ def main():
         make_tiny(a.out_dir)
     elif a.cmd == "ascii":
         make_ascii(a.out_dir)
+    elif a.cmd == "bpe":
+        make_bpe(a.out_dir)
+    elif a.cmd == "hf":
+        make_hf(a.out_dir)
     else:
         _, vocab, _ = gptref.load_model(a.weights)
         stoi = {c: i for i, c in enumerate(vocab)}

@@ -23,16 +23,24 @@ int main(int argc, char** argv) {
         write(out / "model" / c.name, bytes);
         write(out / "safetensors" / c.name, bytes);
     }
-    for (const auto& e : fs::directory_iterator(data)) {
-        if (e.path().extension() != ".safetensors") continue;
+    for (const auto& e : fs::recursive_directory_iterator(data)) {
+        const auto ext = e.path().extension();
+        if (ext != ".safetensors" && e.path().filename() != "tokenizer.json") continue;
         std::ifstream f(e.path(), std::ios::binary);
         const std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-        write(out / "model" / e.path().filename(), bytes);
-        write(out / "safetensors" / e.path().filename(), bytes);
+        std::string name = fs::relative(e.path(), data).string();
+        for (char& c : name) c = c == '/' ? '-' : c;
+        if (ext == ".safetensors") {
+            write(out / "model" / name, bytes);
+            write(out / "safetensors" / name, bytes);
+        } else {
+            write(out / "tokenizer" / name, "\3" + bytes);  // mode 3: parse as tokenizer.json
+        }
     }
     const char* prompts[] = {"\0First Citizen:\nBefore we proceed any further, hear me speak.",
                              "\0To be, or not to be \xe2\x80\x94 that is the question \xf0\x9f\x98\x80",
-                             "\0\xff\xfe\xc0\xaf\xed\xa0\x80 broken", "\1ab\xc3\xa9\xf0\x9f\x98\x80 \n\nab"};
+                             "\0\xff\xfe\xc0\xaf\xed\xa0\x80 broken", "\1ab\xc3\xa9\xf0\x9f\x98\x80 \n\nab",
+                             "\2Hello, world! I'm here; they'll say 3.14 \xf0\x9f\x98\x80   spaces\n\n"};
     int i = 0;
     for (const char* p : prompts) write(out / "tokenizer" / ("prompt-" + std::to_string(i++)), std::string(p, 1 + std::string(p + 1).size()));
     return 0;

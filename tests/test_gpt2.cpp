@@ -1,0 +1,158 @@
+// A GPT-2-shaped checkpoint in Hugging Face's layout (tests/data/gpt2-hf, from weights/reference.py:
+// GPT-2's vocabulary size, Conv1D weights stored [in, out], mask buffers, config.json, the test BPE
+// tokenizer) loads into the engine's one internal layout and matches PyTorch.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "bad_files.h"
+#include "checkpoint.h"
+#include "helpers.h"
+#include "loss.h"
+#include "model.h"
+#include "safetensors.h"
+
+using namespace gpt;
+using json = nlohmann::json;
+using Catch::Matchers::Contains;
+
+namespace {
+
+struct Hf {
+    std::vector<uint8_t> weights = read_bytes(data_path("gpt2-hf/model.safetensors"));
+    std::string tokenizer = read_text(data_path("bpe/tokenizer.json"));
+    std::string config = read_text(data_path("gpt2-hf/config.json"));
+
+    Result<Model> load() const {
+        CheckpointFiles f;
+        f.weights = weights.data();
+        f.weights_size = weights.size();
+        f.tokenizer_json = tokenizer;
+        f.config_json = config;
+        return Model::load(f);
+    }
+
+    // Rewrites the file: fn edits the header (name -> entry) and may append to the data.
+    void edit(const std::function<void(json&, std::vector<uint8_t>&)>& fn) {
+        uint64_t n = 0;
+        for (int i = 7; i >= 0; i--) n = (n << 8) | weights[static_cast<size_t>(i)];
+        json header = json::parse(weights.begin() + 8, weights.begin() + 8 + static_cast<long>(n));
+        std::vector<uint8_t> data(weights.begin() + 8 + static_cast<long>(n), weights.end());
+        fn(header, data);
+        weights = make_safetensors(header.dump(), data);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("a Hugging Face GPT-2 checkpoint matches PyTorch: logits, attention, loss", "[gpt2][golden]") {
+    const Hf hf;
+    auto m = hf.load();
+    INFO(m.error());
+    REQUIRE(m.ok());
+    const Config& c = m->config();
+    REQUIRE(m->layout() == "huggingface");
+    REQUIRE(std::string(m->tokenizer().kind()) == "gpt2");
+    REQUIRE(c.vocab_size == 50257);
+    REQUIRE(c.n_head == 2);  // from config.json: 16 is not a multiple of GPT-2's head size
+
+    const auto ref_bytes = read_bytes(data_path("gpt2-hf/reference.safetensors"));
+    auto ref = safetensors::parse(ref_bytes.data(), ref_bytes.size());
+    REQUIRE(ref.ok());
+    const auto tokens = json::parse(ref->metadata.at("tokens")).get<std::vector<int>>();
+    const auto rows = json::parse(ref->metadata.at("rows")).get<std::vector<int>>();
+    REQUIRE(m->tokenizer().encode(ref->metadata.at("text")).tokens == tokens);  // the BPE, end to end
+
+    const int n = static_cast<int>(tokens.size());
+    RunState s(c);
+    REQUIRE(forward(m.value(), s, tokens.data(), n, 0).ok());
+    std::vector<float> want(static_cast<size_t>(3) * c.vocab_size), got(static_cast<size_t>(c.vocab_size));
+    safetensors::to_f32(ref.value(), *ref->find("logits_rows"), want.data());
+    const double tol = logit_tolerance(c.n_layer, c.n_embd);
+    for (size_t r = 0; r < rows.size(); r++) {
+        logits_of_row(m.value(), s, rows[r], got.data());
+        double worst = 0;
+        for (int v = 0; v < c.vocab_size; v++) {
+            const double w = want[r * c.vocab_size + v];
+            worst = std::max(worst, std::fabs(got[v] - w) / std::max(1.0, std::fabs(w)));
+        }
+        INFO("row " << rows[r]);
+        REQUIRE(worst <= tol);
+    }
+    for (int l = 0; l < c.n_layer; l++) {
+        const auto* t = ref->find("att." + std::to_string(l));  // (NH, n, n)
+        std::vector<float> att(t->numel);
+        safetensors::to_f32(ref.value(), *t, att.data());
+        for (int h = 0; h < c.n_head; h++)
+            for (int p = 0; p < n; p++)
+                for (int j = 0; j < n; j++) {
+                    REQUIRE(std::fabs(s.att_row(l, h, p)[j] - att[(static_cast<size_t>(h) * n + p) * n + j]) <=
+                            attention_tolerance(c.n_layer, c.n_embd));
+                }
+    }
+    const auto loss = mean_loss(m.value(), s, tokens);
+    REQUIRE(loss.ok());
+    REQUIRE(std::fabs(loss->mean_nats - std::stod(ref->metadata.at("loss"))) <= tol);
+}
+
+TEST_CASE("Hugging Face layouts: the transformer. prefix, a tied or untied lm_head", "[gpt2]") {
+    const Hf plain;
+    auto base = plain.load();
+    REQUIRE(base.ok());
+    std::vector<int> tokens = {1, 2, 3, 50256};
+    RunState s0(base->config());
+    REQUIRE(forward(base.value(), s0, tokens.data(), 4, 0).ok());
+
+    for (bool untie : {false, true}) {
+        Hf prefixed;
+        prefixed.edit([&](json& h, std::vector<uint8_t>& data) {
+            json out;
+            for (auto it = h.begin(); it != h.end(); ++it) out[it.key() == "__metadata__" ? it.key() : "transformer." + it.key()] = *it;
+            // GPT2LMHeadModel's head: wte's bytes again (tied), or changed ones (untied).
+            const auto& wte = h["wte.weight"];
+            const size_t a = wte["data_offsets"][0], b = wte["data_offsets"][1];
+            std::vector<uint8_t> head(data.begin() + static_cast<long>(a), data.begin() + static_cast<long>(b));
+            if (untie) head[3] ^= 0x01;
+            out["lm_head.weight"] = {{"dtype", "F32"}, {"shape", wte["shape"]}, {"data_offsets", {data.size(), data.size() + head.size()}}};
+            data.insert(data.end(), head.begin(), head.end());
+            h = out;
+        });
+        auto m = prefixed.load();
+        INFO(m.error());
+        REQUIRE(m.ok());
+        REQUIRE((m->weights().lm_head == m->weights().wte) == !untie);
+        REQUIRE(m->num_params() == base->num_params() + (untie ? 50257u * 16 : 0));
+        RunState s(m->config());
+        REQUIRE(forward(m.value(), s, tokens.data(), 4, 0).ok());
+        // The untied head differs in its first row only (one changed weight): logit 0 moves, the rest not.
+        REQUIRE((s.logits[0] != s0.logits[0]) == untie);
+        for (int v = 1; v < 50257; v += 97) REQUIRE(s.logits[v] == s0.logits[v]);
+    }
+}
+
+TEST_CASE("Hugging Face checkpoints: what is missing or inconsistent is named", "[gpt2]") {
+    Hf hf;
+    hf.config.clear();
+    REQUIRE_THAT(hf.load().error(), Contains("the number of heads is not in the file and n_embd 16 is not a multiple of 64: add the model's config.json"));
+    Hf no_tok;
+    no_tok.tokenizer.clear();
+    REQUIRE_THAT(no_tok.load().error(), Contains("this checkpoint has no tokenizer: add its tokenizer.json (or vocab.json and merges.txt)"));
+    Hf wrong;
+    wrong.config = R"({"n_embd": 32, "n_head": 2})";
+    REQUIRE_THAT(wrong.load().error(), Contains("config.json says n_embd 32, but the weights have 16"));
+    Hf gelu;
+    gelu.config = R"({"n_head": 2, "activation_function": "gelu"})";
+    REQUIRE_THAT(gelu.load().error(), Contains("activation_function 'gelu' is not supported"));
+    Hf odd;
+    odd.edit([](json& h, std::vector<uint8_t>&) { h["h.1.attn.c_fc_extra.weight"] = h["h.1.ln_1.bias"]; });
+    REQUIRE_THAT(odd.load().error(), Contains("overlap"));  // the container check comes first
+    Hf big;
+    big.config = R"({"n_head": 2})";
+    CheckpointFiles f;
+    f.weights = big.weights.data();
+    f.weights_size = big.weights.size();
+    f.tokenizer_json = big.tokenizer;
+    f.config_json = big.config;
+    REQUIRE_THAT(Model::load(f, 1000000).error(), Contains("this model needs"));
+}
