@@ -38,6 +38,7 @@ class Generator {
     const std::vector<int>& tokens() const { return tokens_; }  // the prompt, then every drawn token
     const float* probs() const { return probs_.data(); }       // (V) distribution of the last draw
     int prompt_length() const { return prompt_length_; }
+    int window_start() const { return window_start_; }  // index in tokens() of window position 0
 
   private:
     const Model& model_;

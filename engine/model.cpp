@@ -139,13 +139,16 @@ RunState::RunState(const Config& c)
       h(4 * x.size()),
       key_cache(static_cast<size_t>(c.n_layer) * x.size()),
       value_cache(key_cache.size()),
-      att(static_cast<size_t>(c.n_layer) * c.n_head * c.block_size * c.block_size),
+      capture(std::min(c.block_size, kMaxCapture)),
+      att(static_cast<size_t>(c.n_layer) * c.n_head * capture * capture),
+      scores(static_cast<size_t>(c.block_size)),
       logits(static_cast<size_t>(c.vocab_size)) {}
 
 uint64_t RunState::bytes_needed(const Config& c) {
     const uint64_t TC = static_cast<uint64_t>(c.block_size) * c.n_embd;
+    const uint64_t R = static_cast<uint64_t>(std::min(c.block_size, kMaxCapture));
     const uint64_t floats = TC * (1 + 1 + 3 + 1 + 4) + 2 * static_cast<uint64_t>(c.n_layer) * TC +
-                            static_cast<uint64_t>(c.n_layer) * c.n_head * c.block_size * c.block_size +
+                            static_cast<uint64_t>(c.n_layer) * c.n_head * R * R + static_cast<uint64_t>(c.block_size) +
                             static_cast<uint64_t>(c.vocab_size);
     return 4 * floats;
 }
@@ -186,9 +189,12 @@ Status forward(const Model& m, RunState& s, const int* tokens, int n, int pos0) 
         }
         for (int i = 0; i < n; i++) {
             const int p = pos0 + i;
+            const int first = s.capture_first(p), kept = p - first + 1;
             for (int hd = 0; hd < NH; hd++) {
-                float* att = s.att.data() + ((static_cast<size_t>(l) * NH + hd) * T + p) * T;  // (T)
-                attend(y + i * C + hd * hs, att, qkv + i * 3 * C + hd * hs, kc + hd * hs, vc + hd * hs, C, p, hs, T);
+                attend(y + i * C + hd * hs, s.scores.data(), qkv + i * 3 * C + hd * hs, kc + hd * hs, vc + hd * hs, C, p, hs, p + 1);
+                float* row = s.att_row(l, hd, p);  // (K) the kept band of this row
+                std::memcpy(row, s.scores.data() + first, sizeof(float) * kept);
+                std::fill(row + kept, row + s.capture, 0.0f);
             }
         }
         ops::matmul(xn, y, lw.attn_proj_w, lw.attn_proj_b, n, C, C);

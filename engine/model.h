@@ -7,6 +7,7 @@
 // sized once from the Config). forward() never allocates.
 //
 // Dimension names (llm.c): L layers, NH heads, C = n_embd, hs = C / NH, T = block_size, V = vocab.
+
 #pragma once
 
 #include <cstddef>
@@ -19,6 +20,9 @@
 #include "tokenizer.h"
 
 namespace gpt {
+
+// The widest attention a RunState keeps for display (keys and query rows).
+constexpr int kMaxCapture = 256;
 
 struct Config {
     int n_layer = 0;     // L
@@ -119,14 +123,23 @@ struct RunState {
     std::vector<float> h;            // (T, 4C) MLP hidden layer
     std::vector<float> key_cache;    // (L, T, C)
     std::vector<float> value_cache;  // (L, T, C)
-    std::vector<float> att;          // (L, NH, T, T) attention probabilities; row p is written when
-                                     //               position p is processed, zero above the diagonal
+    // The attention probabilities kept for display. For every layer and head, the rows of the last
+    // R = capture query positions (a ring: position p lives in slot p % R), each over the last
+    // K = capture keys up to p (keys capture_first(p) .. p, then zeros). With block_size <= 256
+    // that is the whole T x T matrix; a longer context keeps a 256-wide band, so memory stays
+    // bounded (GPT-2 small: 38 MiB instead of 604 MiB).
+    int capture;                     // R = K = min(T, kMaxCapture)
+    std::vector<float> att;          // (L, NH, R, K)
+    std::vector<float> scores;       // (T) one row's scores, then probabilities, while computed
     std::vector<float> logits;       // (V) next-token logits of the last row processed
-
-    const float* att_row(int layer, int head, int pos) const {
-        const size_t T = static_cast<size_t>(config.block_size);
-        return att.data() + ((static_cast<size_t>(layer) * config.n_head + head) * T + pos) * T;
+    // The kept row of query position p (one of the last R processed), K floats.
+    const float* att_row(int layer, int head, int pos) const { return att.data() + att_offset(layer, head, pos); }
+    float* att_row(int layer, int head, int pos) { return att.data() + att_offset(layer, head, pos); }
+    size_t att_offset(int layer, int head, int pos) const {
+        const size_t R = static_cast<size_t>(capture);
+        return ((static_cast<size_t>(layer) * config.n_head + head) * R + static_cast<size_t>(pos) % R) * R;
     }
+    int capture_first(int pos) const { return pos - capture + 1 > 0 ? pos - capture + 1 : 0; }
 };
 
 // Runs tokens[0, n) at positions pos0 .. pos0+n-1. The KV cache must hold positions < pos0 (a

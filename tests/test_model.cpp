@@ -12,9 +12,12 @@
 // A real bug (a wrong scale, a missing bias, an off-by-one mask) moves values by 1e-2 or more.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <random>
 #include <nlohmann/json.hpp>
 
+#include "bad_files.h"
 #include "generator.h"
 #include "helpers.h"
 #include "loss.h"
@@ -213,4 +216,75 @@ TEST_CASE("a prompt longer than the context keeps its last block_size tokens", "
     REQUIRE(st.window_start == 10);
     REQUIRE(st.pos == T - 1);
     REQUIRE_THAT(g.start({}, 1).error, Catch::Matchers::Contains("the prompt is empty"));
+}
+
+namespace {
+// A random model in the engine's format, built in memory (F32, a character vocabulary).
+std::vector<uint8_t> random_checkpoint(int L, int NH, int C, int T, int V, uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> d(0.0f, 0.3f);
+    nlohmann::json header;
+    std::vector<std::string> vocab;
+    for (int i = 0; i < V; i++) vocab.push_back(std::string(1, static_cast<char>('A' + i)));
+    header["__metadata__"] = {{"n_layer", std::to_string(L)}, {"n_head", std::to_string(NH)}, {"n_embd", std::to_string(C)},
+                              {"block_size", std::to_string(T)}, {"vocab_size", std::to_string(V)},
+                              {"vocab", nlohmann::json(vocab).dump()}};
+    std::vector<std::pair<std::string, std::vector<int64_t>>> shapes = {{"transformer.wte.weight", {V, C}},
+                                                                       {"transformer.wpe.weight", {T, C}}};
+    for (int l = 0; l < L; l++) {
+        const std::string p = "transformer.h." + std::to_string(l) + ".";
+        for (auto& [n, s] : std::vector<std::pair<std::string, std::vector<int64_t>>>{
+                 {"ln_1.weight", {C}}, {"ln_1.bias", {C}}, {"attn.c_attn.weight", {3 * C, C}}, {"attn.c_attn.bias", {3 * C}},
+                 {"attn.c_proj.weight", {C, C}}, {"attn.c_proj.bias", {C}}, {"ln_2.weight", {C}}, {"ln_2.bias", {C}},
+                 {"mlp.c_fc.weight", {4 * C, C}}, {"mlp.c_fc.bias", {4 * C}}, {"mlp.c_proj.weight", {C, 4 * C}}, {"mlp.c_proj.bias", {C}}}) {
+            shapes.push_back({p + n, s});
+        }
+    }
+    shapes.push_back({"transformer.ln_f.weight", {C}});
+    shapes.push_back({"transformer.ln_f.bias", {C}});
+    std::vector<uint8_t> data;
+    for (const auto& [name, shape] : shapes) {
+        size_t n = 1;
+        for (auto s : shape) n *= static_cast<size_t>(s);
+        header[name] = {{"dtype", "F32"}, {"shape", shape}, {"data_offsets", {data.size(), data.size() + 4 * n}}};
+        for (size_t i = 0; i < n; i++) {
+            const float v = name.find("ln_") != std::string::npos && name.find("weight") != std::string::npos ? 1.0f : d(rng);
+            const auto* b = reinterpret_cast<const uint8_t*>(&v);
+            data.insert(data.end(), b, b + 4);
+        }
+    }
+    return make_safetensors(header.dump(), data);
+}
+}  // namespace
+
+TEST_CASE("a context longer than 256 keeps a 256-wide band of attention, exactly the full rows' tail", "[model][attention]") {
+    const int T = 300;
+    const auto bytes = random_checkpoint(1, 2, 16, T, 20, 3);
+    auto m = Model::load(bytes.data(), bytes.size());
+    INFO(m.error());
+    REQUIRE(m.ok());
+    RunState s(m->config());
+    REQUIRE(s.capture == kMaxCapture);
+    REQUIRE(s.att.size() == 2u * 256 * 256);  // not 2 * 300 * 300
+    std::vector<int> tokens(T);
+    for (int i = 0; i < T; i++) tokens[i] = (i * 7 + 3) % 20;
+    REQUIRE(forward(m.value(), s, tokens.data(), T, 0).ok());
+    // Recompute every row of the (only) layer in full from the cache; the kept band must be its tail.
+    const int C = 16, hs = 8;
+    std::vector<float> full(T), out(hs);
+    for (int h = 0; h < 2; h++) {
+        for (int p = T - kMaxCapture; p < T; p++) {
+            attend(out.data(), full.data(), s.qkv.data() + p * 3 * C + h * hs, s.key_cache.data() + h * hs,
+                   s.value_cache.data() + h * hs, C, p, hs, T);
+            const int first = s.capture_first(p);
+            REQUIRE(first == std::max(0, p - 255));
+            const float* row = s.att_row(0, h, p);
+            for (int j = 0; j < kMaxCapture; j++) REQUIRE(row[j] == (first + j <= p ? full[first + j] : 0.0f));
+        }
+    }
+    // And the generator runs on past the window with it.
+    Generator g(m.value());
+    REQUIRE(g.start(tokens, 1).ok());
+    for (int i = 0; i < 200; i++) g.step(SamplerSettings{});
+    REQUIRE(g.tokens().size() == static_cast<size_t>(T + 200));
 }

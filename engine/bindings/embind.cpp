@@ -80,7 +80,7 @@ class Engine {
         generator_.reset();  // refers to the old model
         model_ = std::make_unique<gpt::Model>(m.take());
         const gpt::Config& c = model_->config();
-        rows_.assign(static_cast<size_t>(c.n_layer) * c.n_head * c.block_size, 0.0f);  // the most a step needs
+        rows_.assign(static_cast<size_t>(c.n_layer) * c.n_head * std::min(c.block_size, gpt::kMaxCapture), 0.0f);  // the most a step needs
         val r = success();
         r.set("info", info());
         return r;
@@ -164,6 +164,7 @@ class Engine {
         r.set("label", gpt::token_label(model_->tokenizer(), step.token));
         r.set("pos", step.pos);
         r.set("windowStart", step.window_start);
+        r.set("keyStart", step.window_start + generator_->state().capture_first(step.pos));  // of rows()
         r.set("prob", generator_->probs()[step.token]);
         return r;
     }
@@ -172,29 +173,33 @@ class Engine {
     // probabilities stay readable.
     void stop() { stopped_ = true; }
 
-    // (L, NH, pos+1): for every layer and head, the attention row of the query at window position
-    // `pos` (the token the last draw continued from), over keys 0..pos.
+    // (L, NH, len): for every layer and head, the kept attention row of the query at window position
+    // `pos` (the token the last draw continued from), over keys capture_first(pos) .. pos.
     val rows() const { return val(emscripten::typed_memory_view(rows_.size(), rows_.data())); }
 
-    // (L, NH, n, n): the attention among the first n positions of the current window (after start():
-    // the whole prompt window), packed; a view like rows().
-    val window_attention(int n) {
+    // The kept attention rows of the prompt's last positions (at most RunState::capture of them),
+    // query after query: for window position q from firstQuery on, (L, NH, len_q) with
+    // len_q = q - capture_first(q) + 1. {data, firstQuery, capture}; data is a view like rows().
+    val prompt_rows() {
         if (!generator_) return val::null();
         const gpt::Config& c = model_->config();
-        n = std::max(0, std::min(n, c.block_size));
         const auto& s = generator_->state();
-        const size_t nn = static_cast<size_t>(n);
-        packed_.resize(static_cast<size_t>(c.n_layer) * c.n_head * nn * nn);
-        for (int l = 0; l < c.n_layer; l++)
-            for (int h = 0; h < c.n_head; h++)
-                for (int p = 0; p < n; p++) {
-                    const float* src = s.att_row(l, h, p);
-                    std::copy(src, src + n, packed_.data() + ((static_cast<size_t>(l) * c.n_head + h) * nn + p) * nn);
-                }
-        return val(emscripten::typed_memory_view(packed_.size(), packed_.data()));
+        const int n = static_cast<int>(generator_->tokens().size()) - generator_->window_start();
+        const int q0 = std::max(0, n - s.capture);
+        packed_.clear();
+        for (int q = q0; q < n; q++) {
+            const size_t len = static_cast<size_t>(q - s.capture_first(q) + 1);
+            for (int l = 0; l < c.n_layer; l++)
+                for (int h = 0; h < c.n_head; h++) packed_.insert(packed_.end(), s.att_row(l, h, q), s.att_row(l, h, q) + len);
+        }
+        val r = val::object();
+        r.set("data", val(emscripten::typed_memory_view(packed_.size(), packed_.data())));
+        r.set("firstQuery", q0);
+        r.set("capture", s.capture);
+        return r;
     }
 
-    // (L, NH, T, T): the attention probabilities of the current window.
+    // (L, NH, R, K): every kept attention row (RunState::att; R = K = T for contexts up to 256).
     val attention() const {
         if (!generator_) return val::null();
         const auto& att = generator_->state().att;
@@ -241,7 +246,7 @@ class Engine {
     void pack_rows(int pos) {
         const gpt::Config& c = model_->config();
         const auto& s = generator_->state();
-        const size_t n = static_cast<size_t>(pos) + 1;
+        const size_t n = static_cast<size_t>(pos - s.capture_first(pos) + 1);
         rows_.resize(static_cast<size_t>(c.n_layer) * c.n_head * n);
         for (int l = 0; l < c.n_layer; l++)
             for (int h = 0; h < c.n_head; h++) {
@@ -260,7 +265,7 @@ class Engine {
     size_t upload_size_ = 0;
     gpt::CheckpointFiles files_;  // what comes beside the uploaded weights
     std::vector<float> rows_;    // (L, NH, pos+1)
-    std::vector<float> packed_;  // (L, NH, n, n)
+    std::vector<float> packed_;  // prompt_rows(): (rows, L, NH, len_q)
     bool stopped_ = false;
 };
 
@@ -279,7 +284,7 @@ EMSCRIPTEN_BINDINGS(gpt_playground) {
         .function("stop", &Engine::stop)
         .function("rows", &Engine::rows)
         .function("attention", &Engine::attention)
-        .function("windowAttention", &Engine::window_attention)
+        .function("promptRows", &Engine::prompt_rows)
         .function("probs", &Engine::probs)
         .function("top", &Engine::top);
 }

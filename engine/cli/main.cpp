@@ -8,6 +8,7 @@
 // tokenizer.json, or --vocab vocab.json --merges merges.txt, and --config config.json.
 //
 // Bad arguments or files: one line on stderr and a non-zero exit (2 for usage, 1 otherwise).
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -174,15 +175,18 @@ int cmd_attention(const Args& a) {
     if (gpt::Status st = gpt::forward(m, s, tokens.data(), static_cast<int>(tokens.size()), 0); !st) fail(1, st.error);
 
     // Rows: the query position; columns: the key positions it attends to (zero above the diagonal).
+    // A context longer than the kept band shows its last s.capture positions.
+    const int n = static_cast<int>(tokens.size()), first = std::max(0, n - s.capture);
+    if (first > 0) std::fprintf(stderr, "gpt: showing the last %d positions\n", s.capture);
     std::printf("layer %d, head %d: row = query, column = key, values = softmax(QK^T / sqrt(%d))\n", layer, head,
                 c.head_size());
     std::printf("%4s", "");
-    for (int t : tokens) std::printf(" %6s", label(m, t).c_str());
+    for (int k = first; k < n; k++) std::printf(" %6s", label(m, tokens[static_cast<size_t>(k)]).c_str());
     std::printf("\n");
-    for (size_t p = 0; p < tokens.size(); p++) {
-        std::printf("%4s", label(m, tokens[p]).c_str());
-        const float* row = s.att_row(layer, head, static_cast<int>(p));
-        for (size_t j = 0; j < tokens.size(); j++) std::printf(" %6.4f", row[j]);
+    for (int p = first; p < n; p++) {
+        std::printf("%4s", label(m, tokens[static_cast<size_t>(p)]).c_str());
+        const float* row = s.att_row(layer, head, p);
+        for (int k = first; k < n; k++) std::printf(" %6.4f", k <= p ? row[k - s.capture_first(p)] : 0.0f);
         std::printf("\n");
     }
     return 0;

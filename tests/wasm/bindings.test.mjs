@@ -41,9 +41,14 @@ test('attention and probabilities through the bindings match PyTorch', () => {
     assert.deepEqual([...started.tokens], tokens);
     assert.equal(started.texts.join(''), prompt);
     assert.deepEqual(started.labels, [...prompt]);
+    const prompt_rows = engine.promptRows();
+    assert.equal(prompt_rows.firstQuery, 0);
+    assert.equal(prompt_rows.capture, 32);
+    assert.equal(prompt_rows.data.length, 2 * 4 * (32 * 33) / 2);
     const step = engine.step(1.0, 0, 1.0);
     assert.equal(step.ok, true);
     assert.equal(step.pos, 31);
+    assert.equal(step.keyStart, 0);
 
     // probs = softmax(reference logits of the last position), temperature 1.
     const V = vocab.length, T = tokens.length;

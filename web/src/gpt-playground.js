@@ -260,7 +260,7 @@ export class GptPlayground extends HTMLElement {
         topK: settings.topK, topP: settings.topP },
       {
         onStarted: (m) => {
-          run.setPrompt(m.tokens, m.texts, m.labels, m.windowStart, m.att);
+          run.setPrompt(m);
           this.requestDraw();
         },
         onTokens: (m) => {

@@ -9,29 +9,33 @@ export class Run {
     this.NH = info.nHead;
     this.tokens = [];  // {text, label, generated, prob?, top?, query?}: query = the token whose row drew it;
                        // text = the characters this token completes (a BPE token may hold part of one)
-    this.rows = [];    // rows[q] = {start, data}: data (L, NH, q - start + 1) over keys start..q
+    this.rows = [];    // rows[q] = {start, windowStart, data}: data (L, NH, q - start + 1) over keys start..q,
+                       // the band the engine keeps (all of the window for contexts up to 256)
     this.promptLength = 0;
     this.tokensPerSec = 0;
     this.done = false;
   }
 
-  // The prompt's tokens and the attention among its window: att (L, NH, n, n), window from start.
-  setPrompt(tokenIds, texts, labels, start, att) {
-    this.tokens = Array.from(tokenIds, (token, i) => ({ token, text: texts[i], label: labels[i], generated: false }));
+  // The prompt's tokens and the attention rows the engine kept for its last positions: att holds,
+  // for window positions q = firstQuery.., (L, NH, len_q) with len_q = min(q + 1, capture).
+  setPrompt(m) {
+    this.tokens = Array.from(m.tokens, (token, i) => ({ token, text: m.texts[i], label: m.labels[i], generated: false }));
     this.promptLength = this.tokens.length;
-    const n = this.promptLength - start;
     const LH = this.L * this.NH;
-    for (let p = 0; p < n; p++) {
-      const data = new Float32Array(LH * (p + 1));
-      for (let lh = 0; lh < LH; lh++) data.set(att.subarray((lh * n + p) * n, (lh * n + p) * n + p + 1), lh * (p + 1));
-      this.rows[start + p] = { start, data };
+    const n = this.promptLength - m.windowStart;
+    let at = 0;
+    for (let q = m.firstQuery; q < n; q++) {
+      const len = Math.min(q + 1, m.capture);
+      this.rows[m.windowStart + q] = { start: m.windowStart + q - len + 1, windowStart: m.windowStart,
+                                       data: m.att.subarray(at, at + LH * len) };
+      at += LH * len;
     }
   }
 
   // One engine step: the drawn token, and the rows of the query it was drawn after.
   addStep(item) {
     const query = item.windowStart + item.pos;
-    this.rows[query] = { start: item.windowStart, data: item.rows };
+    this.rows[query] = { start: item.keyStart, windowStart: item.windowStart, data: item.rows };
     this.tokens.push({ text: item.text, label: item.label, generated: true, prob: item.prob, top: item.top, token: item.token, query });
   }
 
@@ -66,8 +70,8 @@ export class Run {
   // The "mathematical trick" for the same window: every visible key weighted 1 / (number visible).
   uniform(q, k) {
     const row = this.rows[q];
-    if (!row || k > q || k < row.start) return null;
-    return 1 / (q - row.start + 1);
+    if (!row || k > q || k < row.windowStart) return null;
+    return 1 / (q - row.windowStart + 1);
   }
 
   // Everything needed to redraw the run elsewhere, as plain JSON.

@@ -5,8 +5,9 @@
 //                 {type: 'generate', runId, prompt, seed, maxTokens, temperature, topK, topP}
 //                 {type: 'stop', runId}
 // Worker -> page: {type: 'loaded', id, info, bytes, ms} | {type: 'load-error', id, message}
-//                 {type: 'started', runId, tokens, texts, labels, windowStart, att}  att: (L, NH, n, n)
-//                 {type: 'tokens', runId, items, tokensPerSec}                 items[i].rows: (L, NH, pos+1)
+//                 {type: 'started', runId, tokens, texts, labels, windowStart, att, firstQuery, capture}
+//                     att: the prompt's kept attention rows, query after query (engine promptRows())
+//                 {type: 'tokens', runId, items, tokensPerSec}   items[i].rows: (L, NH, len) from keyStart
 //                 {type: 'done', runId, reason: 'length' | 'stopped', tokensPerSec}
 //                 {type: 'run-error', runId, message, unknown}
 // Attention arrives in Float32Arrays whose buffers are transferred, not copied.
@@ -56,10 +57,10 @@ function generate(msg) {
     return;
   }
   const tokens = r.tokens.slice();  // copy out of the wasm heap before anything can grow it
-  const n = r.promptTokens - r.windowStart;
-  const att = engine.windowAttention(n).slice();
-  post({ type: 'started', runId: msg.runId, tokens, texts: r.texts, labels: r.labels, windowStart: r.windowStart, att },
-       [tokens.buffer, att.buffer]);
+  const rows = engine.promptRows();
+  const att = rows.data.slice();
+  post({ type: 'started', runId: msg.runId, tokens, texts: r.texts, labels: r.labels, windowStart: r.windowStart, att,
+         firstQuery: rows.firstQuery, capture: rows.capture }, [tokens.buffer, att.buffer]);
   run = { id: msg.runId, left: msg.maxTokens, settings: msg, count: 0, tFirst: 0 };
   if (run.left > 0) schedule();
   else finish('length');
@@ -91,7 +92,8 @@ function pump(id) {
     }
     if (run.count++ === 0) run.tFirst = performance.now();
     const rows = engine.rows().slice();
-    items.push({ token: s.token, text: s.text, label: s.label, pos: s.pos, windowStart: s.windowStart, prob: s.prob, rows,
+    items.push({ token: s.token, text: s.text, label: s.label, pos: s.pos, windowStart: s.windowStart, keyStart: s.keyStart,
+                 prob: s.prob, rows,
                  top: engine.top(TOP_K_SHOWN) });
     transfer.push(rows.buffer);
   } while (--run.left > 0 && performance.now() < deadline);
