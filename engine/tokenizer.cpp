@@ -89,6 +89,7 @@ namespace gpt {
 
 std::string token_label(const Tokenizer& t, int id) {
     const std::string& b = t.token_bytes(id);
+    if (b.empty()) return "<id=" + std::to_string(id) + ">";  // an id the tokenizer does not spell (padding)
     const auto* p = reinterpret_cast<const unsigned char*>(b.data());
     if (utf8::first_invalid(p, b.size()) == b.size()) return b;
     std::string out = "<";

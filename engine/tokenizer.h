@@ -59,7 +59,8 @@ class CharTokenizer : public Tokenizer {
 std::string printable(const std::string& ch);
 
 // A token as a label (heatmap axes, candidate lists): its text when its bytes are whole UTF-8
-// characters, else its bytes in hex ("<e2 80>"), since a BPE token can hold part of a character.
+// characters, else its bytes in hex ("<e2 80>"), since a BPE token can hold part of a character;
+// "<id=N>" for an id the tokenizer has no bytes for (a model's vocabulary padded past it).
 std::string token_label(const Tokenizer& t, int id);
 
 }  // namespace gpt

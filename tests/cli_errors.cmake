@@ -43,3 +43,15 @@ expect(1 "gpt: cannot load '.*': no token embedding \\(transformer.wte.weight or
 expect(1 "gpt: cannot load '.*': header length .* is larger than the rest of the file" info --weights ${CMAKE_CURRENT_LIST_FILE})
 expect(1 "the model does not know the character '~'" generate --weights ${W} --prompt "a~b" --tokens 3)
 expect(1 "the prompt is empty" generate --weights ${W} --prompt= --tokens 3)
+
+# GPT-2 family: a Hugging Face layout with its tokenizer and config beside it.
+set(HF ${DATA}/gpt2-hf/model.safetensors)
+set(BPE --tokenizer ${DATA}/bpe/tokenizer.json --config ${DATA}/gpt2-hf/config.json)
+expect(0 "layout +huggingface\ntokenizer +gpt2 \\(439 tokens\\)" info --weights ${HF} ${BPE})
+expect(0 "n_head +2" info --weights ${HF} --vocab ${DATA}/bpe/vocab.json --merges ${DATA}/bpe/merges.txt --config ${DATA}/gpt2-hf/config.json)
+expect(0 "^Hello, world!" generate --weights ${HF} ${BPE} --prompt "Hello, world!" --tokens 10)
+expect(0 "layer 0, head 1" attention --weights ${HF} ${BPE} --prompt "Hello there, world" --layer 0 --head 1)
+expect(0 "loss [0-9.]+ nats/token" loss --weights ${HF} ${BPE} --data ${DATA}/tiny-text.txt)
+expect(1 "add the model's config.json" info --weights ${HF} --tokenizer ${DATA}/bpe/tokenizer.json)
+expect(1 "this checkpoint has no tokenizer: add its tokenizer.json" info --weights ${HF} --config ${DATA}/gpt2-hf/config.json)
+expect(1 "vocab.json and merges.txt go together" info --weights ${HF} --vocab ${DATA}/bpe/vocab.json --config ${DATA}/gpt2-hf/config.json)

@@ -52,9 +52,16 @@ export class DetailView {
   draw({ first, last, weightAt, labels, title, colors, highlight, maxWidth, scale }) {
     const n = Math.max(0, last - first + 1);
     paintCells(this.cells, first, last, weightAt, colors.masked, scale);
-    const cell = Math.max(3, Math.min(22, Math.floor((maxWidth - 24) / Math.max(n, 1))));
+    // Labels: one character per token for a char model, whole sub-words (cut at 8 characters) for
+    // BPE; the margin fits the longest, and the key labels run upwards so long ones do not collide.
+    const texts = labels.map((t) => (t.length > 8 ? `${label(t.slice(0, 7))}…` : label(t)));
+    const measure = this.canvas.getContext('2d');
+    measure.font = '11px ui-monospace, monospace';
+    const longest = Math.max(0, ...texts.map((t) => measure.measureText(t).width));
+    let cell = Math.max(3, Math.min(22, Math.floor((maxWidth - 24) / Math.max(n, 1))));
     const showLabels = cell >= 9;
-    const margin = showLabels ? 18 : 4;
+    const margin = showLabels ? Math.ceil(Math.min(90, longest) + 8) : 4;
+    if (showLabels) cell = Math.max(9, Math.min(cell, Math.floor((maxWidth - margin - 4) / Math.max(n, 1))));
     const top = 22 + margin;
     const size = n * cell;
     const dpr = window.devicePixelRatio || 1;
@@ -75,14 +82,18 @@ export class DetailView {
     ctx.imageSmoothingEnabled = false;
     ctx.drawImage(this.cells, margin, top, size, size);
     if (showLabels) {
-      ctx.font = `${Math.min(13, cell)}px ui-monospace, monospace`;
-      ctx.textAlign = 'center';
+      ctx.font = `${Math.min(12, cell)}px ui-monospace, monospace`;
       ctx.textBaseline = 'middle';
       ctx.fillStyle = colors.muted;
       for (let i = 0; i < n; i++) {
-        const t = label(labels[i]);
-        ctx.fillText(t, margin + i * cell + cell / 2, top - margin / 2);  // keys, along the top
-        ctx.fillText(t, margin / 2, top + i * cell + cell / 2);          // queries, down the left
+        ctx.textAlign = 'right';
+        ctx.fillText(texts[i], margin - 4, top + i * cell + cell / 2);  // queries, down the left
+        ctx.save();  // keys, along the top, reading upwards
+        ctx.translate(margin + i * cell + cell / 2, top - 4);
+        ctx.rotate(-Math.PI / 2);
+        ctx.textAlign = 'left';
+        ctx.fillText(texts[i], 0, 0);
+        ctx.restore();
       }
     }
     if (highlight !== undefined && highlight >= first && highlight <= last) {
