@@ -102,9 +102,11 @@ R<Config> config_from_shapes(const safetensors::File& f, const std::string& pref
         }
         if (j.contains("activation_function") && j["activation_function"].is_string()) {
             const std::string a = j["activation_function"].get<std::string>();
-            if (a != "gelu_new" && a != "gelu_pytorch_tanh" && a != "gelu_fast") {
+            if (a == "gelu") {
+                c.gelu_exact = true;
+            } else if (a != "gelu_new" && a != "gelu_pytorch_tanh" && a != "gelu_fast") {
                 return R<Config>::fail("config.json: activation_function '" + a +
-                                       "' is not supported (the engine computes GELU's tanh approximation, gelu_new)");
+                                       "' is not supported (supported: gelu_new, gelu_pytorch_tanh, gelu_fast, gelu)");
             }
         }
         if (j.contains("layer_norm_epsilon") && j["layer_norm_epsilon"].is_number() &&
@@ -186,6 +188,13 @@ Result<Checkpoint> read_checkpoint(const CheckpointFiles& files, uint64_t max_me
         for (auto [key, dest] : {std::pair{"n_layer", &c.n_layer}, {"n_head", &c.n_head}, {"n_embd", &c.n_embd},
                                  {"block_size", &c.block_size}, {"vocab_size", &c.vocab_size}}) {
             if (Status s = metadata_int(f.metadata, key, dest); !s) return R<Checkpoint>::fail(s.error);
+        }
+        const auto act = f.metadata.find("activation");
+        if (act != f.metadata.end()) {
+            if (act->second != "gelu" && act->second != "gelu_tanh") {
+                return R<Checkpoint>::fail("__metadata__ 'activation' must be gelu_tanh or gelu, got '" + act->second + "'");
+            }
+            c.gelu_exact = act->second == "gelu";
         }
     } else {
         auto derived = config_from_shapes(f, prefix, files.config_json);

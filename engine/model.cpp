@@ -203,7 +203,8 @@ Status forward(const Model& m, RunState& s, const int* tokens, int n, int pos0) 
         // MLP: x += proj(gelu(fc(ln_2(x)))).
         for (int i = 0; i < n; i++) ops::layernorm(xn + i * C, x + i * C, lw.ln2_w, lw.ln2_b, C);
         ops::matmul(h, xn, lw.fc_w, lw.fc_b, n, 4 * C, C);
-        ops::gelu(h, h, n * 4 * C);
+        if (c.gelu_exact) ops::gelu_exact(h, h, n * 4 * C);
+        else ops::gelu(h, h, n * 4 * C);
         ops::matmul(xn, h, lw.mlp_proj_w, lw.mlp_proj_b, n, C, 4 * C);
         ops::add(x, x, xn, n * C);
     }

@@ -30,6 +30,9 @@ struct Config {
     int n_embd = 0;      // C
     int block_size = 0;  // T, the context window
     int vocab_size = 0;  // V
+    // The MLP's GELU: the tanh approximation (GPT-2, Hugging Face "gelu_new"), or exact with erf
+    // (PyTorch's nn.GELU(), which nanoGPT uses; metadata "activation": "gelu").
+    bool gelu_exact = false;
     int head_size() const { return n_embd / n_head; }
 };
 

@@ -141,9 +141,12 @@ TEST_CASE("Hugging Face checkpoints: what is missing or inconsistent is named", 
     Hf wrong;
     wrong.config = R"({"n_embd": 32, "n_head": 2})";
     REQUIRE_THAT(wrong.load().error(), Contains("config.json says n_embd 32, but the weights have 16"));
-    Hf gelu;
-    gelu.config = R"({"n_head": 2, "activation_function": "gelu"})";
-    REQUIRE_THAT(gelu.load().error(), Contains("activation_function 'gelu' is not supported"));
+    Hf relu;
+    relu.config = R"({"n_head": 2, "activation_function": "relu"})";
+    REQUIRE_THAT(relu.load().error(), Contains("activation_function 'relu' is not supported"));
+    Hf exact;
+    exact.config = R"({"n_head": 2, "activation_function": "gelu"})";
+    REQUIRE(exact.load()->config().gelu_exact);
     Hf odd;
     odd.edit([](json& h, std::vector<uint8_t>&) { h["h.1.attn.c_fc_extra.weight"] = h["h.1.ln_1.bias"]; });
     REQUIRE_THAT(odd.load().error(), Contains("overlap"));  // the container check comes first

@@ -64,8 +64,8 @@ Model load(const std::string& name) {
 
 }  // namespace
 
-TEST_CASE("logits and attention match PyTorch in F32, F16 and BF16", "[model][golden]") {
-    for (const std::string dtype : {"f32", "f16", "bf16"}) {
+TEST_CASE("logits and attention match PyTorch in F32, F16 and BF16, and with exact GELU", "[model][golden]") {
+    for (const std::string dtype : {"f32", "f16", "bf16", "gelu-f32"}) {
         INFO("dtype " << dtype);
         const Model m = load("tiny-" + dtype + ".safetensors");
         const Reference ref("tiny-" + dtype + ".ref.safetensors");
@@ -105,7 +105,7 @@ TEST_CASE("logits and attention match PyTorch in F32, F16 and BF16", "[model][go
 }
 
 TEST_CASE("loss matches PyTorch over several windows, the last one partial", "[model][golden]") {
-    for (const std::string dtype : {"f32", "f16", "bf16"}) {
+    for (const std::string dtype : {"f32", "f16", "bf16", "gelu-f32"}) {
         const Model m = load("tiny-" + dtype + ".safetensors");
         const Reference ref("tiny-" + dtype + ".ref.safetensors");
         RunState s(m.config());

@@ -179,6 +179,21 @@ TEST_CASE("gelu: SIMD equals scalar and the tanh formula", "[ops]") {
     REQUIRE(out[2] == Approx(20.0f));
 }
 
+TEST_CASE("gelu_exact: SIMD equals scalar and x Phi(x)", "[ops]") {
+    std::mt19937 rng(17);
+    for (int n = 0; n <= max_len(); n++) {
+        Shifted x(random_floats(n, rng, 3.0f), n % 4);
+        std::vector<float> o1(n), o2(n);
+        ops::simd::gelu_exact(o1.data(), x.p, n);
+        ops::scalar::gelu_exact(o2.data(), x.p, n);
+        for (int i = 0; i < n; i++) {
+            const double v = x.p[i], ref = 0.5 * v * (1 + std::erf(v / std::sqrt(2.0)));
+            REQUIRE(std::fabs(o1[i] - ref) <= 2e-6 * (1 + std::fabs(ref)));
+            REQUIRE(std::fabs(o2[i] - ref) <= 2e-6 * (1 + std::fabs(ref)));
+        }
+    }
+}
+
 TEST_CASE("add and axpy: SIMD equals scalar exactly", "[ops]") {
     std::mt19937 rng(8);
     for (int n = 0; n <= max_len(); n++) {

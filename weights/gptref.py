@@ -39,6 +39,7 @@ class Block(nn.Module):
         self.mlp.c_fc = nn.Linear(C, 4 * C)
         self.mlp.c_proj = nn.Linear(4 * C, C)
         self.drop = nn.Dropout(dropout)
+        self.gelu = "none" if cfg.get("activation") == "gelu" else "tanh"  # exact (nanoGPT) or GPT-2's approximation
         T = cfg["block_size"]
         self.register_buffer("mask", torch.tril(torch.ones(T, T, dtype=torch.bool)), persistent=False)
 
@@ -60,7 +61,7 @@ class Block(nn.Module):
     def forward(self, x, want_att=False):
         a, att = self.attention(self.ln_1(x), want_att)
         x = x + a
-        h = F.gelu(self.mlp.c_fc(self.ln_2(x)), approximate="tanh")
+        h = F.gelu(self.mlp.c_fc(self.ln_2(x)), approximate=self.gelu)
         x = x + self.drop(self.mlp.c_proj(h))
         return x, att
 
@@ -179,6 +180,8 @@ def load_safetensors(path):
 def metadata_for(cfg, vocab):
     meta = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "tokenizer": "char",
             "vocab": json.dumps(vocab, ensure_ascii=False)}
+    if cfg.get("activation") == "gelu":
+        meta["activation"] = "gelu"  # exact GELU (nanoGPT); absent means GPT-2's tanh approximation
     for k in CONFIG_KEYS:
         meta[k] = str(cfg[k])
     return meta
@@ -192,6 +195,8 @@ def load_model(path):
     """A float32 GPT built from an engine safetensors file (weights as rounded by its dtype)."""
     tensors, meta = load_safetensors(path)
     cfg = {k: int(meta[k]) for k in CONFIG_KEYS}
+    if meta.get("activation") == "gelu":
+        cfg["activation"] = "gelu"
     model = GPT(cfg)
     missing, unexpected = model.load_state_dict(tensors, strict=False)
     missing = [m for m in missing if not m.endswith(".mask")]

@@ -56,9 +56,8 @@ def write_reference(model_path, tokens, out_path, loss_tokens=None):
     print(f"{out_path}: {len(tokens)} tokens, loss {loss:.6f}")
 
 
-def make_tiny(out_dir):
+def tiny_model(cfg):
     torch.manual_seed(20261122)
-    cfg = dict(TINY_CFG, vocab_size=len(TINY_VOCAB))
     model = gptref.GPT(cfg)
     # GPT-2's init (std 0.02) gives near-uniform attention and near-constant logits: a weak test.
     # Larger weights and non-trivial LayerNorm parameters make every head sharp and every path count.
@@ -70,13 +69,20 @@ def make_tiny(out_dir):
                 p.copy_(0.1 * torch.randn_like(p))
             else:
                 p.copy_(torch.randn_like(p) * (1.0 / p.shape[-1] ** 0.5) * 1.5)
+    return model
+
+
+def make_tiny(out_dir):
+    cfg = dict(TINY_CFG, vocab_size=len(TINY_VOCAB))
     stoi = {c: i for i, c in enumerate(TINY_VOCAB)}
     tokens = [stoi[c] for c in TINY_TEXT]
     loss_tokens = [stoi[c] for c in TINY_LOSS_TEXT]
-    for dtype in ("F32", "F16", "BF16"):
-        path = os.path.join(out_dir, f"tiny-{dtype.lower()}.safetensors")
-        gptref.export(model, TINY_VOCAB, path, dtype)
-        write_reference(path, tokens, os.path.join(out_dir, f"tiny-{dtype.lower()}.ref.safetensors"), loss_tokens)
+    # The same weights in three dtypes with GPT-2's tanh GELU, and once with nanoGPT's exact GELU.
+    for name, c, dtype in (("f32", cfg, "F32"), ("f16", cfg, "F16"), ("bf16", cfg, "BF16"),
+                           ("gelu-f32", dict(cfg, activation="gelu"), "F32")):
+        path = os.path.join(out_dir, f"tiny-{name}.safetensors")
+        gptref.export(tiny_model(c), TINY_VOCAB, path, dtype)
+        write_reference(path, tokens, os.path.join(out_dir, f"tiny-{name}.ref.safetensors"), loss_tokens)
 
 
 def make_ascii(out_dir):

@@ -25,6 +25,8 @@ namespace ops {
     void masked_softmax(float* x, int n, int n_valid);                                           \
     /* out(n) = GELU(x), tanh approximation (GPT-2) */                                          \
     void gelu(float* out, const float* x, int n);                                                \
+    /* out(n) = GELU(x) = x Phi(x), exact (erf), as PyTorch's nn.GELU() and nanoGPT */           \
+    void gelu_exact(float* out, const float* x, int n);                                          \
     /* out(n) = a + b (the residual connection; out may alias a or b) */                         \
     void add(float* out, const float* a, const float* b, int n);                                 \
     /* y(n) += a * x(n) */                                                                        \
@@ -69,6 +71,7 @@ inline void layernorm(float* out, const float* x, const float* w, const float* b
 }
 inline void masked_softmax(float* x, int n, int n_valid) { active::masked_softmax(x, n, n_valid); }
 inline void gelu(float* out, const float* x, int n) { active::gelu(out, x, n); }
+inline void gelu_exact(float* out, const float* x, int n) { active::gelu_exact(out, x, n); }
 inline void add(float* out, const float* a, const float* b, int n) { active::add(out, a, b, n); }
 inline void axpy(float* y, float a, const float* x, int n) { active::axpy(y, a, x, n); }
 inline float sum(const float* x, long n) { return active::sum(x, n); }

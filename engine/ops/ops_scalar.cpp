@@ -61,6 +61,10 @@ void gelu(float* out, const float* x, int n) {
     }
 }
 
+void gelu_exact(float* out, const float* x, int n) {
+    for (int i = 0; i < n; i++) out[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * 0.70710678118654752f));
+}
+
 void add(float* out, const float* a, const float* b, int n) {
     for (int i = 0; i < n; i++) out[i] = a[i] + b[i];
 }

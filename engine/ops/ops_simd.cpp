@@ -211,6 +211,16 @@ void gelu(float* out, const float* x, int n) {
     }
 }
 
+void gelu_exact(float* out, const float* x, int n) {
+    const batch half(0.5f), one(1.0f), r2(0.70710678118654752f);
+    const int nv = n - n % L;
+    for (int i = 0; i < nv; i += L) {
+        const batch v = load(x + i);
+        (half * v * (one + xsimd::erf(v * r2))).store_unaligned(out + i);
+    }
+    for (int i = nv; i < n; i++) out[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * 0.70710678118654752f));
+}
+
 void add(float* out, const float* a, const float* b, int n) {
     const int nv = n - n % L;
     for (int i = 0; i < nv; i += L) (load(a + i) + load(b + i)).store_unaligned(out + i);
