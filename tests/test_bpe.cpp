@@ -18,11 +18,12 @@ namespace {
 std::string base64(const std::string& in) {
     static const std::string abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     std::string out;
-    int val = 0, bits = -8;
+    uint32_t val = 0;
+    int bits = -8;
     for (char c : in) {
         const size_t k = abc.find(c);
         if (k == std::string::npos) break;  // '=' padding
-        val = (val << 6) | static_cast<int>(k);
+        val = ((val << 6) | static_cast<uint32_t>(k)) & 0xFFFFFF;  // only the last 24 bits are ever read
         if ((bits += 6) >= 0) {
             out.push_back(static_cast<char>((val >> bits) & 0xFF));
             bits -= 8;
