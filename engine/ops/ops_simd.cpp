@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "ops.h"
 
@@ -80,62 +81,88 @@ void matvec(float* out, const float* w, const float* x, const float* bias, int M
 
 namespace {
 
-// One register tile of matmul: rows x[0..NX) against rows w[0..NW), every k; out rows are M apart.
-template <int NX, int NW>
-inline void matmul_tile(float* out, const float* x, const float* w, const float* bias, int M, int K) {
-    const int Kv = K - K % L;
-    batch acc[NX * NW];
-    for (auto& a : acc) a = batch(0.0f);
-    for (int k = 0; k < Kv; k += L) {
-        batch wv[NW];
-        for (int j = 0; j < NW; j++) wv[j] = load(w + static_cast<long>(j) * K + k);
-        for (int i = 0; i < NX; i++) {
-            const batch xv = load(x + static_cast<long>(i) * K + k);
-            for (int j = 0; j < NW; j++) acc[i * NW + j] = xsimd::fma(xv, wv[j], acc[i * NW + j]);
+// The matmul micro-kernel: out(MR rows, NR = 2L columns) += x(MR rows, kc) · panel(kc, NR), where
+// the panel is a slice of W transposed (packed by matmul below). Every k broadcasts one element of
+// each x row against two vectors of W: MR * 2 independent accumulators, no horizontal sums.
+template <int MR>
+inline void matmul_micro(float* out, int ldo, const float* x, int ldx, const float* panel, int kc, int nr,
+                         bool first, const float* bias) {
+    constexpr int NR = 2 * L;
+    batch acc[MR][2];
+    if (first) {
+        alignas(64) float b[NR] = {};
+        for (int j = 0; j < nr; j++) b[j] = bias ? bias[j] : 0.0f;
+        for (int i = 0; i < MR; i++) acc[i][0] = batch::load_aligned(b), acc[i][1] = batch::load_aligned(b + L);
+    } else {
+        for (int i = 0; i < MR; i++) {
+            alignas(64) float o[NR] = {};
+            for (int j = 0; j < nr; j++) o[j] = out[static_cast<long>(i) * ldo + j];
+            acc[i][0] = batch::load_aligned(o), acc[i][1] = batch::load_aligned(o + L);
         }
     }
-    float sums[NX * NW];
-    reduce_rows(sums, acc);
-    for (int i = 0; i < NX; i++) {
-        for (int j = 0; j < NW; j++) {
-            float s = sums[i * NW + j];
-            const float* xi = x + static_cast<long>(i) * K;
-            const float* wj = w + static_cast<long>(j) * K;
-            for (int k = Kv; k < K; k++) s += xi[k] * wj[k];
-            out[static_cast<long>(i) * M + j] = s + (bias ? bias[j] : 0.0f);
+    for (int k = 0; k < kc; k++) {
+        const batch w0 = batch::load_aligned(panel + k * NR), w1 = batch::load_aligned(panel + k * NR + L);
+        for (int i = 0; i < MR; i++) {
+            const batch xv(x[static_cast<long>(i) * ldx + k]);
+            acc[i][0] = xsimd::fma(xv, w0, acc[i][0]);
+            acc[i][1] = xsimd::fma(xv, w1, acc[i][1]);
         }
     }
+    for (int i = 0; i < MR; i++) {
+        float* o = out + static_cast<long>(i) * ldo;
+        if (nr == NR) {
+            acc[i][0].store_unaligned(o);
+            acc[i][1].store_unaligned(o + L);
+        } else {
+            alignas(64) float t[NR];
+            acc[i][0].store_aligned(t);
+            acc[i][1].store_aligned(t + L);
+            for (int j = 0; j < nr; j++) o[j] = t[j];
+        }
+    }
+}
+
+// Rows of x per micro-kernel call: MR * 2 accumulators + 2 loaded W vectors + 1 broadcast must fit
+// the register file (32 with AVX-512, 16 with AVX2, SSE and wasm).
+constexpr int kMR = L >= 16 ? 12 : 6;
+
+template <int... MRs>
+inline void matmul_micro_rows(int mr, std::integer_sequence<int, MRs...>, float* out, int ldo, const float* x, int ldx,
+                              const float* panel, int kc, int nr, bool first, const float* bias) {
+    ((mr == MRs + 1 ? matmul_micro<MRs + 1>(out, ldo, x, ldx, panel, kc, nr, first, bias) : void()), ...);
 }
 
 }  // namespace
 
 void matmul(float* out, const float* x, const float* w, const float* bias, int N, int M, int K) {
-    // Register tile: 4 rows of x against NW rows of W. With 32 registers (AVX-512) NW = 4: 16
-    // accumulators, 8 loads per 16 multiply-adds; with 16 (SSE/wasm, AVX2) NW = 2: 8 accumulators
-    // plus the 6 loaded operands.
-    constexpr int NX = 4, NW = L >= 16 ? 4 : 2;
-    // Cache blocks: a block of B rows of W and one of B rows of x, ~256 KiB each, stay in L2 while
-    // they meet, instead of all of W streaming past each group of NX rows of x.
-    const int B = std::max(4 * NX, ((1 << 16) / std::max(K, 1)) / NX * NX);
-    for (int n0 = 0; n0 < N; n0 += B) {
-      const int n1 = std::min(N, n0 + B);
-      for (int m0 = 0; m0 < M; m0 += B) {
-        const int m1 = std::min(M, m0 + B);
-        const float* bb = bias ? bias + m0 : nullptr;
-        int n = n0;
-        for (; n + NX <= n1; n += NX) {
-            const float* xr = x + static_cast<long>(n) * K;
-            float* orow = out + static_cast<long>(n) * M;
-            int m = m0;
-            for (; m + NW <= m1; m += NW) {
-                matmul_tile<NX, NW>(orow + m, xr, w + static_cast<long>(m) * K, bias ? bias + m : nullptr, M, K);
+    // A few rows (decoding, a short prompt): the dot-product kernel reads W once per row anyway.
+    if (N < 4) {
+        for (int n = 0; n < N; n++) matvec(out + static_cast<long>(n) * M, w, x + static_cast<long>(n) * K, bias, M, K);
+        return;
+    }
+    // GEMM in the BLIS way: a panel of NR columns of W, transposed and packed for a block of KC
+    // k's (32 KiB with AVX-512: it stays in L1), swept by micro-kernels down all N rows of x.
+    // Partial sums over k blocks accumulate in out.
+    constexpr int NR = 2 * L, KC = 256;
+    alignas(64) float panel[KC * NR];
+    for (int m0 = 0; m0 < M; m0 += NR) {
+        const int nr = std::min(NR, M - m0);
+        for (int k0 = 0; k0 == 0 || k0 < K; k0 += KC) {  // once even when K == 0: out = bias
+            const int kc = std::min(KC, K - k0);
+            for (int j = 0; j < NR; j++) {
+                if (j < nr) {
+                    const float* wr = w + static_cast<long>(m0 + j) * K + k0;
+                    for (int k = 0; k < kc; k++) panel[k * NR + j] = wr[k];
+                } else {
+                    for (int k = 0; k < kc; k++) panel[k * NR + j] = 0.0f;  // columns past M
+                }
             }
-            for (; m < m1; m++) matmul_tile<NX, 1>(orow + m, xr, w + static_cast<long>(m) * K, bias ? bias + m : nullptr, M, K);
+            for (int n0 = 0; n0 < N; n0 += kMR) {
+                matmul_micro_rows(std::min(kMR, N - n0), std::make_integer_sequence<int, kMR>{},
+                                  out + static_cast<long>(n0) * M + m0, M, x + static_cast<long>(n0) * K + k0, K, panel,
+                                  kc, nr, k0 == 0, bias ? bias + m0 : nullptr);
+            }
         }
-        for (; n < n1; n++) {
-            matvec(out + static_cast<long>(n) * M + m0, w + static_cast<long>(m0) * K, x + static_cast<long>(n) * K, bb, m1 - m0, K);
-        }
-      }
     }
 }
 
