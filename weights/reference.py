@@ -38,7 +38,7 @@ TINY_LOSS_TEXT = ("First Citizen:\nBefore we proceed any further, hear me speak.
 TINY_VOCAB = sorted(set("\n !',-.:;?ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"))
 
 
-def write_reference(model_path, tokens, out_path, loss_tokens=None):
+def write_reference(model_path, tokens, out_path, loss_tokens=None, extra_meta=None):
     model, vocab, meta = gptref.load_model(model_path)
     model = model.double()
     x = torch.tensor([tokens], dtype=torch.long)
@@ -50,9 +50,9 @@ def write_reference(model_path, tokens, out_path, loss_tokens=None):
     tensors = {"logits": logits[0]}
     for l, a in enumerate(atts):
         tensors[f"att.{l}"] = a[0]
-    gptref.save_safetensors(out_path, tensors, {"tokens": json.dumps(tokens), "loss": repr(loss),
-                                                 "loss_tokens": json.dumps(loss_tokens),
-                                                 "loss_targets": str(n)}, dtype="F32")
+    meta = {"tokens": json.dumps(tokens), "loss": repr(loss), "loss_tokens": json.dumps(loss_tokens), "loss_targets": str(n)}
+    meta.update(extra_meta or {})
+    gptref.save_safetensors(out_path, tensors, meta, dtype="F32")
     print(f"{out_path}: {len(tokens)} tokens, loss {loss:.6f}")
 
 
@@ -270,6 +270,8 @@ def main():
     m.add_argument("weights")
     m.add_argument("--prompt", required=True)
     m.add_argument("--out", required=True)
+    m.add_argument("--data", help="the training text: also record the loss on the first --val-chars validation characters")
+    m.add_argument("--val-chars", type=int, default=50000)
     a = p.parse_args()
     if a.cmd == "tiny":
         make_tiny(a.out_dir)
@@ -280,9 +282,17 @@ def main():
     elif a.cmd == "hf":
         make_hf(a.out_dir)
     else:
-        _, vocab, _ = gptref.load_model(a.weights)
+        model, vocab, _ = gptref.load_model(a.weights)
         stoi = {c: i for i, c in enumerate(vocab)}
-        write_reference(a.weights, [stoi[c] for c in a.prompt], a.out)
+        extra = {}
+        if a.data:
+            # The validation split as train.py and `gpt loss --split val` cut it: the last 10% by character.
+            text = open(a.data, encoding="utf-8").read()
+            val = text[int(0.9 * len(text)):][: a.val_chars]
+            loss, n = gptref.eval_loss_windows(model.double(), torch.tensor([stoi[c] for c in val]), model.cfg["block_size"])
+            extra = {"val_chars": str(len(val)), "val_loss": repr(loss), "val_targets": str(n)}
+            print(f"loss on the first {len(val)} validation characters: {loss:.6f} ({n} targets)")
+        write_reference(a.weights, [stoi[c] for c in a.prompt], a.out, extra_meta=extra)
 
 
 if __name__ == "__main__":

@@ -1,32 +1,23 @@
 // GPT-2-family checkpoints in the page: several files dropped at once, sub-word tokens on screen,
 // and models that cannot fit refused with their memory figure.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { generate, gp, launch, openPage, root, shots, startServer } from './harness.mjs';
+import { generate, gp, openPage, root, shots, withBrowser } from './harness.mjs';
 
 const DATA = join(root, 'tests', 'data');
 const HF = [join(DATA, 'gpt2-hf', 'model.safetensors'), join(DATA, 'bpe', 'tokenizer.json'), join(DATA, 'gpt2-hf', 'config.json')];
-let browser, server, url;
-
-before(async () => {
-  ({ server, url } = await startServer());
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  server?.close();
-});
+const ctx = withBrowser();
 
 const info = (page) => gp(page, '.info').textContent();
 const errorText = (page) => gp(page, '.error-text').textContent();
 const settings = (page, s) => page.evaluate((s) => document.querySelector('gpt-playground').applySettings(s), s);
 
 test('a Hugging Face GPT-2 checkpoint with its tokenizer.json and config.json, dropped together', async () => {
-  const page = await openPage(browser, url);
+  const page = await openPage(ctx.browser, ctx.url);
   await gp(page, '.file-input').setInputFiles(HF);
   await page.waitForFunction(() => /Vocabulary\s*50257/.test(document.querySelector('gpt-playground').shadowRoot.querySelector('.info').textContent));
   assert.match(await info(page), /Layers\s*2/);
@@ -49,7 +40,7 @@ test('a Hugging Face GPT-2 checkpoint with its tokenizer.json and config.json, d
 });
 
 test('what is missing beside the weights is named, and the current model stays', async () => {
-  const page = await openPage(browser, url);
+  const page = await openPage(ctx.browser, ctx.url);
   await gp(page, '.file-input').setInputFiles([HF[1]]);
   assert.match(await errorText(page), /Add the weights \(a \.safetensors file\) together with tokenizer\.json\./);
   await gp(page, '.file-input').setInputFiles([HF[0], HF[2]]);
@@ -61,7 +52,7 @@ test('what is missing beside the weights is named, and the current model stays',
 });
 
 test('a model too large for the browser is refused with how much memory it needs', async () => {
-  const page = await openPage(browser, url);
+  const page = await openPage(ctx.browser, ctx.url);
   // The shipped model's header, claiming GPT-2 XL's shape: 48 layers, 1600 wide, 1024 context.
   const bytes = readFileSync(join(root, 'weights', 'shakespeare-char.safetensors'));
   const n = Number(bytes.readBigUInt64LE(0));

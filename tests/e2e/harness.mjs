@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
 
 import { serve } from '../../scripts/serve.mjs';
@@ -14,6 +15,21 @@ mkdirSync(shots, { recursive: true });
 export async function startServer(options = {}) {
   const server = await serve({ port: 0, ...options });
   return { server, url: `http://127.0.0.1:${server.address().port}/` };
+}
+
+// One static server and one browser for a test file: ctx.server, ctx.url and ctx.browser are set
+// before its tests run, and closed after them.
+export function withBrowser(serverOptions = {}) {
+  const ctx = {};
+  before(async () => {
+    Object.assign(ctx, await startServer(serverOptions));
+    ctx.browser = await launch();
+  });
+  after(async () => {
+    await ctx.browser?.close();
+    ctx.server?.close();
+  });
+  return ctx;
 }
 
 // Debian's Chromium, headless, as root, with nothing reaching out to the network.

@@ -1,26 +1,17 @@
 // The playground page end to end, in headless Chromium, on the shipped model.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 
-import { canvasColours, cliText, generate, generatedText, gp, launch, openPage, root, shots, startServer, status } from './harness.mjs';
+import { canvasColours, cliText, generate, generatedText, gp, openPage, root, shots, startServer, status, withBrowser } from './harness.mjs';
 
 const WEIGHTS = join(root, 'weights', 'shakespeare-char.safetensors');
-let browser, server, url;
-
-before(async () => {
-  ({ server, url } = await startServer());
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  server?.close();
-});
+const ctx = withBrowser();
 
 const setSettings = (page, s) => page.evaluate((s) => document.querySelector('gpt-playground').applySettings(s), s);
 
 test('the page loads the shipped model and shows its info', async () => {
-  const page = await openPage(browser, url);
+  const page = await openPage(ctx.browser, ctx.url);
   const info = await gp(page, '.info').textContent();
   assert.match(info, /Parameters\s*1\.84M/);
   assert.match(info, /Layers\s*4/);
@@ -36,7 +27,7 @@ test('the page loads the shipped model and shows its info', async () => {
 });
 
 test('200 tokens with a fixed seed give exactly the native CLI text; heatmaps are drawn', async () => {
-  const page = await openPage(browser, url);
+  const page = await openPage(ctx.browser, ctx.url);
   const settings = { prompt: 'ROMEO:\nBut soft, what light', seed: 4242, maxTokens: 200, temperature: 0.8, topK: 0, topP: 1 };
   await setSettings(page, settings);
   const text = await generate(page);
@@ -64,7 +55,7 @@ test('200 tokens with a fixed seed give exactly the native CLI text; heatmaps ar
 });
 
 test('a head opens large by click and by keyboard; a step can be revisited', async () => {
-  const page = await openPage(browser, url);
+  const page = await openPage(ctx.browser, ctx.url);
   await setSettings(page, { maxTokens: 60, seed: 7 });
   await generate(page);
   await gp(page, '.cell[data-layer="2"][data-head="3"]').click();
@@ -103,7 +94,7 @@ test('a head opens large by click and by keyboard; a step can be revisited', asy
 });
 
 test('Stop stops within a few tokens', async () => {
-  const page = await openPage(browser, url);
+  const page = await openPage(ctx.browser, ctx.url);
   await setSettings(page, { maxTokens: 5000 });
   await gp(page, '.generate').click();
   await page.waitForFunction(() => document.querySelector('gpt-playground').shadowRoot.querySelectorAll('.tok.gen').length >= 30);
@@ -130,7 +121,7 @@ test('Stop stops within a few tokens', async () => {
 });
 
 test('a corrupt file shows the error and the current model keeps generating', async () => {
-  const page = await openPage(browser, url);
+  const page = await openPage(ctx.browser, ctx.url);
   const junk = Buffer.alloc(5000, 0x5a);
   await gp(page, '.file-input').setInputFiles({ name: 'broken.safetensors', mimeType: 'application/octet-stream', buffer: junk });
   await gp(page, '.error').waitFor({ state: 'visible' });
@@ -146,7 +137,7 @@ test('a corrupt file shows the error and the current model keeps generating', as
 });
 
 test('unknown characters in the prompt are pointed out and the prompt is kept', async () => {
-  const page = await openPage(browser, url);
+  const page = await openPage(ctx.browser, ctx.url);
   const prompt = 'To be, or not to be — that is the question 😀';
   await setSettings(page, { prompt });
   await gp(page, '.generate').click();
@@ -164,7 +155,7 @@ test('unknown characters in the prompt are pointed out and the prompt is kept', 
 
 test('a copied URL reproduces the settings and the text', async () => {
   const hash = '#prompt=KING+RICHARD%3A%0A&seed=99&tokens=80&temperature=0.5&top_k=20&top_p=0.9&layer=1&head=2';
-  const page = await openPage(browser, url + hash);
+  const page = await openPage(ctx.browser, ctx.url + hash);
   assert.equal(await gp(page, '#prompt').inputValue(), 'KING RICHARD:\n');
   assert.equal(await gp(page, 'input[name=seed]').inputValue(), '99');
   assert.equal(await gp(page, 'input[name=topK]').inputValue(), '20');
@@ -178,7 +169,7 @@ test('a copied URL reproduces the settings and the text', async () => {
 });
 
 test('exports: the heatmap as PNG and the run as JSON', async () => {
-  const page = await openPage(browser, url);
+  const page = await openPage(ctx.browser, ctx.url);
   await setSettings(page, { maxTokens: 30 });
   await generate(page);
   const [png] = await Promise.all([page.waitForEvent('download'), gp(page, '.export-png').click()]);
@@ -204,7 +195,7 @@ async function streamBytes(stream) {
 }
 
 test('phone-sized viewport: one column, nothing wider than the screen', async () => {
-  const page = await openPage(browser, url, { width: 390, height: 844 });
+  const page = await openPage(ctx.browser, ctx.url, { width: 390, height: 844 });
   await setSettings(page, { maxTokens: 40 });
   await generate(page);
   const overflow = await page.evaluate(() => document.scrollingElement.scrollWidth - window.innerWidth);
@@ -217,7 +208,7 @@ test('phone-sized viewport: one column, nothing wider than the screen', async ()
 test('works under a strict Content-Security-Policy (no eval, no inline script or style)', async () => {
   const strict = await startServer({ csp: true });
   try {
-    const page = await openPage(browser, strict.url);
+    const page = await openPage(ctx.browser, strict.url);
     await setSettings(page, { maxTokens: 25 });
     assert.equal((await generate(page)).length, 25);
     assert.deepEqual(page.errors, []);

@@ -1,12 +1,12 @@
 // Readers drop any file and type anything; the playground must say what is wrong and keep working.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { DEV_ROUTES } from '../../scripts/serve.mjs';
-import { generate, generatedText, gp, launch, openPage, root, shots, startServer, status } from './harness.mjs';
+import { generate, generatedText, gp, openPage, root, shots, status, withBrowser } from './harness.mjs';
 
 const WEIGHTS = readFileSync(join(root, 'weights', 'shakespeare-char.safetensors'));
 // A download that stops at half its announced length: the socket closes mid-body.
@@ -17,16 +17,7 @@ const handlers = {
   },
 };
 const ROUTES = [['/fixtures/data/', join(root, 'tests', 'data')], ['/fixtures/', join(root, 'tests', 'e2e', 'fixtures')], ...DEV_ROUTES];
-let browser, server, url;
-
-before(async () => {
-  ({ server, url } = await startServer({ handlers, routes: ROUTES }));
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  server?.close();
-});
+const ctx = withBrowser({ handlers, routes: ROUTES });
 
 const el = (page, fn, arg) => page.evaluate(fn, arg);
 const errorText = (page) => gp(page, '.error-text').textContent();
@@ -50,7 +41,7 @@ async function dropFile(page, name, buffer) {
 }
 
 test('bad files: empty, random bytes, a huge header; each says what is wrong and the model stays', async () => {
-  const page = await openPage(browser, url);
+  const page = await openPage(ctx.browser, ctx.url);
   const random = Buffer.alloc(100000);
   for (let i = 0, x = 12345; i < random.length; i++) random[i] = (x = (x * 1103515245 + 12345) >>> 0) >>> 24;
   const huge = Buffer.alloc(101 * 1024 * 1024 + 16, 0x20);  // a header of 101 MiB, over the 100 MiB limit
@@ -75,7 +66,7 @@ test('bad files: empty, random bytes, a huge header; each says what is wrong and
 });
 
 test('a download cut off at 50%: a clear message, Retry, and the previous model still generates', async () => {
-  const page = await openPage(browser, url);
+  const page = await openPage(ctx.browser, ctx.url);
   await el(page, () => document.querySelector('gpt-playground').setAttribute('src', '/broken/truncated.safetensors'));
   await gp(page, '.error').waitFor({ state: 'visible' });
   assert.match(await errorText(page), /Could not load truncated\.safetensors: the download of .* was cut off after \d+ of \d+ bytes\. The current model \(shakespeare-char\.safetensors\) is still loaded\./);
@@ -85,10 +76,10 @@ test('a download cut off at 50%: a clear message, Retry, and the previous model 
 });
 
 test('a network failure: the message, then Retry loads the model', async () => {
-  const page = await browser.newPage();
+  const page = await ctx.browser.newPage();
   page.errors = [];
   await page.route('**/weights/shakespeare-char.safetensors', (r) => r.abort('internetdisconnected'));
-  await page.goto(url);
+  await page.goto(ctx.url);
   await gp(page, '.error').waitFor({ state: 'visible' });
   assert.match(await errorText(page), /Could not load shakespeare-char\.safetensors: could not download .*: the network request failed\./);
   assert.equal(await gp(page, '.generate').isDisabled(), false);  // pressing it just retries the start
@@ -102,7 +93,7 @@ test('a network failure: the message, then Retry loads the model', async () => {
 });
 
 test('a 100,000-character prompt is handled by the context policy', async () => {
-  const page = await openPage(browser, url);
+  const page = await openPage(ctx.browser, ctx.url);
   const prompt = 'All the world\'s a stage, and all the men and women merely players.\n'.repeat(1500).slice(0, 100000);
   await el(page, (prompt) => document.querySelector('gpt-playground').applySettings({ prompt, maxTokens: 30 }), prompt);
   assert.equal((await generate(page)).length, 30);
@@ -113,7 +104,7 @@ test('a 100,000-character prompt is handled by the context policy', async () => 
 });
 
 test('HTML in prompts and in generated text stays text: nothing runs', async () => {
-  const page = await openPage(browser, url);
+  const page = await openPage(ctx.browser, ctx.url);
   let dialogs = 0;
   page.on('dialog', (d) => {
     dialogs++;
@@ -139,7 +130,7 @@ test('HTML in prompts and in generated text stays text: nothing runs', async () 
 });
 
 test('the worker is terminated mid-generation: the page restarts it and keeps the prompt', async () => {
-  const page = await openPage(browser, url);
+  const page = await openPage(ctx.browser, ctx.url);
   const prompt = 'MACBETH:\nIs this a dagger which I see before me?\n';
   await el(page, (prompt) => document.querySelector('gpt-playground').applySettings({ prompt, maxTokens: 5000 }), prompt);
   await gp(page, '.generate').click();
@@ -158,7 +149,7 @@ test('the worker is terminated mid-generation: the page restarts it and keeps th
 });
 
 test('Stop and Generate pressed 50 times: consistent state, one worker, bounded memory', async () => {
-  const page = await openPage(browser, url);
+  const page = await openPage(ctx.browser, ctx.url);
   await el(page, () => document.querySelector('gpt-playground').applySettings({ maxTokens: 5000 }));
   const heap = () => page.evaluate(() => { globalThis.gc?.(); return performance.memory.usedJSHeapSize; });
   await gp(page, '.generate').click();
@@ -186,10 +177,10 @@ test('Stop and Generate pressed 50 times: consistent state, one worker, bounded 
 });
 
 test('inside a sandboxed iframe (allow-scripts allow-same-origin)', async () => {
-  const page = await browser.newPage();
+  const page = await ctx.browser.newPage();
   page.errors = [];
   page.on('pageerror', (e) => page.errors.push(e.message));
-  await page.goto(url + 'fixtures/sandboxed.html');
+  await page.goto(ctx.url + 'fixtures/sandboxed.html');
   await page.waitForFunction(() => {
     const s = document.querySelector('iframe').contentDocument?.querySelector('gpt-playground')?.shadowRoot?.querySelector('.status')?.textContent ?? '';
     return s.startsWith('Done');

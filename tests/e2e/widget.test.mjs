@@ -1,13 +1,13 @@
 // The embeddable widget, end to end, from the built folder (npm run build) served statically:
 // the example blog post with two widgets, lazy loading, isolation from the host page, the iframe
 // route, attributes, themes and the size budget.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { distDir, gzipSize, widgetFiles } from '../../scripts/package.mjs';
-import { cliText, launch, root, shots, startServer } from './harness.mjs';
+import { cliText, root, shots, startServer, withBrowser } from './harness.mjs';
 
 const ROUTES = [
   ['/fixtures/data/', join(root, 'tests', 'data')],
@@ -15,26 +15,16 @@ const ROUTES = [
   ['/', distDir],
 ];
 const WEIGHTS = join(root, 'weights', 'shakespeare-char.safetensors');
-let browser, server, url;
+assert.ok(existsSync(distDir), `${distDir} is missing: run npm run build`);
+const ctx = withBrowser({ routes: ROUTES });
 
-before(async () => {
-  assert.ok(existsSync(distDir), `${distDir} is missing: run npm run build`);
-  ({ server, url } = await startServer({ routes: ROUTES }));
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  server?.close();
-});
-
-async function newPage({ viewport = { width: 1280, height: 900 }, colorScheme = 'light', serverUrl = url } = {}) {
-  const page = await browser.newPage({ viewport, colorScheme });
+async function newPage({ viewport = { width: 1280, height: 900 }, colorScheme = 'light' } = {}) {
+  const page = await ctx.browser.newPage({ viewport, colorScheme });
   page.errors = [];
   page.requests = [];
   page.on('console', (m) => m.type() === 'error' && page.errors.push(m.text()));
   page.on('pageerror', (e) => page.errors.push(e.message));
   page.on('request', (r) => page.requests.push(new URL(r.url()).pathname));
-  page.base = serverUrl;
   return page;
 }
 
@@ -63,7 +53,7 @@ async function generateIn(page, i) {
 
 test('the blog post: two widgets run independently, seeds reproduce, weights download once', async () => {
   const page = await newPage();
-  await page.goto(url + 'examples/blog-post.html');
+  await page.goto(ctx.url + 'examples/blog-post.html');
   await widget(page, 0).scrollIntoViewIfNeeded();
   const first = await waitRun(page, 0);  // the first widget autoplays: 120 tokens, seed 2024
   assert.equal(first.length, 120);
@@ -110,12 +100,12 @@ test('host page styles are unchanged, the widget is unaffected by them, and no g
   // Without the widget's module...
   const bare = await newPage();
   await bare.route('**/src/gpt-playground.js', (r) => r.fulfill({ body: '', contentType: 'text/javascript' }));
-  await bare.goto(url + 'examples/blog-post.html');
+  await bare.goto(ctx.url + 'examples/blog-post.html');
   const before = await bare.evaluate(probe);
   await bare.close();
   // ...and with it, both widgets loaded.
   const page = await newPage();
-  await page.goto(url + 'examples/blog-post.html');
+  await page.goto(ctx.url + 'examples/blog-post.html');
   await widget(page, 0).scrollIntoViewIfNeeded();
   await waitRun(page, 0);
   const withWidget = await page.evaluate(probe);
@@ -133,7 +123,7 @@ test('host page styles are unchanged, the widget is unaffected by them, and no g
 
 test('lazy: nothing heavy is fetched until the widget nears the viewport', async () => {
   const page = await newPage();
-  await page.goto(url + 'fixtures/lazy.html');
+  await page.goto(ctx.url + 'fixtures/lazy.html');
   await page.waitForTimeout(1500);
   for (const heavy of ['.safetensors', '.wasm', 'worker.js', 'gpt.mjs']) assert.equal(requested(page, heavy), 0, `${heavy} fetched early`);
   assert.match(await widget(page, 0).locator('.status').textContent(), /loads when the playground comes into view/);
@@ -146,7 +136,7 @@ test('lazy: nothing heavy is fetched until the widget nears the viewport', async
 
 test('the iframe route: embed.html with query parameters', async () => {
   const page = await newPage();
-  await page.goto(url + 'fixtures/iframe.html');
+  await page.goto(ctx.url + 'fixtures/iframe.html');
   const frame = page.frameLocator('#frame');
   await page.waitForFunction(() => {
     const doc = document.querySelector('#frame').contentDocument;
@@ -163,7 +153,7 @@ test('the iframe route: embed.html with query parameters', async () => {
 
 test('attribute changes take effect: view, theme, layer/head, prompt, src', async () => {
   const page = await newPage();
-  await page.goto(url + 'examples/blog-post.html');
+  await page.goto(ctx.url + 'examples/blog-post.html');
   await widget(page, 1).scrollIntoViewIfNeeded();
   await waitLoaded(page, 1);
   const w = widget(page, 1);
@@ -192,7 +182,7 @@ test('attribute changes take effect: view, theme, layer/head, prompt, src', asyn
 
 test('every control has an accessible name', async () => {
   const page = await newPage();
-  await page.goto(url + 'examples/blog-post.html');
+  await page.goto(ctx.url + 'examples/blog-post.html');
   await widget(page, 0).evaluate((el) => el.setAttribute('view', 'both'));
   await widget(page, 0).scrollIntoViewIfNeeded();
   await waitLoaded(page, 0);
@@ -212,7 +202,7 @@ test('every control has an accessible name', async () => {
 test('strict CSP: the blog post works with script-src self and wasm-unsafe-eval only', async () => {
   const strict = await startServer({ routes: ROUTES, csp: true });
   try {
-    const page = await newPage({ serverUrl: strict.url });
+    const page = await newPage();
     await page.goto(strict.url + 'examples/blog-post.html');
     await widget(page, 0).scrollIntoViewIfNeeded();
     assert.equal((await waitRun(page, 0)).length, 120);
@@ -229,7 +219,7 @@ test('strict CSP: the blog post works with script-src self and wasm-unsafe-eval 
 test('screenshots of the blog post in light and dark themes', async () => {
   for (const colorScheme of ['light', 'dark']) {
     const page = await newPage({ colorScheme, viewport: { width: 1200, height: 900 } });
-    await page.goto(url + 'examples/blog-post.html');
+    await page.goto(ctx.url + 'examples/blog-post.html');
     await widget(page, 0).scrollIntoViewIfNeeded();
     await waitRun(page, 0);
     await widget(page, 1).scrollIntoViewIfNeeded();
