@@ -12,7 +12,9 @@
 import { EngineClient } from './engine-client.js';
 import { GRADIENT_CSS } from './colormap.js';
 import { bytes, count, label, percent } from './format.js';
-import { DetailView, SCALES, paintCells } from './heatmap.js';
+import { download } from './download.js';
+import { HeadGrid } from './head-grid.js';
+import { DetailView, SCALES } from './heatmap.js';
 import { Run } from './run.js';
 import { defaults, parseValue, randomSeed } from './settings.js';
 import { TEMPLATE } from './template.js';
@@ -54,6 +56,7 @@ export class GptPlayground extends HTMLElement {
       onFocusToken: (i) => this.setFocusToken(i),
       onSelectToken: (i) => this.selectToken(i),
     });
+    this.grid = new HeadGrid(this.$('.grid'), { onSelect: (l, h, keyboard) => this.selectHead(l, h, keyboard) });
     this.learned = new DetailView(this.$('.learned'));
     this.trick = new DetailView(this.$('.trick'));
     this.$('.scale-bar').style.background = GRADIENT_CSS;
@@ -394,11 +397,7 @@ export class GptPlayground extends HTMLElement {
     }
     const { first, last } = this.span();
     const masked = this.colors().masked;
-    const scale = SCALES[this.s.scale];
-    for (const btn of this.$('.grid').children) {
-      const l = Number(btn.dataset.layer), h = btn.dataset.head === 'mean' ? 'mean' : Number(btn.dataset.head);
-      paintCells(btn.firstChild, first, last, (q, k) => run.weight(l, h, q, k), masked, scale);
-    }
+    this.grid.paint(run, first, last, masked, SCALES[this.s.scale]);
     this.$('.scale-name').textContent = this.s.scale === 'sqrt' ? '(colour ∝ √weight)' : '(colour ∝ weight)';
     this.drawDetail(first, last);
     // The distribution of the selected step, or of the newest.
@@ -427,30 +426,10 @@ export class GptPlayground extends HTMLElement {
   }
 
   buildGrid() {
-    const grid = this.$('.grid');
-    grid.replaceChildren();
     const { nLayer: L, nHead: NH } = this.info;
-    grid.style.setProperty('--cols', NH + 1);
+    this.grid.build(L, NH);
     this.s.layer = Math.min(this.s.layer, L - 1);
     if (this.s.head !== 'mean') this.s.head = Math.min(this.s.head, NH - 1);
-    for (let l = 0; l < L; l++) {
-      for (let h = 0; h <= NH; h++) {
-        const btn = document.createElement('button');
-        btn.type = 'button';
-        btn.className = 'cell';
-        btn.dataset.layer = l;
-        btn.dataset.head = h === NH ? 'mean' : h;
-        btn.setAttribute('aria-label', h === NH ? `Layer ${l}, mean of heads` : `Layer ${l}, head ${h}`);
-        btn.title = btn.getAttribute('aria-label');
-        const thumb = document.createElement('canvas');
-        thumb.setAttribute('aria-hidden', 'true');  // the button's label names it
-        btn.append(thumb);
-        const cap = document.createElement('span');
-        cap.textContent = h === NH ? `L${l} mean` : `L${l} H${h}`;
-        btn.append(cap);
-        grid.append(btn);
-      }
-    }
     this.fillSelect('layer', Array.from({ length: L }, (_, l) => [l, `${l}`]));
     this.fillSelect('head', [...Array.from({ length: NH }, (_, h) => [h, `${h}`]), ['mean', 'mean']]);
     this.syncControls();
@@ -467,7 +446,7 @@ export class GptPlayground extends HTMLElement {
     this.syncControls();
     this.emitSettings();
     this.requestDraw();
-    if (focus) this.$(`.cell[data-layer="${layer}"][data-head="${head}"]`)?.focus();
+    if (focus) this.grid.focus(layer, head);
   }
 
   // ---- controls ----
@@ -492,11 +471,6 @@ export class GptPlayground extends HTMLElement {
         this.requestDraw();
       });
     }
-    $('.grid').addEventListener('click', (e) => {
-      const btn = e.target.closest('.cell');
-      if (btn) this.selectHead(Number(btn.dataset.layer), btn.dataset.head === 'mean' ? 'mean' : Number(btn.dataset.head));
-    });
-    $('.grid').addEventListener('keydown', (e) => this.gridKey(e));
     for (const canvas of [this.learned, this.trick]) {
       canvas.canvas.addEventListener('mousemove', (e) => this.tooltip(e, canvas));
       canvas.canvas.addEventListener('mouseleave', () => ($('.tooltip').hidden = true));
@@ -542,20 +516,6 @@ export class GptPlayground extends HTMLElement {
     this.loadWeights({ weights: weights[0], extras });
   }
 
-  gridKey(e) {
-    const btn = e.target.closest('.cell');
-    if (!btn) return;
-    const L = this.info.nLayer, cols = this.info.nHead + 1;
-    let l = Number(btn.dataset.layer), h = btn.dataset.head === 'mean' ? cols - 1 : Number(btn.dataset.head);
-    if (e.key === 'ArrowRight') h = Math.min(cols - 1, h + 1);
-    else if (e.key === 'ArrowLeft') h = Math.max(0, h - 1);
-    else if (e.key === 'ArrowDown') l = Math.min(L - 1, l + 1);
-    else if (e.key === 'ArrowUp') l = Math.max(0, l - 1);
-    else return;
-    e.preventDefault();
-    this.selectHead(l, h === cols - 1 ? 'mean' : h, true);
-  }
-
   syncControls() {
     const s = this.s;
     const ta = this.$('#prompt');
@@ -566,11 +526,7 @@ export class GptPlayground extends HTMLElement {
       const out = input.parentElement.querySelector('output');
       if (out) out.textContent = Number(s[input.name]).toFixed(2);
     }
-    for (const btn of this.$('.grid').children) {
-      const on = Number(btn.dataset.layer) === s.layer && String(btn.dataset.head) === String(s.head);
-      btn.setAttribute('aria-pressed', String(on));
-      btn.tabIndex = on ? 0 : -1;  // roving tab stop: the grid is one stop, arrows move inside
-    }
+    this.grid.select(s.layer, s.head);
   }
 
   emitSettings() {
@@ -587,7 +543,7 @@ export class GptPlayground extends HTMLElement {
     const { q, k } = cell;
     const w = view === this.learned ? this.run.weight(this.s.layer, this.s.head, q, k) : this.run.uniform(q, k);
     const t = this.run.tokens;
-    tip.textContent = `query “${label(t[q].text)}” #${q} → key “${label(t[k].text)}” #${k}: ` +
+    tip.textContent = `query “${label(t[q].label)}” #${q} → key “${label(t[k].label)}” #${k}: ` +
       (w === null ? (k > q ? 'masked (the future)' : 'outside the window') : w.toFixed(4));
     const box = this.$('.detail').getBoundingClientRect();
     tip.style.left = `${e.clientX - box.left + 12}px`;
@@ -597,24 +553,14 @@ export class GptPlayground extends HTMLElement {
 
   // ---- export ----
 
-  download(blob, name) {
-    const a = document.createElement('a');
-    a.href = URL.createObjectURL(blob);
-    a.download = name;
-    this.root.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(a.href), 1000);
-  }
-
   exportPng() {
     if (!this.run) return;
-    this.learned.canvas.toBlob((blob) => this.download(blob, `attention-layer${this.s.layer}-head${this.s.head}.png`));
+    this.learned.canvas.toBlob((blob) => download(this.root, blob, `attention-layer${this.s.layer}-head${this.s.head}.png`));
   }
 
   exportJson() {
     if (!this.run) return;
-    this.download(new Blob([JSON.stringify(this.run.toJSON())], { type: 'application/json' }), 'attention.json');
+    download(this.root, new Blob([JSON.stringify(this.run.toJSON())], { type: 'application/json' }), 'attention.json');
   }
 }
 
