@@ -18,6 +18,9 @@ export function wasmModule() {
 }
 
 const downloads = new Map();  // absolute URL -> {promise, listeners: Set<(loaded, total) => void>}
+// Downloaded weights stay cached for playgrounds that start later, up to this size; a bigger file
+// (GPT-2: 500 MB) is only shared by the playgrounds already waiting for it, not kept in memory.
+const KEEP_BYTES = 64 << 20;
 
 // The bytes at url, downloaded once however many elements ask; onProgress(loaded, total) reports
 // the shared download (total is 0 when the server does not say).
@@ -26,7 +29,7 @@ export function fetchWeights(url, onProgress) {
   if (!d) {
     d = { listeners: new Set() };
     d.promise = download(url, (loaded, total) => d.listeners.forEach((f) => f(loaded, total)));
-    d.promise.catch(() => downloads.delete(url));
+    d.promise.then((bytes) => bytes.byteLength > KEEP_BYTES && downloads.delete(url), () => downloads.delete(url));
     downloads.set(url, d);
   }
   d.listeners.add(onProgress);
