@@ -64,8 +64,8 @@ test('a model too large for the browser is refused with how much memory it needs
   const path = join(tmpdir(), `gpt-playground-${process.pid}-xl.safetensors`);
   writeFileSync(path, Buffer.concat([len, h, bytes.subarray(8 + n)]));
   await gp(page, '.file-input').setInputFiles(path);
-  rmSync(path);
   await page.waitForFunction(() => document.querySelector('gpt-playground').shadowRoot.querySelector('.error-text').textContent.includes('needs'));
+  rmSync(path);
   assert.match(await errorText(page), /Could not load .*xl\.safetensors: this model needs \d+\.\d GiB of memory \(weights \d+\.\d GiB, activations, KV cache and attention \d+\.\d [MG]iB\), more than the \d+\.\d GiB available\./);
   await page.screenshot({ path: join(shots, 'too-large.png') });
   assert.match(await info(page), /Layers\s*4/);

@@ -48,7 +48,7 @@ test('200 tokens with a fixed seed give exactly the native CLI text; heatmaps ar
   // Head view: hovering a generated character shades what it attends to and names the top keys.
   await gp(page, '.output .tok.gen >> nth=40').hover();
   assert.ok(await page.locator('gpt-playground .output .tok.attended').count() > 10);
-  assert.match(await gp(page, '.head-view-status').textContent(), /\(layer 0, head 0\) attends most to “.+” \d/);
+  assert.match(await gp(page, '.head-view-status').textContent(), /\(layer 0, head 1\) attends most to “.+” \d/);
   await page.screenshot({ path: join(shots, 'head-view.png') });
   assert.deepEqual(page.errors, []);
   await page.close();
@@ -173,7 +173,7 @@ test('exports: the heatmap as PNG and the run as JSON', async () => {
   await setSettings(page, { maxTokens: 30 });
   await generate(page);
   const [png] = await Promise.all([page.waitForEvent('download'), gp(page, '.export-png').click()]);
-  assert.match(png.suggestedFilename(), /^attention-layer0-head0\.png$/);
+  assert.match(png.suggestedFilename(), /^attention-layer0-head1\.png$/);
   const pngBytes = await streamBytes(await png.createReadStream());
   assert.deepEqual([...pngBytes.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
   const [json] = await Promise.all([page.waitForEvent('download'), gp(page, '.export-json').click()]);

@@ -33,11 +33,11 @@ async function dropFile(page, name, buffer) {
   const path = join(tmpdir(), `gpt-playground-${process.pid}-${name}`);
   writeFileSync(path, buffer);
   await gp(page, '.file-input').setInputFiles(path);
-  rmSync(path);
   await page.waitForFunction((name) => {
     const root = document.querySelector('gpt-playground').shadowRoot;
     return !root.querySelector('.error').hidden && root.querySelector('.error-text').textContent.includes(name);
   }, path.split('/').pop());
+  rmSync(path);  // only now: the page reads the file when it loads it
 }
 
 test('bad files: empty, random bytes, a huge header; each says what is wrong and the model stays', async () => {

@@ -85,6 +85,31 @@ test('attention and probabilities through the bindings match PyTorch', () => {
   }
 });
 
+test('the shipped model through the bindings matches PyTorch', () => {
+  const engine = new Module.Engine();
+  assert.equal(loadBytes(Module, engine, readFileSync(join(root, 'weights', 'shakespeare-char.safetensors'))).ok, true);
+  const ref = readSafetensors(data('shakespeare.ref.safetensors'));
+  const tokens = JSON.parse(ref.metadata.tokens);
+  const vocab = JSON.parse(readSafetensors(join(root, 'weights', 'shakespeare-char.safetensors')).metadata.vocab);
+  const started = engine.start(tokens.map((t) => vocab[t]).join(''), 1);
+  assert.deepEqual([...started.tokens], tokens);
+  engine.step(1, 0, 1);
+  const n = tokens.length, V = vocab.length;
+  const logits = ref.tensors.logits.data.subarray((n - 1) * V, n * V);
+  const mx = Math.max(...logits);
+  const z = logits.reduce((s, l) => s + Math.exp(l - mx), 0);
+  const probs = engine.probs();
+  for (let v = 0; v < V; v++) assert.ok(Math.abs(probs[v] - Math.exp(logits[v] - mx) / z) < 1e-5, `p[${v}]`);
+  const rows = engine.rows();  // the last prompt position's row in every layer and head
+  for (let l = 0; l < 4; l++) {
+    const att = ref.tensors[`att.${l}`].data;  // (NH, n, n)
+    for (let h = 0; h < 4; h++) {
+      for (let j = 0; j < n; j++) assert.ok(Math.abs(rows[(l * 4 + h) * n + j] - att[(h * n + n - 1) * n + j]) < 1e-5);
+    }
+  }
+  engine.delete();
+});
+
 test('a bad file is an error value, and the loaded model keeps working', () => {
   const engine = loadedEngine();
   for (const [bytes, message] of [

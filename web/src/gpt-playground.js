@@ -188,7 +188,7 @@ export class GptPlayground extends HTMLElement {
       return true;
     } catch (e) {
       const keep = this.info ? ` The current model (${this.info.name}) is still loaded.` : '';
-      if (!quiet) this.showError(`Could not load ${name}: ${e.message}.${keep}`, typeof source === 'string');
+      if (!quiet) this.showError(`Could not load ${name}: ${e.message.replace(/\.$/, '')}.${keep}`, typeof source === 'string');
       return false;
     } finally {
       progress.hidden = true;

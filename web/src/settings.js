@@ -12,7 +12,9 @@ export const SCHEMA = {
   topK: { type: 'int', default: 0, min: 0, max: 1000000, hash: 'top_k' },
   topP: { type: 'float', default: 1, min: 0.01, max: 1, hash: 'top_p' },
   layer: { type: 'int', default: 0, min: 0, max: 1000, hash: 'layer' },
-  head: { type: 'head', default: 0, hash: 'head' },  // a head index, or 'mean' (of the layer's heads)
+  // A head index, or 'mean' (of the layer's heads). Head 1 of layer 0 is the shipped model's
+  // previous-character head: the clearest pattern to open on.
+  head: { type: 'head', default: 1, hash: 'head' },
   span: { type: 'int', default: 64, min: 8, max: 256, hash: 'span' },
   scale: { type: 'enum', values: ['sqrt', 'linear'], default: 'sqrt', hash: 'scale' },
 };
