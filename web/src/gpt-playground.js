@@ -28,6 +28,7 @@ const EXTRA_FILES = ['tokenizer.json', 'vocab.json', 'merges.txt', 'config.json'
 const ATTRIBUTE_SETTINGS = { prompt: 'prompt', 'max-tokens': 'maxTokens', temperature: 'temperature', 'top-k': 'topK',
                              'top-p': 'topP', seed: 'seed', layer: 'layer', head: 'head' };
 const CSS_URL = new URL('./playground.css', import.meta.url).href;
+const HEAVY_MS = 100;  // the matrices' redraw interval while tokens stream
 
 export class GptPlayground extends HTMLElement {
   constructor() {
@@ -48,6 +49,7 @@ export class GptPlayground extends HTMLElement {
     this.selected = -1;     // token index of the selected step (-1: follow the newest)
     this.focusToken = -1;   // token the head view shows
     this.dirty = false;
+    this.lastHeavyDraw = 0;
     this.client = null;
     this.lastLoad = null;      // what Retry loads: the last URL or File asked for
     this.loadedSource = null;  // the URL or File of the model in use (reloaded after a crash)
@@ -130,6 +132,7 @@ export class GptPlayground extends HTMLElement {
     }
     const dark = theme === 'dark' || (theme !== 'light' && this.darkQuery.matches);
     this.$('.gp').classList.toggle('dark', dark);
+    this.colorCache = null;
     this.requestDraw();
   }
 
@@ -380,11 +383,15 @@ export class GptPlayground extends HTMLElement {
     return { first: Math.max(0, last - this.s.span + 1), last };
   }
 
+  // The theme's colours for canvas drawing, read from the CSS once per theme.
   colors() {
-    const cs = getComputedStyle(this.$('.gp'));
-    const masked = cs.getPropertyValue('--masked').trim().match(/\d+/g)?.map(Number) ?? [230, 230, 235];
-    return { masked, text: cs.getPropertyValue('--fg').trim(), muted: cs.getPropertyValue('--muted').trim(),
-             background: cs.getPropertyValue('--panel').trim(), highlight: cs.getPropertyValue('--accent').trim() };
+    if (!this.colorCache) {
+      const cs = getComputedStyle(this.$('.gp'));
+      const masked = cs.getPropertyValue('--masked').trim().match(/\d+/g)?.map(Number) ?? [230, 230, 235];
+      this.colorCache = { masked, text: cs.getPropertyValue('--fg').trim(), muted: cs.getPropertyValue('--muted').trim(),
+                          background: cs.getPropertyValue('--panel').trim(), highlight: cs.getPropertyValue('--accent').trim() };
+    }
+    return this.colorCache;
   }
 
   draw() {
@@ -395,6 +402,15 @@ export class GptPlayground extends HTMLElement {
       const n = run.length - run.promptLength;
       this.$('.status').textContent = `Generating: ${n} of ${run.settings.maxTokens} tokens, ${run.tokensPerSec.toFixed(0)} tokens/s (seed ${run.settings.seed})`;
     }
+    // While tokens stream, the text updates every frame but the matrices and the distribution at
+    // most every HEAVY_MS: they cost far more to draw, and on a small machine the worker that
+    // generates shares the cores with the drawing (a full draw follows the last token).
+    const now = performance.now();
+    if (this.running && now - this.lastHeavyDraw < HEAVY_MS) {
+      this.requestDraw();
+      return;
+    }
+    this.lastHeavyDraw = now;
     const { first, last } = this.span();
     const masked = this.colors().masked;
     this.grid.paint(run, first, last, masked, SCALES[this.s.scale]);
