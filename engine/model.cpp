@@ -142,6 +142,7 @@ RunState::RunState(const Config& c)
       capture(std::min(c.block_size, kMaxCapture)),
       att(static_cast<size_t>(c.n_layer) * c.n_head * capture * capture),
       scores(static_cast<size_t>(c.block_size)),
+      block(static_cast<size_t>(c.block_size) * c.block_size),
       logits(static_cast<size_t>(c.vocab_size)) {}
 
 uint64_t RunState::bytes_needed(const Config& c) {
@@ -149,6 +150,7 @@ uint64_t RunState::bytes_needed(const Config& c) {
     const uint64_t R = static_cast<uint64_t>(std::min(c.block_size, kMaxCapture));
     const uint64_t floats = TC * (1 + 1 + 3 + 1 + 4) + 2 * static_cast<uint64_t>(c.n_layer) * TC +
                             static_cast<uint64_t>(c.n_layer) * c.n_head * R * R + static_cast<uint64_t>(c.block_size) +
+                            static_cast<uint64_t>(c.block_size) * c.block_size +
                             static_cast<uint64_t>(c.vocab_size);
     return 4 * floats;
 }
@@ -187,14 +189,31 @@ Status forward(const Model& m, RunState& s, const int* tokens, int n, int pos0) 
             std::memcpy(kc + static_cast<size_t>(pos0 + i) * C, qkv + i * 3 * C + C, sizeof(float) * C);
             std::memcpy(vc + static_cast<size_t>(pos0 + i) * C, qkv + i * 3 * C + 2 * C, sizeof(float) * C);
         }
-        for (int i = 0; i < n; i++) {
-            const int p = pos0 + i;
+        // Each row's probabilities, computed in s.scores (one row) or s.block (a prefill's rows),
+        // are also copied into the kept band of RunState::att.
+        auto keep = [&](int hd, int p, const float* probs) {
             const int first = s.capture_first(p), kept = p - first + 1;
+            float* row = s.att_row(l, hd, p);  // (K)
+            std::memcpy(row, probs + first, sizeof(float) * kept);
+            std::fill(row + kept, row + s.capture, 0.0f);
+        };
+        if (n == 1) {
             for (int hd = 0; hd < NH; hd++) {
-                attend(y + i * C + hd * hs, s.scores.data(), qkv + i * 3 * C + hd * hs, kc + hd * hs, vc + hd * hs, C, p, hs, p + 1);
-                float* row = s.att_row(l, hd, p);  // (K) the kept band of this row
-                std::memcpy(row, s.scores.data() + first, sizeof(float) * kept);
-                std::fill(row + kept, row + s.capture, 0.0f);
+                attend(y + hd * hs, s.scores.data(), qkv + hd * hs, kc + hd * hs, vc + hd * hs, C, pos0, hs, pos0 + 1);
+                keep(hd, pos0, s.scores.data());
+            }
+        } else {
+            // A block of rows: per head, scores = Q Kᵀ / sqrt(hs) and context = A V as matrix
+            // products over the P keys so far; row i is masked past key pos0 + i.
+            const int P = pos0 + n;
+            float* S = s.block.data();  // (n, P), rows T apart
+            for (int hd = 0; hd < NH; hd++) {
+                ops::gemm_nt(S, T, qkv + hd * hs, 3 * C, kc + hd * hs, C, 1.0f / std::sqrt(static_cast<float>(hs)), n, P, hs);
+                for (int i = 0; i < n; i++) {
+                    ops::masked_softmax(S + static_cast<size_t>(i) * T, P, pos0 + i + 1);
+                    keep(hd, pos0 + i, S + static_cast<size_t>(i) * T);
+                }
+                ops::gemm_nn(y + hd * hs, C, S, T, vc + hd * hs, C, n, hs, P);
             }
         }
         ops::matmul(xn, y, lw.attn_proj_w, lw.attn_proj_b, n, C, C);

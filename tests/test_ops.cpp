@@ -97,6 +97,43 @@ TEST_CASE("matmul: SIMD equals scalar, with and without bias", "[ops]") {
     }
 }
 
+TEST_CASE("gemm_nt and gemm_nn: SIMD equals scalar with strides, alpha and every shape", "[ops]") {
+    std::mt19937 rng(13);
+    const int lanes = ops::simd_lanes();
+    for (int N : {1, 2, 5, 13}) {
+        for (int M : {1, 3, 2 * lanes - 1, 2 * lanes, 2 * lanes + 3, 48}) {
+            for (int K : {0, 1, 7, 48, 300}) {
+                const int ldx = K + 3, ldw = K + 5, ldv = M + 2, ldo = M + 4;
+                Shifted x(random_floats(static_cast<size_t>(N) * ldx, rng), (N + M) % 4),
+                    w(random_floats(static_cast<size_t>(M) * ldw, rng), 1), v(random_floats(static_cast<size_t>(K) * ldv + 1, rng), 2);
+                std::vector<float> o1(static_cast<size_t>(N) * ldo, 7.0f), o2(o1);
+                ops::simd::gemm_nt(o1.data(), ldo, x.p, ldx, w.p, ldw, 0.5f, N, M, K);
+                ops::scalar::gemm_nt(o2.data(), ldo, x.p, ldx, w.p, ldw, 0.5f, N, M, K);
+                for (int n = 0; n < N; n++)
+                    for (int m = 0; m < ldo; m++) {
+                        double mag = 0;
+                        for (int k = 0; k < K && m < M; k++) mag += std::fabs(0.5 * x.p[n * ldx + k] * w.p[m * ldw + k]);
+                        INFO("nt N=" << N << " M=" << M << " K=" << K << " n=" << n << " m=" << m);
+                        if (m >= M) REQUIRE(o1[n * ldo + m] == 7.0f);  // the stride's padding is untouched
+                        else REQUIRE(std::fabs(o1[n * ldo + m] - o2[n * ldo + m]) <= 2 * gamma(K + 1) * mag + 1e-30);
+                    }
+                std::fill(o1.begin(), o1.end(), 7.0f);
+                std::fill(o2.begin(), o2.end(), 7.0f);
+                ops::simd::gemm_nn(o1.data(), ldo, x.p, ldx, v.p, ldv, N, M, K);
+                ops::scalar::gemm_nn(o2.data(), ldo, x.p, ldx, v.p, ldv, N, M, K);
+                for (int n = 0; n < N; n++)
+                    for (int m = 0; m < ldo; m++) {
+                        double mag = 0;
+                        for (int k = 0; k < K && m < M; k++) mag += std::fabs(x.p[n * ldx + k] * v.p[k * ldv + m]);
+                        INFO("nn N=" << N << " M=" << M << " K=" << K << " n=" << n << " m=" << m);
+                        if (m >= M) REQUIRE(o1[n * ldo + m] == 7.0f);
+                        else REQUIRE(std::fabs(o1[n * ldo + m] - o2[n * ldo + m]) <= 2 * gamma(K + 1) * mag + 1e-30);
+                    }
+            }
+        }
+    }
+}
+
 TEST_CASE("matmul of one row is matvec", "[ops]") {
     std::mt19937 rng(4);
     const int M = 37, K = 29;

@@ -19,6 +19,13 @@ namespace ops {
     /* out(N, M) = x(N, K) · W(M, K)ᵀ + bias(M): a Linear layer over N rows at once */            \
     void matmul(float* out, const float* x, const float* w, const float* bias, int N, int M,     \
                 int K);                                                                          \
+    /* Strided products for attention over a block of rows (rows of each matrix ld* apart): */   \
+    /* out(N, M) = alpha * x(N, K) · W(M, K)ᵀ  (scores: Q · Kᵀ / sqrt(d_k)) */                    \
+    void gemm_nt(float* out, int ldo, const float* x, int ldx, const float* w, int ldw, float alpha, \
+                 int N, int M, int K);                                                           \
+    /* out(N, M) = x(N, K) · V(K, M)  (context vectors: A · V) */                                 \
+    void gemm_nn(float* out, int ldo, const float* x, int ldx, const float* v, int ldv, int N, int M, \
+                 int K);                                                                         \
     /* out(C) = (x - mean) / sqrt(var + 1e-5) * w + b, biased variance (PyTorch LayerNorm) */    \
     void layernorm(float* out, const float* x, const float* w, const float* b, int C);          \
     /* In place: x[0, n_valid) <- softmax(x[0, n_valid)); x[n_valid, n) <- 0 (the causal mask). */ \
@@ -65,6 +72,13 @@ inline void matvec(float* out, const float* w, const float* x, const float* bias
 inline void matmul(float* out, const float* x, const float* w, const float* bias, int N, int M,
                    int K) {
     active::matmul(out, x, w, bias, N, M, K);
+}
+inline void gemm_nt(float* out, int ldo, const float* x, int ldx, const float* w, int ldw, float alpha, int N, int M,
+                    int K) {
+    active::gemm_nt(out, ldo, x, ldx, w, ldw, alpha, N, M, K);
+}
+inline void gemm_nn(float* out, int ldo, const float* x, int ldx, const float* v, int ldv, int N, int M, int K) {
+    active::gemm_nn(out, ldo, x, ldx, v, ldv, N, M, K);
 }
 inline void layernorm(float* out, const float* x, const float* w, const float* b, int C) {
     active::layernorm(out, x, w, b, C);

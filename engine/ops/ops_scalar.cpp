@@ -26,6 +26,21 @@ void matmul(float* out, const float* x, const float* w, const float* bias, int N
     }
 }
 
+void gemm_nt(float* out, int ldo, const float* x, int ldx, const float* w, int ldw, float alpha, int N, int M, int K) {
+    for (int n = 0; n < N; n++)
+        for (int m = 0; m < M; m++) {
+            out[static_cast<long>(n) * ldo + m] = alpha * dot(x + static_cast<long>(n) * ldx, w + static_cast<long>(m) * ldw, K);
+        }
+}
+
+void gemm_nn(float* out, int ldo, const float* x, int ldx, const float* v, int ldv, int N, int M, int K) {
+    for (int n = 0; n < N; n++) {
+        float* o = out + static_cast<long>(n) * ldo;
+        for (int m = 0; m < M; m++) o[m] = 0.0f;
+        for (int k = 0; k < K; k++) axpy(o, x[static_cast<long>(n) * ldx + k], v + static_cast<long>(k) * ldv, M);
+    }
+}
+
 void layernorm(float* out, const float* x, const float* w, const float* b, int C) {
     if (C <= 0) return;
     float mean = 0.0f;

@@ -81,25 +81,16 @@ void matvec(float* out, const float* w, const float* x, const float* bias, int M
 
 namespace {
 
-// The matmul micro-kernel: out(MR rows, NR = 2L columns) += x(MR rows, kc) · panel(kc, NR), where
-// the panel is a slice of W transposed (packed by matmul below). Every k broadcasts one element of
-// each x row against two vectors of W: MR * 2 independent accumulators, no horizontal sums.
+// The GEMM micro-kernel: out(MR rows, NR = 2L columns) = alpha * x(MR rows, kc) · panel(kc, NR)
+// (+ bias on the first k block; added to out on the others). The panel is a slice of the right-hand
+// matrix packed k-major (by gemm below). Every k broadcasts one element of each x row against two
+// vectors of the panel: MR * 2 independent accumulators, no horizontal sums.
 template <int MR>
-inline void matmul_micro(float* out, int ldo, const float* x, int ldx, const float* panel, int kc, int nr,
-                         bool first, const float* bias) {
+inline void gemm_micro(float* out, int ldo, const float* x, int ldx, const float* panel, int kc, int nr, bool first,
+                       const float* bias, float alpha) {
     constexpr int NR = 2 * L;
     batch acc[MR][2];
-    if (first) {
-        alignas(64) float b[NR] = {};
-        for (int j = 0; j < nr; j++) b[j] = bias ? bias[j] : 0.0f;
-        for (int i = 0; i < MR; i++) acc[i][0] = batch::load_aligned(b), acc[i][1] = batch::load_aligned(b + L);
-    } else {
-        for (int i = 0; i < MR; i++) {
-            alignas(64) float o[NR] = {};
-            for (int j = 0; j < nr; j++) o[j] = out[static_cast<long>(i) * ldo + j];
-            acc[i][0] = batch::load_aligned(o), acc[i][1] = batch::load_aligned(o + L);
-        }
-    }
+    for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = batch(0.0f);
     for (int k = 0; k < kc; k++) {
         const batch w0 = batch::load_aligned(panel + k * NR), w1 = batch::load_aligned(panel + k * NR + L);
         for (int i = 0; i < MR; i++) {
@@ -108,28 +99,56 @@ inline void matmul_micro(float* out, int ldo, const float* x, int ldx, const flo
             acc[i][1] = xsimd::fma(xv, w1, acc[i][1]);
         }
     }
+    alignas(64) float base[NR] = {};  // what the product is added to: bias, or the partial sum in out
+    if (first && bias) std::copy(bias, bias + nr, base);
+    const batch a(alpha);
     for (int i = 0; i < MR; i++) {
         float* o = out + static_cast<long>(i) * ldo;
-        if (nr == NR) {
-            acc[i][0].store_unaligned(o);
-            acc[i][1].store_unaligned(o + L);
-        } else {
-            alignas(64) float t[NR];
-            acc[i][0].store_aligned(t);
-            acc[i][1].store_aligned(t + L);
-            for (int j = 0; j < nr; j++) o[j] = t[j];
-        }
+        if (!first) std::copy(o, o + nr, base);
+        alignas(64) float t[NR];
+        xsimd::fma(acc[i][0], a, batch::load_aligned(base)).store_aligned(t);
+        xsimd::fma(acc[i][1], a, batch::load_aligned(base + L)).store_aligned(t + L);
+        std::copy(t, t + nr, o);
     }
 }
 
-// Rows of x per micro-kernel call: MR * 2 accumulators + 2 loaded W vectors + 1 broadcast must fit
+// Rows of x per micro-kernel call: MR * 2 accumulators + 2 loaded vectors + 1 broadcast must fit
 // the register file (32 with AVX-512, 16 with AVX2, SSE and wasm).
 constexpr int kMR = L >= 16 ? 12 : 6;
 
 template <int... MRs>
-inline void matmul_micro_rows(int mr, std::integer_sequence<int, MRs...>, float* out, int ldo, const float* x, int ldx,
-                              const float* panel, int kc, int nr, bool first, const float* bias) {
-    ((mr == MRs + 1 ? matmul_micro<MRs + 1>(out, ldo, x, ldx, panel, kc, nr, first, bias) : void()), ...);
+inline void gemm_micro_rows(int mr, std::integer_sequence<int, MRs...>, float* out, int ldo, const float* x, int ldx,
+                            const float* panel, int kc, int nr, bool first, const float* bias, float alpha) {
+    ((mr == MRs + 1 ? gemm_micro<MRs + 1>(out, ldo, x, ldx, panel, kc, nr, first, bias, alpha) : void()), ...);
+}
+
+// out(N, M) = alpha * x(N, K) · B(K, M) + bias(M), in the BLIS way: a panel of NR columns of B,
+// packed k-major for a block of KC k's (32 KiB with AVX-512: it stays in L1), is swept by
+// micro-kernels down all N rows of x; partial sums over k blocks accumulate in out.
+// kBT: B(k, m) = b[m * ldb + k] (the rows of a weight matrix W(M, K)); else b[k * ldb + m].
+template <bool kBT>
+void gemm(float* out, int ldo, const float* x, int ldx, const float* b, int ldb, const float* bias, float alpha, int N,
+          int M, int K) {
+    constexpr int NR = 2 * L, KC = 256;
+    alignas(64) float panel[KC * NR];
+    for (int m0 = 0; m0 < M; m0 += NR) {
+        const int nr = std::min(NR, M - m0);
+        for (int k0 = 0; k0 == 0 || k0 < K; k0 += KC) {  // once even when K == 0: out = bias
+            const int kc = std::min(KC, K - k0);
+            for (int k = 0; k < kc; k++) {
+                for (int j = 0; j < NR; j++) {
+                    panel[k * NR + j] = j >= nr ? 0.0f  // columns past M
+                                      : kBT ? b[static_cast<long>(m0 + j) * ldb + k0 + k]
+                                            : b[static_cast<long>(k0 + k) * ldb + m0 + j];
+                }
+            }
+            for (int n0 = 0; n0 < N; n0 += kMR) {
+                gemm_micro_rows(std::min(kMR, N - n0), std::make_integer_sequence<int, kMR>{},
+                                out + static_cast<long>(n0) * ldo + m0, ldo, x + static_cast<long>(n0) * ldx + k0, ldx,
+                                panel, kc, nr, k0 == 0, bias ? bias + m0 : nullptr, alpha);
+            }
+        }
+    }
 }
 
 }  // namespace
@@ -140,30 +159,15 @@ void matmul(float* out, const float* x, const float* w, const float* bias, int N
         for (int n = 0; n < N; n++) matvec(out + static_cast<long>(n) * M, w, x + static_cast<long>(n) * K, bias, M, K);
         return;
     }
-    // GEMM in the BLIS way: a panel of NR columns of W, transposed and packed for a block of KC
-    // k's (32 KiB with AVX-512: it stays in L1), swept by micro-kernels down all N rows of x.
-    // Partial sums over k blocks accumulate in out.
-    constexpr int NR = 2 * L, KC = 256;
-    alignas(64) float panel[KC * NR];
-    for (int m0 = 0; m0 < M; m0 += NR) {
-        const int nr = std::min(NR, M - m0);
-        for (int k0 = 0; k0 == 0 || k0 < K; k0 += KC) {  // once even when K == 0: out = bias
-            const int kc = std::min(KC, K - k0);
-            for (int j = 0; j < NR; j++) {
-                if (j < nr) {
-                    const float* wr = w + static_cast<long>(m0 + j) * K + k0;
-                    for (int k = 0; k < kc; k++) panel[k * NR + j] = wr[k];
-                } else {
-                    for (int k = 0; k < kc; k++) panel[k * NR + j] = 0.0f;  // columns past M
-                }
-            }
-            for (int n0 = 0; n0 < N; n0 += kMR) {
-                matmul_micro_rows(std::min(kMR, N - n0), std::make_integer_sequence<int, kMR>{},
-                                  out + static_cast<long>(n0) * M + m0, M, x + static_cast<long>(n0) * K + k0, K, panel,
-                                  kc, nr, k0 == 0, bias ? bias + m0 : nullptr);
-            }
-        }
-    }
+    gemm<true>(out, M, x, K, w, K, bias, 1.0f, N, M, K);
+}
+
+void gemm_nt(float* out, int ldo, const float* x, int ldx, const float* w, int ldw, float alpha, int N, int M, int K) {
+    gemm<true>(out, ldo, x, ldx, w, ldw, nullptr, alpha, N, M, K);
+}
+
+void gemm_nn(float* out, int ldo, const float* x, int ldx, const float* v, int ldv, int N, int M, int K) {
+    gemm<false>(out, ldo, x, ldx, v, ldv, nullptr, 1.0f, N, M, K);
 }
 
 void layernorm(float* out, const float* x, const float* w, const float* b, int C) {
