@@ -257,7 +257,7 @@ std::vector<uint8_t> random_checkpoint(int L, int NH, int C, int T, int V, uint3
 }
 }  // namespace
 
-TEST_CASE("a context longer than 256 keeps a 256-wide band of attention, exactly the full rows' tail", "[model][attention]") {
+TEST_CASE("a context longer than 256 keeps a 256-wide band of attention, the full rows' tail", "[model][attention]") {
     const int T = 300;
     const auto bytes = random_checkpoint(1, 2, 16, T, 20, 3);
     auto m = Model::load(bytes.data(), bytes.size());
@@ -279,7 +279,11 @@ TEST_CASE("a context longer than 256 keeps a 256-wide band of attention, exactly
             const int first = s.capture_first(p);
             REQUIRE(first == std::max(0, p - 255));
             const float* row = s.att_row(0, h, p);
-            for (int j = 0; j < kMaxCapture; j++) REQUIRE(row[j] == (first + j <= p ? full[first + j] : 0.0f));
+            // The prefill computes the row as a matrix product, attend() as dot products: float32 rounding apart.
+            for (int j = 0; j < kMaxCapture; j++) {
+                if (first + j <= p) REQUIRE(row[j] == Approx(full[first + j]).margin(attention_tolerance(1, C)));
+                else REQUIRE(row[j] == 0.0f);
+            }
         }
     }
     // And the generator runs on past the window with it.
