@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <set>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -17,7 +18,16 @@ using json = nlohmann::json;
 template <class T>
 using R = Result<T>;
 
-const char* kConfigKeys[] = {"n_layer", "n_head", "n_embd", "block_size", "vocab_size"};
+// The engine's config in __metadata__: key -> Config field.
+const std::pair<const char*, int Config::*> kConfigKeys[] = {{"n_layer", &Config::n_layer},
+                                                             {"n_head", &Config::n_head},
+                                                             {"n_embd", &Config::n_embd},
+                                                             {"block_size", &Config::block_size},
+                                                             {"vocab_size", &Config::vocab_size}};
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
 
 // A metadata value that must be a positive decimal integer (at most 9 digits: fits an int).
 Status metadata_int(const std::map<std::string, std::string>& meta, const char* key, int* out) {
@@ -34,34 +44,9 @@ Status metadata_int(const std::map<std::string, std::string>& meta, const char* 
     return Status::success();
 }
 
-// The tensors a config requires, by internal name, with their shape in the internal layout.
-struct Expected {
-    std::string name;  // without the "transformer." prefix
-    std::vector<int64_t> shape;
-    bool linear;       // a Linear weight: stored [in, out] by Hugging Face's Conv1D
-};
-
-std::vector<Expected> expected_tensors(const Config& c) {
-    const int64_t C = c.n_embd, V = c.vocab_size, T = c.block_size;
-    std::vector<Expected> e = {{"wte.weight", {V, C}, false}, {"wpe.weight", {T, C}, false}};
-    for (int l = 0; l < c.n_layer; l++) {
-        const std::string p = "h." + std::to_string(l) + ".";
-        for (const Expected& x : std::vector<Expected>{
-                 {"ln_1.weight", {C}, false}, {"ln_1.bias", {C}, false}, {"attn.c_attn.weight", {3 * C, C}, true},
-                 {"attn.c_attn.bias", {3 * C}, false}, {"attn.c_proj.weight", {C, C}, true}, {"attn.c_proj.bias", {C}, false},
-                 {"ln_2.weight", {C}, false}, {"ln_2.bias", {C}, false}, {"mlp.c_fc.weight", {4 * C, C}, true},
-                 {"mlp.c_fc.bias", {4 * C}, false}, {"mlp.c_proj.weight", {C, 4 * C}, true}, {"mlp.c_proj.bias", {C}, false}}) {
-            e.push_back({p + x.name, x.shape, x.linear});
-        }
-    }
-    e.push_back({"ln_f.weight", {C}, false});
-    e.push_back({"ln_f.bias", {C}, false});
-    return e;
-}
-
 bool has_engine_metadata(const safetensors::File& f) {
-    for (const char* k : kConfigKeys) {
-        if (f.metadata.count(k)) return true;
+    for (const auto& [key, field] : kConfigKeys) {
+        if (f.metadata.count(key)) return true;
     }
     return f.metadata.count("vocab") != 0;
 }
@@ -185,9 +170,8 @@ Result<Checkpoint> read_checkpoint(const CheckpointFiles& files, uint64_t max_me
 
     Config& c = ck.config;
     if (engine_format) {
-        for (auto [key, dest] : {std::pair{"n_layer", &c.n_layer}, {"n_head", &c.n_head}, {"n_embd", &c.n_embd},
-                                 {"block_size", &c.block_size}, {"vocab_size", &c.vocab_size}}) {
-            if (Status s = metadata_int(f.metadata, key, dest); !s) return R<Checkpoint>::fail(s.error);
+        for (const auto& [key, field] : kConfigKeys) {
+            if (Status s = metadata_int(f.metadata, key, &(c.*field)); !s) return R<Checkpoint>::fail(s.error);
         }
         const auto act = f.metadata.find("activation");
         if (act != f.metadata.end()) {
@@ -230,7 +214,7 @@ Result<Checkpoint> read_checkpoint(const CheckpointFiles& files, uint64_t max_me
     const int64_t C = c.n_embd;
     const bool conv1d = !engine_format && c_attn && c_attn->shape == std::vector<int64_t>{C, 3 * C};
     std::set<std::string> used;
-    for (const Expected& e : expected_tensors(c)) {
+    for (const TensorSpec& e : tensor_specs(c)) {
         const std::string name = prefix + e.name;
         const auto* t = f.find(name);
         if (!t) return R<Checkpoint>::fail("missing tensor '" + name + "'");
@@ -240,23 +224,23 @@ Result<Checkpoint> read_checkpoint(const CheckpointFiles& files, uint64_t max_me
             return R<Checkpoint>::fail("tensor '" + name + "': wrong shape " + safetensors::shape_str(t->shape) + ", expected " +
                                        safetensors::shape_str(want));
         }
-        ck.tensors["transformer." + e.name] = {t, transpose};
+        ck.tensors.push_back({e, t, transpose});
         used.insert(name);
     }
     if (head) {
-        if (head->shape != std::vector<int64_t>{c.vocab_size, C}) {
+        const TensorSpec spec = lm_head_spec(c);
+        if (head->shape != spec.shape) {
             return R<Checkpoint>::fail("tensor 'lm_head.weight': wrong shape " + safetensors::shape_str(head->shape) +
-                                       ", expected " + safetensors::shape_str({c.vocab_size, C}));
+                                       ", expected " + safetensors::shape_str(spec.shape));
         }
-        if (untied) ck.tensors["lm_head.weight"] = {head, false};
+        if (untied) ck.tensors.push_back({spec, head, false});
         used.insert("lm_head.weight");
     }
     for (const auto& t : f.tensors) {
         if (used.count(t.name)) continue;
         // Hugging Face checkpoints may carry the causal mask as buffers: the engine has its own.
         const bool mask_buffer = !engine_format && t.name.rfind(prefix + "h.", 0) == 0 &&
-                                 (t.name.size() > 10 && (t.name.compare(t.name.size() - 10, 10, ".attn.bias") == 0 ||
-                                                         (t.name.size() > 17 && t.name.compare(t.name.size() - 17, 17, ".attn.masked_bias") == 0)));
+                                 (ends_with(t.name, ".attn.bias") || ends_with(t.name, ".attn.masked_bias"));
         if (!mask_buffer) return R<Checkpoint>::fail("unexpected tensor '" + t.name + "'");
     }
     return ck;

@@ -14,9 +14,9 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "model.h"
 #include "result.h"
@@ -33,14 +33,15 @@ struct CheckpointFiles {
 
 struct Checkpoint {
     struct Source {
-        const safetensors::TensorInfo* tensor;
-        bool transpose;  // stored [in, out] (Conv1D): transposed to [out, in] at load
+        TensorSpec spec;                         // what it is in the model
+        const safetensors::TensorInfo* stored;  // where it is in the file
+        bool transpose;                          // stored [in, out] (Conv1D): transposed to [out, in] at load
     };
     safetensors::File file;  // points into CheckpointFiles::weights
     Config config;
     std::string layout;      // "gpt-playground" or "huggingface"
     std::unique_ptr<Tokenizer> tokenizer;
-    std::map<std::string, Source> tensors;  // by internal (nanoGPT) name, lm_head.weight only if untied
+    std::vector<Source> tensors;  // tensor_specs(config), then lm_head.weight if untied
 };
 
 // Validates everything (container, layout, config, memory, tokenizer, tensor names and shapes)

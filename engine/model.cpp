@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <map>
 #include <cstring>
 #include <set>
 
@@ -12,35 +11,6 @@
 #include "safetensors.h"
 
 namespace gpt {
-
-namespace {
-
-// Where each internal tensor name points in a Weights.
-std::map<std::string, const float**> weight_slots(const Config& c, Weights& w) {
-    std::map<std::string, const float**> s = {{"transformer.wte.weight", &w.wte}, {"transformer.wpe.weight", &w.wpe},
-                                              {"transformer.ln_f.weight", &w.lnf_w}, {"transformer.ln_f.bias", &w.lnf_b},
-                                              {"lm_head.weight", &w.lm_head}};
-    w.layers.resize(static_cast<size_t>(c.n_layer));
-    for (int l = 0; l < c.n_layer; l++) {
-        const std::string p = "transformer.h." + std::to_string(l) + ".";
-        LayerWeights& lw = w.layers[static_cast<size_t>(l)];
-        s[p + "ln_1.weight"] = &lw.ln1_w;
-        s[p + "ln_1.bias"] = &lw.ln1_b;
-        s[p + "attn.c_attn.weight"] = &lw.qkv_w;
-        s[p + "attn.c_attn.bias"] = &lw.qkv_b;
-        s[p + "attn.c_proj.weight"] = &lw.attn_proj_w;
-        s[p + "attn.c_proj.bias"] = &lw.attn_proj_b;
-        s[p + "ln_2.weight"] = &lw.ln2_w;
-        s[p + "ln_2.bias"] = &lw.ln2_b;
-        s[p + "mlp.c_fc.weight"] = &lw.fc_w;
-        s[p + "mlp.c_fc.bias"] = &lw.fc_b;
-        s[p + "mlp.c_proj.weight"] = &lw.mlp_proj_w;
-        s[p + "mlp.c_proj.bias"] = &lw.mlp_proj_b;
-    }
-    return s;
-}
-
-}  // namespace
 
 Status validate(const Config& c, const ConfigLimits& lim) {
     struct Field {
@@ -60,6 +30,42 @@ Status validate(const Config& c, const ConfigLimits& lim) {
         return Status::fail("n_head " + std::to_string(c.n_head) + " does not divide n_embd " + std::to_string(c.n_embd));
     }
     return Status::success();
+}
+
+std::vector<TensorSpec> tensor_specs(const Config& c) {
+    const int64_t C = c.n_embd, V = c.vocab_size, T = c.block_size;
+    struct Part {
+        const char* name;
+        std::vector<int64_t> shape;
+        bool linear;
+        const float* LayerWeights::*field;
+    };
+    const Part block[] = {
+        {"ln_1.weight", {C}, false, &LayerWeights::ln1_w},
+        {"ln_1.bias", {C}, false, &LayerWeights::ln1_b},
+        {"attn.c_attn.weight", {3 * C, C}, true, &LayerWeights::qkv_w},
+        {"attn.c_attn.bias", {3 * C}, false, &LayerWeights::qkv_b},
+        {"attn.c_proj.weight", {C, C}, true, &LayerWeights::attn_proj_w},
+        {"attn.c_proj.bias", {C}, false, &LayerWeights::attn_proj_b},
+        {"ln_2.weight", {C}, false, &LayerWeights::ln2_w},
+        {"ln_2.bias", {C}, false, &LayerWeights::ln2_b},
+        {"mlp.c_fc.weight", {4 * C, C}, true, &LayerWeights::fc_w},
+        {"mlp.c_fc.bias", {4 * C}, false, &LayerWeights::fc_b},
+        {"mlp.c_proj.weight", {C, 4 * C}, true, &LayerWeights::mlp_proj_w},
+        {"mlp.c_proj.bias", {C}, false, &LayerWeights::mlp_proj_b},
+    };
+    std::vector<TensorSpec> s = {{"wte.weight", {V, C}, false, -1, &Weights::wte, nullptr},
+                                 {"wpe.weight", {T, C}, false, -1, &Weights::wpe, nullptr}};
+    for (int l = 0; l < c.n_layer; l++) {
+        for (const Part& x : block) s.push_back({"h." + std::to_string(l) + "." + x.name, x.shape, x.linear, l, nullptr, x.field});
+    }
+    s.push_back({"ln_f.weight", {C}, false, -1, &Weights::lnf_w, nullptr});
+    s.push_back({"ln_f.bias", {C}, false, -1, &Weights::lnf_b, nullptr});
+    return s;
+}
+
+TensorSpec lm_head_spec(const Config& c) {
+    return {"lm_head.weight", {c.vocab_size, c.n_embd}, false, -1, &Weights::lm_head, nullptr};
 }
 
 MemoryNeeds memory_needs(const Config& c, bool untied_head) {
@@ -95,21 +101,21 @@ Result<Model> Model::load(const CheckpointFiles& files, uint64_t max_memory) {
     m.config_ = ck.config;
     m.layout_ = ck.layout;
     m.tokenizer_ = std::move(ck.tokenizer);
-    const auto slots = weight_slots(m.config_, m.weights_);
+    m.weights_.layers.resize(static_cast<size_t>(m.config_.n_layer));
 
     // Only now, with everything validated, are the weights read: converted to float32 and, where
     // stored [in, out], transposed to the engine's [out, in].
     size_t total = 0, largest_transposed = 0;
-    for (const auto& [name, src] : ck.tensors) {
-        total += src.tensor->numel;
-        if (src.transpose) largest_transposed = std::max(largest_transposed, src.tensor->numel);
+    for (const auto& src : ck.tensors) {
+        total += src.stored->numel;
+        if (src.transpose) largest_transposed = std::max(largest_transposed, src.stored->numel);
     }
     m.params_.resize(total);
     std::vector<float> tmp(largest_transposed);
     std::set<std::string> dtypes;
     size_t at = 0;
-    for (const auto& [name, src] : ck.tensors) {
-        const safetensors::TensorInfo& t = *src.tensor;
+    for (const auto& src : ck.tensors) {
+        const safetensors::TensorInfo& t = *src.stored;
         float* dst = m.params_.data() + at;
         const long bad = safetensors::to_f32(ck.file, t, src.transpose ? tmp.data() : dst);
         if (bad >= 0) {
@@ -121,7 +127,7 @@ Result<Model> Model::load(const CheckpointFiles& files, uint64_t max_memory) {
             for (size_t i = 0; i < rows; i++)
                 for (size_t j = 0; j < cols; j++) dst[j * rows + i] = tmp[i * cols + j];
         }
-        *slots.at(name) = dst;
+        src.spec.in(m.weights_) = dst;
         dtypes.insert(safetensors::dtype_name(t.dtype));
         at += t.numel;
     }

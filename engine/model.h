@@ -66,6 +66,22 @@ struct Weights {
     const float* lm_head;  // (V, C): wte itself when tied (the usual case)
 };
 
+// One weight tensor a config requires, as the engine lays it out: the one list of a model's tensors,
+// for the checkpoint reader (names, shapes) and for Model::load (where Weights points to each).
+struct TensorSpec {
+    std::string name;                   // nanoGPT's, without "transformer." ("h.0.attn.c_attn.weight")
+    std::vector<int64_t> shape;         // Linear weights [out, in]
+    bool linear;                        // a Linear weight: Hugging Face's Conv1D stores it [in, out]
+    int layer;                          // its block, or -1 for the model-wide tensors
+    const float* Weights::*global;      // its pointer in Weights when layer is -1,
+    const float* LayerWeights::*field;  // else this one of Weights::layers[layer]
+    const float*& in(Weights& w) const { return layer < 0 ? w.*global : w.layers[static_cast<size_t>(layer)].*field; }
+};
+// Every tensor of a model with config c but lm_head, which is wte unless a file has its own.
+std::vector<TensorSpec> tensor_specs(const Config& c);
+// The untied output head, (V, C).
+TensorSpec lm_head_spec(const Config& c);
+
 // Memory a model takes once loaded, computed from its config alone (before anything is allocated).
 struct MemoryNeeds {
     uint64_t weights;  // float32 parameters
@@ -108,7 +124,7 @@ class Model {
     Weights weights_{};
     std::unique_ptr<Tokenizer> tokenizer_;
     std::string dtype_, layout_;
-    std::vector<float> params_;  // every weight, float32, in file order; weights_ points in here
+    std::vector<float> params_;  // every weight, float32, in tensor_specs() order; weights_ points in here
 };
 
 struct RunState {
