@@ -70,6 +70,27 @@ bool spelling_to_bytes(const std::string& s, std::string* out) {
     return true;
 }
 
+using Vocab = std::vector<std::pair<std::string, int>>;  // (spelling, id)
+using Merges = std::vector<std::pair<std::string, std::string>>;  // in rank order
+
+// A JSON object of spelling -> id (vocab.json, tokenizer.json's model.vocab).
+Result<Vocab> vocab_from(const json& v) {
+    Vocab vocab;
+    for (auto it = v.begin(); it != v.end(); ++it) {
+        if (!it->is_number_integer()) return Result<Vocab>::fail("token '" + it.key() + "' has no integer id");
+        vocab.emplace_back(it.key(), it->get<int>());
+    }
+    return vocab;
+}
+
+// "a b" -> (a, b), the way both file formats write a merge; false unless there is exactly one space.
+bool split_merge(const std::string& s, Merges* out) {
+    const size_t sp = s.find(' ');
+    if (sp == std::string::npos || s.find(' ', sp + 1) != std::string::npos) return false;
+    out->emplace_back(s.substr(0, sp), s.substr(sp + 1));
+    return true;
+}
+
 uint64_t pair_key(int a, int b) { return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b); }
 
 }  // namespace
@@ -171,18 +192,12 @@ Result<Gpt2Tokenizer> Gpt2Tokenizer::from_tokenizer_json(const std::string& text
     }
     if (!m.contains("vocab") || !m["vocab"].is_object()) return R::fail("tokenizer.json has no model.vocab object");
     if (!m.contains("merges") || !m["merges"].is_array()) return R::fail("tokenizer.json has no model.merges array");
-    std::vector<std::pair<std::string, int>> vocab;
-    for (auto it = m["vocab"].begin(); it != m["vocab"].end(); ++it) {
-        if (!it->is_number_integer()) return R::fail("token '" + it.key() + "' has no integer id");
-        vocab.emplace_back(it.key(), it->get<int>());
-    }
-    std::vector<std::pair<std::string, std::string>> merges;
+    auto vocab = vocab_from(m["vocab"]);
+    if (!vocab) return R::fail(vocab.error());
+    Merges merges;
     for (const auto& e : m["merges"]) {
         if (e.is_string()) {
-            const std::string s = e.get<std::string>();
-            const size_t sp = s.find(' ');
-            if (sp == std::string::npos || s.find(' ', sp + 1) != std::string::npos) return R::fail("merge '" + s + "' is not 'a b'");
-            merges.emplace_back(s.substr(0, sp), s.substr(sp + 1));
+            if (!split_merge(e.get<std::string>(), &merges)) return R::fail("merge '" + e.get<std::string>() + "' is not 'a b'");
         } else if (e.is_array() && e.size() == 2 && e[0].is_string() && e[1].is_string()) {
             merges.emplace_back(e[0].get<std::string>(), e[1].get<std::string>());
         } else {
@@ -190,7 +205,7 @@ Result<Gpt2Tokenizer> Gpt2Tokenizer::from_tokenizer_json(const std::string& text
         }
     }
     // Added tokens (<|endoftext|>): known for decoding; their content is raw text, not byte-mapped.
-    std::vector<std::pair<std::string, int>> added;
+    Vocab added;
     if (j.contains("added_tokens") && j["added_tokens"].is_array()) {
         for (const auto& a : j["added_tokens"]) {
             if (a.is_object() && a.contains("id") && a["id"].is_number_integer() && a.contains("content") && a["content"].is_string()) {
@@ -198,8 +213,8 @@ Result<Gpt2Tokenizer> Gpt2Tokenizer::from_tokenizer_json(const std::string& text
             }
         }
     }
-    std::vector<std::pair<std::string, int>> regular;
-    for (auto& v : vocab) {
+    Vocab regular;
+    for (auto& v : vocab.value()) {
         const bool is_added = std::any_of(added.begin(), added.end(), [&](const auto& a) { return a.second == v.second; });
         if (!is_added) regular.push_back(std::move(v));
     }
@@ -216,12 +231,9 @@ Result<Gpt2Tokenizer> Gpt2Tokenizer::from_vocab_merges(const std::string& vocab_
     using R = Result<Gpt2Tokenizer>;
     const json v = json::parse(vocab_json, nullptr, /*allow_exceptions=*/false);
     if (v.is_discarded() || !v.is_object()) return R::fail("vocab.json is not a JSON object of token -> id");
-    std::vector<std::pair<std::string, int>> vocab;
-    for (auto it = v.begin(); it != v.end(); ++it) {
-        if (!it->is_number_integer()) return R::fail("token '" + it.key() + "' has no integer id");
-        vocab.emplace_back(it.key(), it->get<int>());
-    }
-    std::vector<std::pair<std::string, std::string>> merges;
+    auto vocab = vocab_from(v);
+    if (!vocab) return R::fail(vocab.error());
+    Merges merges;
     size_t line_no = 0;
     for (size_t i = 0; i < merges_txt.size();) {
         size_t e = merges_txt.find('\n', i);
@@ -231,13 +243,9 @@ Result<Gpt2Tokenizer> Gpt2Tokenizer::from_vocab_merges(const std::string& vocab_
         line_no++;
         if (!line.empty() && line.back() == '\r') line.pop_back();
         if (line.empty() || line.rfind("#version", 0) == 0) continue;
-        const size_t sp = line.find(' ');
-        if (sp == std::string::npos || line.find(' ', sp + 1) != std::string::npos) {
-            return R::fail("merges.txt line " + std::to_string(line_no) + " is not 'a b'");
-        }
-        merges.emplace_back(line.substr(0, sp), line.substr(sp + 1));
+        if (!split_merge(line, &merges)) return R::fail("merges.txt line " + std::to_string(line_no) + " is not 'a b'");
     }
-    return build(std::move(vocab), merges);
+    return build(vocab.take(), merges);
 }
 
 void Gpt2Tokenizer::encode_piece(std::string_view piece, std::vector<int>& out) const {
@@ -283,11 +291,6 @@ Tokenizer::Encoded Gpt2Tokenizer::encode(const std::string& text) const {
     Encoded e;
     e.tokens = encode_ids(text);
     return e;
-}
-
-const std::string& Gpt2Tokenizer::token_bytes(int id) const {
-    static const std::string none;
-    return id >= 0 && id < vocab_size() ? bytes_[static_cast<size_t>(id)] : none;
 }
 
 std::string Utf8Stream::push(std::string_view bytes) {

@@ -35,8 +35,6 @@ class Gpt2Tokenizer : public Tokenizer {
     // Any bytes encode: byte-level BPE has no unknown characters.
     Encoded encode(const std::string& text) const override;
     std::vector<int> encode_ids(std::string_view text) const;
-    const std::string& token_bytes(int id) const override;
-    int vocab_size() const override { return static_cast<int>(bytes_.size()); }
     const char* kind() const override { return "gpt2"; }
 
     // Step 1 alone: the pieces the pattern splits text into (views into text).
@@ -47,7 +45,6 @@ class Gpt2Tokenizer : public Tokenizer {
                                        const std::vector<std::pair<std::string, std::string>>& merges);
     void encode_piece(std::string_view piece, std::vector<int>& out) const;
 
-    std::vector<std::string> bytes_;  // id -> raw bytes
     int byte_token_[256] = {};        // byte -> id of its single-byte token
     struct Merge {
         int rank;

@@ -20,7 +20,7 @@ Result<CharTokenizer> CharTokenizer::create(std::vector<std::string> vocab) {
             return Result<CharTokenizer>::fail("vocabulary has the character '" + printable(vocab[i]) + "' twice");
         }
     }
-    t.vocab_ = std::move(vocab);
+    t.bytes_ = std::move(vocab);
     return t;
 }
 
@@ -60,9 +60,9 @@ CharTokenizer::Encoded CharTokenizer::encode(const std::string& text) const {
     return out;
 }
 
-const std::string& CharTokenizer::token_bytes(int id) const {
+const std::string& Tokenizer::token_bytes(int id) const {
     static const std::string none;
-    return id >= 0 && id < vocab_size() ? vocab_[static_cast<size_t>(id)] : none;
+    return id >= 0 && id < vocab_size() ? bytes_[static_cast<size_t>(id)] : none;
 }
 
 std::string Tokenizer::decode(const std::vector<int>& tokens) const {
@@ -82,10 +82,6 @@ std::string printable(const std::string& ch) {
     }
     return ch;
 }
-
-}  // namespace gpt
-
-namespace gpt {
 
 std::string token_label(const Tokenizer& t, int id) {
     const std::string& b = t.token_bytes(id);

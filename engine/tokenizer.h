@@ -31,11 +31,14 @@ class Tokenizer {
     virtual Encoded encode(const std::string& text) const = 0;
     // The bytes token `id` stands for: one character for the char tokenizer; for BPE possibly part
     // of a UTF-8 character (decode a stream with Utf8Stream). Empty for ids it does not know.
-    virtual const std::string& token_bytes(int id) const = 0;
-    virtual int vocab_size() const = 0;
+    const std::string& token_bytes(int id) const;
+    int vocab_size() const { return static_cast<int>(bytes_.size()); }
     virtual const char* kind() const = 0;  // "char" or "gpt2"
 
     std::string decode(const std::vector<int>& tokens) const;
+
+  protected:
+    std::vector<std::string> bytes_;  // token id -> the bytes it stands for (empty: an id it does not spell)
 };
 
 class CharTokenizer : public Tokenizer {
@@ -45,12 +48,9 @@ class CharTokenizer : public Tokenizer {
 
     // Text must be valid UTF-8; each code point becomes one token.
     Encoded encode(const std::string& text) const override;
-    const std::string& token_bytes(int id) const override;
-    int vocab_size() const override { return static_cast<int>(vocab_.size()); }
     const char* kind() const override { return "char"; }
 
   private:
-    std::vector<std::string> vocab_;
     std::unordered_map<uint32_t, int> index_;  // code point -> token
 };
 
