@@ -80,7 +80,8 @@ class Engine {
         generator_.reset();  // refers to the old model
         model_ = std::make_unique<gpt::Model>(m.take());
         const gpt::Config& c = model_->config();
-        rows_.assign(static_cast<size_t>(c.n_layer) * c.n_head * std::min(c.block_size, gpt::kMaxCapture), 0.0f);  // the most a step needs
+        rows_.clear();
+        rows_.reserve(static_cast<size_t>(c.n_layer) * c.n_head * std::min(c.block_size, gpt::kMaxCapture));  // the most a step needs
         val r = success();
         r.set("info", info());
         return r;
@@ -142,7 +143,7 @@ class Engine {
         r.set("texts", texts);
         r.set("labels", labels);
         r.set("promptTokens", static_cast<int>(enc.tokens.size()));
-        r.set("windowStart", std::max(0, static_cast<int>(enc.tokens.size()) - model_->config().block_size));
+        r.set("windowStart", generator_->window_start());
         return r;
     }
 
@@ -157,7 +158,8 @@ class Engine {
         s.top_p = top_p;
         if (gpt::Status st = gpt::validate(s); !st) return failure(st.error);
         const auto step = generator_->step(s);
-        pack_rows(step.pos);
+        rows_.clear();
+        append_rows(rows_, step.pos);
         val r = success();
         r.set("token", step.token);
         r.set("text", stream_.push(model_->tokenizer().token_bytes(step.token)));
@@ -182,16 +184,11 @@ class Engine {
     // len_q = q - capture_first(q) + 1. {data, firstQuery, capture}; data is a view like rows().
     val prompt_rows() {
         if (!generator_) return val::null();
-        const gpt::Config& c = model_->config();
         const auto& s = generator_->state();
         const int n = static_cast<int>(generator_->tokens().size()) - generator_->window_start();
         const int q0 = std::max(0, n - s.capture);
         packed_.clear();
-        for (int q = q0; q < n; q++) {
-            const size_t len = static_cast<size_t>(q - s.capture_first(q) + 1);
-            for (int l = 0; l < c.n_layer; l++)
-                for (int h = 0; h < c.n_head; h++) packed_.insert(packed_.end(), s.att_row(l, h, q), s.att_row(l, h, q) + len);
-        }
+        for (int q = q0; q < n; q++) append_rows(packed_, q);
         val r = val::object();
         r.set("data", val(emscripten::typed_memory_view(packed_.size(), packed_.data())));
         r.set("firstQuery", q0);
@@ -243,16 +240,14 @@ class Engine {
         return max > used ? max - used : 0;
     }
 
-    void pack_rows(int pos) {
+    // Appends (L, NH, len) to out: the kept attention row of window position q in every layer and
+    // head, over keys capture_first(q) .. q (len of them).
+    void append_rows(std::vector<float>& out, int q) const {
         const gpt::Config& c = model_->config();
         const auto& s = generator_->state();
-        const size_t n = static_cast<size_t>(pos - s.capture_first(pos) + 1);
-        rows_.resize(static_cast<size_t>(c.n_layer) * c.n_head * n);
+        const size_t len = static_cast<size_t>(q - s.capture_first(q) + 1);
         for (int l = 0; l < c.n_layer; l++)
-            for (int h = 0; h < c.n_head; h++) {
-                const float* src = s.att_row(l, h, pos);
-                std::copy(src, src + n, rows_.data() + (static_cast<size_t>(l) * c.n_head + h) * n);
-            }
+            for (int h = 0; h < c.n_head; h++) out.insert(out.end(), s.att_row(l, h, q), s.att_row(l, h, q) + len);
     }
 
     std::unique_ptr<gpt::Model> model_;
@@ -264,7 +259,7 @@ class Engine {
     std::unique_ptr<uint8_t, Free> upload_;
     size_t upload_size_ = 0;
     gpt::CheckpointFiles files_;  // what comes beside the uploaded weights
-    std::vector<float> rows_;    // (L, NH, pos+1)
+    std::vector<float> rows_;    // rows(): (L, NH, len) of the last step's query
     std::vector<float> packed_;  // prompt_rows(): (rows, L, NH, len_q)
     bool stopped_ = false;
 };
