@@ -18,9 +18,4 @@ export const LUT = (() => {
   return lut;
 })();
 
-export function cssColor(value) {
-  const i = 4 * Math.max(0, Math.min(255, Math.round(value * 255)));
-  return `rgb(${LUT[i]}, ${LUT[i + 1]}, ${LUT[i + 2]})`;
-}
-
 export const GRADIENT_CSS = `linear-gradient(to right, ${STOPS.join(', ')})`;

@@ -556,8 +556,7 @@ export class GptPlayground extends HTMLElement {
       tip.hidden = true;
       return;
     }
-    const { q, k } = cell;
-    const w = view === this.learned ? this.run.weight(this.s.layer, this.s.head, q, k) : this.run.uniform(q, k);
+    const { q, k, w } = cell;
     const t = this.run.tokens;
     tip.textContent = `query “${label(t[q].label)}” #${q} → key “${label(t[k].label)}” #${k}: ` +
       (w === null ? (k > q ? 'masked (the future)' : 'outside the window') : w.toFixed(4));

@@ -45,7 +45,7 @@ export class DetailView {
   constructor(canvas) {
     this.canvas = canvas;
     this.cells = document.createElement('canvas');
-    this.layout = null;  // {first, n, cell, margin, top}
+    this.layout = null;  // {first, n, cell, margin, top, weightAt}: what was drawn, for cellAt()
   }
 
   // labels: token texts of the span; colors: {text, muted, masked: [r,g,b], background, highlight}
@@ -101,10 +101,10 @@ export class DetailView {
       ctx.lineWidth = 2;
       ctx.strokeRect(margin - 1, top + (highlight - first) * cell - 1, size + 2, cell + 2);
     }
-    this.layout = { first, n, cell, margin, top };
+    this.layout = { first, n, cell, margin, top, weightAt };
   }
 
-  // {q, k} under a mouse event, or null.
+  // {q, k, w} under a mouse event (w: the weight drawn there, null where masked), or null.
   cellAt(event) {
     const L = this.layout;
     if (!L) return null;
@@ -112,6 +112,7 @@ export class DetailView {
     const x = event.clientX - r.left - L.margin, y = event.clientY - r.top - L.top;
     const j = Math.floor(x / L.cell), i = Math.floor(y / L.cell);
     if (i < 0 || j < 0 || i >= L.n || j >= L.n) return null;
-    return { q: L.first + i, k: L.first + j };
+    const q = L.first + i, k = L.first + j;
+    return { q, k, w: L.weightAt(q, k) };
   }
 }
