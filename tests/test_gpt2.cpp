@@ -8,6 +8,7 @@
 
 #include "bad_files.h"
 #include "checkpoint.h"
+#include "golden.h"
 #include "helpers.h"
 #include "loss.h"
 #include "model.h"
@@ -57,43 +58,20 @@ TEST_CASE("a Hugging Face GPT-2 checkpoint matches PyTorch: logits, attention, l
     REQUIRE(c.vocab_size == 50257);
     REQUIRE(c.n_head == 2);  // from config.json: 16 is not a multiple of GPT-2's head size
 
-    const auto ref_bytes = read_bytes(data_path("gpt2-hf/reference.safetensors"));
-    auto ref = safetensors::parse(ref_bytes.data(), ref_bytes.size());
-    REQUIRE(ref.ok());
-    const auto tokens = json::parse(ref->metadata.at("tokens")).get<std::vector<int>>();
-    const auto rows = json::parse(ref->metadata.at("rows")).get<std::vector<int>>();
-    REQUIRE(m->tokenizer().encode(ref->metadata.at("text")).tokens == tokens);  // the BPE, end to end
+    const Reference ref(data_path("gpt2-hf/reference.safetensors"));
+    const auto tokens = ref.ints("tokens");
+    const auto rows = ref.ints("rows");
+    REQUIRE(m->tokenizer().encode(ref.meta("text")).tokens == tokens);  // the BPE, end to end
 
     const int n = static_cast<int>(tokens.size());
     RunState s(c);
     REQUIRE(forward(m.value(), s, tokens.data(), n, 0).ok());
-    std::vector<float> want(static_cast<size_t>(3) * c.vocab_size), got(static_cast<size_t>(c.vocab_size));
-    safetensors::to_f32(ref.value(), *ref->find("logits_rows"), want.data());
     const double tol = logit_tolerance(c.n_layer, c.n_embd);
-    for (size_t r = 0; r < rows.size(); r++) {
-        logits_of_row(m.value(), s, rows[r], got.data());
-        double worst = 0;
-        for (int v = 0; v < c.vocab_size; v++) {
-            const double w = want[r * c.vocab_size + v];
-            worst = std::max(worst, std::fabs(got[v] - w) / std::max(1.0, std::fabs(w)));
-        }
-        INFO("row " << rows[r]);
-        REQUIRE(worst <= tol);
-    }
-    for (int l = 0; l < c.n_layer; l++) {
-        const auto* t = ref->find("att." + std::to_string(l));  // (NH, n, n)
-        std::vector<float> att(t->numel);
-        safetensors::to_f32(ref.value(), *t, att.data());
-        for (int h = 0; h < c.n_head; h++)
-            for (int p = 0; p < n; p++)
-                for (int j = 0; j < n; j++) {
-                    REQUIRE(std::fabs(s.att_row(l, h, p)[j] - att[(static_cast<size_t>(h) * n + p) * n + j]) <=
-                            attention_tolerance(c.n_layer, c.n_embd));
-                }
-    }
+    REQUIRE(max_logit_error(m.value(), s, rows, ref.tensor("logits_rows")) <= tol);  // (rows, V)
+    REQUIRE(max_attention_error(s, ref, n) <= attention_tolerance(c.n_layer, c.n_embd));
     const auto loss = mean_loss(m.value(), s, tokens);
     REQUIRE(loss.ok());
-    REQUIRE(std::fabs(loss->mean_nats - std::stod(ref->metadata.at("loss"))) <= tol);
+    REQUIRE(std::fabs(loss->mean_nats - std::stod(ref.meta("loss"))) <= tol);
 }
 
 TEST_CASE("Hugging Face layouts: the transformer. prefix, a tied or untied lm_head", "[gpt2]") {

@@ -19,6 +19,7 @@
 
 #include "bad_files.h"
 #include "generator.h"
+#include "golden.h"
 #include "helpers.h"
 #include "loss.h"
 #include "model.h"
@@ -31,36 +32,8 @@ namespace {
 double logit_tol(const Config& c) { return logit_tolerance(c.n_layer, c.n_embd); }
 double att_tol(const Config& c) { return attention_tolerance(c.n_layer, c.n_embd); }
 
-struct Reference {
-    std::vector<uint8_t> bytes;
-    safetensors::File file;
-    std::vector<int> tokens, loss_tokens;
-    double loss = 0;
-
-    explicit Reference(const std::string& name) : bytes(read_bytes(data_path(name))) {
-        auto f = safetensors::parse(bytes.data(), bytes.size());
-        REQUIRE(f.ok());
-        file = f.take();
-        tokens = nlohmann::json::parse(file.metadata.at("tokens")).get<std::vector<int>>();
-        loss_tokens = nlohmann::json::parse(file.metadata.at("loss_tokens")).get<std::vector<int>>();
-        loss = std::stod(file.metadata.at("loss"));
-    }
-    std::vector<float> tensor(const std::string& name) const {
-        const auto* t = file.find(name);
-        REQUIRE(t);
-        std::vector<float> v(t->numel);
-        safetensors::to_f32(file, *t, v.data());
-        return v;
-    }
-};
-
-Model load(const std::string& name) {
-    const auto bytes = read_bytes(data_path(name));
-    auto m = Model::load(bytes.data(), bytes.size());
-    INFO(m.error());
-    REQUIRE(m.ok());
-    return m.take();
-}
+Model load(const std::string& name) { return load_model(read_bytes(data_path(name))); }
+Reference reference(const std::string& name) { return Reference(data_path(name)); }
 
 }  // namespace
 
@@ -68,37 +41,22 @@ TEST_CASE("logits and attention match PyTorch in F32, F16 and BF16, and with exa
     for (const std::string dtype : {"f32", "f16", "bf16", "gelu-f32"}) {
         INFO("dtype " << dtype);
         const Model m = load("tiny-" + dtype + ".safetensors");
-        const Reference ref("tiny-" + dtype + ".ref.safetensors");
+        const Reference ref = reference("tiny-" + dtype + ".ref.safetensors");
         const Config& c = m.config();
-        const int n = static_cast<int>(ref.tokens.size());
+        const auto tokens = ref.ints("tokens");
+        const int n = static_cast<int>(tokens.size());
         RunState s(c);
-        REQUIRE(forward(m, s, ref.tokens.data(), n, 0).ok());
+        REQUIRE(forward(m, s, tokens.data(), n, 0).ok());
 
-        const auto logits = ref.tensor("logits");  // (n, V)
-        std::vector<float> row(c.vocab_size);
-        double worst = 0;
-        for (int i = 0; i < n; i++) {
-            logits_of_row(m, s, i, row.data());
-            for (int v = 0; v < c.vocab_size; v++) {
-                const double r = logits[static_cast<size_t>(i) * c.vocab_size + v];
-                worst = std::max(worst, std::fabs(row[v] - r) / std::max(1.0, std::fabs(r)));
-            }
-        }
-        // The last row's logits are also left in s.logits.
-        for (int v = 0; v < c.vocab_size; v++) REQUIRE(s.logits[v] == row[v]);
+        const double worst = max_logit_error(m, s, first_rows(n), ref.tensor("logits"));  // (n, V)
         WARN("max relative logit error " << worst);
         REQUIRE(worst <= logit_tol(c));
+        // The last row's logits are also left in s.logits.
+        std::vector<float> last(c.vocab_size);
+        logits_of_row(m, s, n - 1, last.data());
+        for (int v = 0; v < c.vocab_size; v++) REQUIRE(s.logits[v] == last[v]);
 
-        double worst_att = 0;
-        for (int l = 0; l < c.n_layer; l++) {
-            const auto att = ref.tensor("att." + std::to_string(l));  // (NH, n, n)
-            for (int h = 0; h < c.n_head; h++)
-                for (int p = 0; p < n; p++)
-                    for (int j = 0; j < n; j++) {
-                        const double r = att[(static_cast<size_t>(h) * n + p) * n + j];
-                        worst_att = std::max(worst_att, std::fabs(s.att_row(l, h, p)[j] - r));
-                    }
-        }
+        const double worst_att = max_attention_error(s, ref, n);
         WARN("max attention error " << worst_att);
         REQUIRE(worst_att <= att_tol(c));
     }
@@ -107,28 +65,29 @@ TEST_CASE("logits and attention match PyTorch in F32, F16 and BF16, and with exa
 TEST_CASE("loss matches PyTorch over several windows, the last one partial", "[model][golden]") {
     for (const std::string dtype : {"f32", "f16", "bf16", "gelu-f32"}) {
         const Model m = load("tiny-" + dtype + ".safetensors");
-        const Reference ref("tiny-" + dtype + ".ref.safetensors");
+        const Reference ref = reference("tiny-" + dtype + ".ref.safetensors");
+        const auto loss_tokens = ref.ints("loss_tokens");
         RunState s(m.config());
-        const auto r = mean_loss(m, s, ref.loss_tokens);
+        const auto r = mean_loss(m, s, loss_tokens);
         REQUIRE(r.ok());
-        REQUIRE(r->targets == static_cast<long>(ref.loss_tokens.size()) - 1);
+        REQUIRE(r->targets == static_cast<long>(loss_tokens.size()) - 1);
         REQUIRE(r->windows == (r->targets + m.config().block_size - 1) / m.config().block_size);
-        REQUIRE(std::fabs(r->mean_nats - ref.loss) <= logit_tol(m.config()));
+        REQUIRE(std::fabs(r->mean_nats - std::stod(ref.meta("loss"))) <= logit_tol(m.config()));
     }
 }
 
 TEST_CASE("KV-cache decoding gives the same logits and attention as a full prefill", "[model]") {
     const Model m = load("tiny-f32.safetensors");
     const Config& c = m.config();
-    const Reference ref("tiny-f32.ref.safetensors");
-    const int n = static_cast<int>(ref.tokens.size());
+    const auto tokens = reference("tiny-f32.ref.safetensors").ints("tokens");
+    const int n = static_cast<int>(tokens.size());
     RunState full(c), step(c);
-    REQUIRE(forward(m, full, ref.tokens.data(), n, 0).ok());
+    REQUIRE(forward(m, full, tokens.data(), n, 0).ok());
     // Decode: a 5-token prefill, then one token at a time.
-    REQUIRE(forward(m, step, ref.tokens.data(), 5, 0).ok());
+    REQUIRE(forward(m, step, tokens.data(), 5, 0).ok());
     std::vector<float> row(c.vocab_size);
     for (int p = 5; p < n; p++) {
-        REQUIRE(forward(m, step, &ref.tokens[p], 1, p).ok());
+        REQUIRE(forward(m, step, &tokens[p], 1, p).ok());
         logits_of_row(m, full, p, row.data());
         for (int v = 0; v < c.vocab_size; v++) {
             // Same math, different grouping (matmul tiles vs matvec): float32 rounding only.
