@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bounded_json.h"
 #include "utf8.h"
 
 namespace gpt {
@@ -73,12 +74,39 @@ bool spelling_to_bytes(const std::string& s, std::string* out) {
 using Vocab = std::vector<std::pair<std::string, int>>;  // (spelling, id)
 using Merges = std::vector<std::pair<std::string, std::string>>;  // in rank order
 
+// Token ids are checked as the 64-bit values the file holds, before anything is sized by them:
+// an id of -1, 2^32 + 5 or 10^9 is refused naming that id, never narrowed or used as an index.
+constexpr int64_t kMaxId = (1 << 20) - 1;
+// At most this many merges (GPT-2 has 50,000; the largest BPE vocabularies a few hundred thousand):
+// a bigger table is refused before it is stored.
+constexpr size_t kMaxMerges = 1000000;
+
+std::string id_text(const json& v) {
+    return v.is_number_unsigned() ? std::to_string(v.get<uint64_t>()) : std::to_string(v.get<int64_t>());
+}
+
+Status check_id(const json& v, const std::string& what, int* out) {
+    int64_t id;
+    if (!v.is_number_integer()) return Status::fail(what + " has no integer id");
+    if (!json_int64(v, &id) || id < 0 || id > kMaxId) {
+        return Status::fail(what + ": token id " + id_text(v) + " is out of range (0 to " + std::to_string(kMaxId) + ")");
+    }
+    *out = static_cast<int>(id);
+    return Status::success();
+}
+
 // A JSON object of spelling -> id (vocab.json, tokenizer.json's model.vocab).
 Result<Vocab> vocab_from(const json& v) {
+    if (v.size() > static_cast<size_t>(kMaxId) + 1) {
+        return Result<Vocab>::fail("the vocabulary has " + std::to_string(v.size()) + " tokens, more than the limit of " +
+                                   std::to_string(kMaxId + 1));
+    }
     Vocab vocab;
+    vocab.reserve(v.size());
     for (auto it = v.begin(); it != v.end(); ++it) {
-        if (!it->is_number_integer()) return Result<Vocab>::fail("token '" + it.key() + "' has no integer id");
-        vocab.emplace_back(it.key(), it->get<int>());
+        int id;
+        if (Status s = check_id(*it, "token '" + it.key() + "'", &id); !s) return Result<Vocab>::fail(s.error);
+        vocab.emplace_back(it.key(), id);
     }
     return vocab;
 }
@@ -151,8 +179,7 @@ Result<Gpt2Tokenizer> Gpt2Tokenizer::build(std::vector<std::pair<std::string, in
     if (vocab.empty()) return R::fail("the tokenizer has an empty vocabulary");
     int max_id = -1;
     std::unordered_map<std::string, int> ids;
-    for (const auto& [s, id] : vocab) {
-        if (id < 0 || id >= (1 << 20)) return R::fail("token id " + std::to_string(id) + " is out of range");
+    for (const auto& [s, id] : vocab) {  // ids are in [0, kMaxId] (vocab_from)
         if (!ids.emplace(s, id).second) return R::fail("the vocabulary has the token '" + s + "' twice");
         max_id = std::max(max_id, id);
     }
@@ -183,8 +210,10 @@ Result<Gpt2Tokenizer> Gpt2Tokenizer::build(std::vector<std::pair<std::string, in
 
 Result<Gpt2Tokenizer> Gpt2Tokenizer::from_tokenizer_json(const std::string& text) {
     using R = Result<Gpt2Tokenizer>;
-    const json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded() || !j.is_object()) return R::fail("tokenizer.json is not a JSON object");
+    const auto parsed = parse_json(text, "tokenizer.json");
+    if (!parsed) return R::fail(parsed.error());
+    const json& j = parsed.value();
+    if (!j.is_object()) return R::fail("tokenizer.json is not a JSON object");
     if (!j.contains("model") || !j["model"].is_object()) return R::fail("tokenizer.json has no \"model\"");
     const json& m = j["model"];
     if (m.contains("type") && !(m["type"].is_string() && m["type"].get<std::string>() == "BPE")) {
@@ -194,7 +223,12 @@ Result<Gpt2Tokenizer> Gpt2Tokenizer::from_tokenizer_json(const std::string& text
     if (!m.contains("merges") || !m["merges"].is_array()) return R::fail("tokenizer.json has no model.merges array");
     auto vocab = vocab_from(m["vocab"]);
     if (!vocab) return R::fail(vocab.error());
+    if (m["merges"].size() > kMaxMerges) {
+        return R::fail("tokenizer.json has " + std::to_string(m["merges"].size()) + " merges, more than the limit of " +
+                       std::to_string(kMaxMerges));
+    }
     Merges merges;
+    merges.reserve(m["merges"].size());
     for (const auto& e : m["merges"]) {
         if (e.is_string()) {
             if (!split_merge(e.get<std::string>(), &merges)) return R::fail("merge '" + e.get<std::string>() + "' is not 'a b'");
@@ -205,18 +239,28 @@ Result<Gpt2Tokenizer> Gpt2Tokenizer::from_tokenizer_json(const std::string& text
         }
     }
     // Added tokens (<|endoftext|>): known for decoding; their content is raw text, not byte-mapped.
+    // is_added: one flag per possible id, so that setting them apart is linear, not a search each.
     Vocab added;
+    std::vector<bool> is_added(static_cast<size_t>(kMaxId) + 1);
     if (j.contains("added_tokens") && j["added_tokens"].is_array()) {
-        for (const auto& a : j["added_tokens"]) {
-            if (a.is_object() && a.contains("id") && a["id"].is_number_integer() && a.contains("content") && a["content"].is_string()) {
-                added.emplace_back(a["content"].get<std::string>(), a["id"].get<int>());
+        const json& list = j["added_tokens"];
+        for (size_t i = 0; i < list.size(); i++) {
+            const json& a = list[i];
+            const std::string what = "added_tokens entry " + std::to_string(i);
+            if (!a.is_object() || !a.contains("content") || !a["content"].is_string()) {
+                return R::fail(what + " has no string \"content\"");
             }
+            int id;
+            if (Status s = check_id(a.contains("id") ? a["id"] : json(), what, &id); !s) return R::fail(s.error);
+            if (is_added[static_cast<size_t>(id)]) return R::fail(what + ": token id " + std::to_string(id) + " is used twice");
+            is_added[static_cast<size_t>(id)] = true;
+            added.emplace_back(a["content"].get<std::string>(), id);
         }
     }
     Vocab regular;
+    regular.reserve(vocab->size());
     for (auto& v : vocab.value()) {
-        const bool is_added = std::any_of(added.begin(), added.end(), [&](const auto& a) { return a.second == v.second; });
-        if (!is_added) regular.push_back(std::move(v));
+        if (!is_added[static_cast<size_t>(v.second)]) regular.push_back(std::move(v));
     }
     auto t = build(std::move(regular), merges);
     if (!t) return t;
@@ -229,11 +273,20 @@ Result<Gpt2Tokenizer> Gpt2Tokenizer::from_tokenizer_json(const std::string& text
 
 Result<Gpt2Tokenizer> Gpt2Tokenizer::from_vocab_merges(const std::string& vocab_json, const std::string& merges_txt) {
     using R = Result<Gpt2Tokenizer>;
-    const json v = json::parse(vocab_json, nullptr, /*allow_exceptions=*/false);
-    if (v.is_discarded() || !v.is_object()) return R::fail("vocab.json is not a JSON object of token -> id");
+    const auto parsed = parse_json(vocab_json, "vocab.json");
+    if (!parsed) return R::fail(parsed.error());
+    const json& v = parsed.value();
+    if (!v.is_object()) return R::fail("vocab.json is not a JSON object of token -> id");
     auto vocab = vocab_from(v);
     if (!vocab) return R::fail(vocab.error());
+    // Counted before anything is stored: a 120 MB merges.txt is refused with its figure.
+    const size_t lines = static_cast<size_t>(std::count(merges_txt.begin(), merges_txt.end(), '\n'));
+    if (lines > kMaxMerges + 1) {  // + 1: the "#version" line
+        return R::fail("merges.txt has " + std::to_string(lines) + " lines, more than the limit of " +
+                       std::to_string(kMaxMerges) + " merges");
+    }
     Merges merges;
+    merges.reserve(lines + 1);
     size_t line_no = 0;
     for (size_t i = 0; i < merges_txt.size();) {
         size_t e = merges_txt.find('\n', i);

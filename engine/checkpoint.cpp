@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bounded_json.h"
 #include "bpe.h"
 
 namespace gpt {
@@ -58,17 +59,27 @@ R<Config> config_from_shapes(const safetensors::File& f, const std::string& pref
     const auto* wpe = f.find(prefix + "wpe.weight");
     if (!wpe) return R<Config>::fail("missing tensor '" + prefix + "wpe.weight'");
     if (wte->shape.size() != 2 || wpe->shape.size() != 2) return R<Config>::fail("wte and wpe must be matrices");
-    auto to_int = [](int64_t v) { return v > (1 << 30) ? 0 : static_cast<int>(v); };
-    c.vocab_size = to_int(wte->shape[0]);
-    c.n_embd = to_int(wte->shape[1]);
-    c.block_size = to_int(wpe->shape[0]);
+    // Dimensions are checked as the 64-bit values they are before they become ints.
+    for (const auto* t : {wte, wpe}) {
+        for (int64_t d : t->shape) {
+            if (d > (1 << 30)) {
+                return R<Config>::fail("tensor '" + t->name + "': dimension " + std::to_string(d) + " is out of range (at most " +
+                                       std::to_string(1 << 30) + ")");
+            }
+        }
+    }
+    c.vocab_size = static_cast<int>(wte->shape[0]);
+    c.n_embd = static_cast<int>(wte->shape[1]);
+    c.block_size = static_cast<int>(wpe->shape[0]);
     while (c.n_layer < 1000 && f.find(prefix + "h." + std::to_string(c.n_layer) + ".ln_1.weight")) c.n_layer++;
     if (c.n_layer == 0) return R<Config>::fail("no transformer blocks (" + prefix + "h.0.*) in the file");
     c.n_head = c.n_embd % 64 == 0 ? c.n_embd / 64 : 0;  // GPT-2 models all have heads of 64
 
     if (!config_json.empty()) {
-        const json j = json::parse(config_json, nullptr, /*allow_exceptions=*/false);
-        if (j.is_discarded() || !j.is_object()) return R<Config>::fail("config.json is not a JSON object");
+        const auto parsed = parse_json(config_json, "config.json");
+        if (!parsed) return R<Config>::fail(parsed.error());
+        const json& j = parsed.value();
+        if (!j.is_object()) return R<Config>::fail("config.json is not a JSON object");
         struct Field {
             const char* key;
             int* value;
@@ -77,9 +88,15 @@ R<Config> config_from_shapes(const safetensors::File& f, const std::string& pref
                                 Field{"n_positions", &c.block_size}, Field{"vocab_size", &c.vocab_size}}) {
             if (!j.contains(fd.key)) continue;
             if (!j[fd.key].is_number_integer()) return R<Config>::fail(std::string("config.json: ") + fd.key + " is not an integer");
-            const int64_t v = j[fd.key].get<int64_t>();
+            int64_t v;
+            if (!json_int64(j[fd.key], &v) || v < 1 || v > (1 << 30)) {  // the figure as written, never narrowed
+                const json& x = j[fd.key];
+                return R<Config>::fail(std::string("config.json: ") + fd.key + " " +
+                                       (x.is_number_unsigned() ? std::to_string(x.get<uint64_t>()) : std::to_string(x.get<int64_t>())) +
+                                       " is out of range (1 to " + std::to_string(1 << 30) + ")");
+            }
             if (fd.value == &c.n_head) {
-                c.n_head = static_cast<int>(std::max<int64_t>(0, std::min<int64_t>(v, 1 << 20)));
+                c.n_head = static_cast<int>(v);
             } else if (v != *fd.value) {
                 return R<Config>::fail(std::string("config.json says ") + fd.key + " " + std::to_string(v) +
                                        ", but the weights have " + std::to_string(*fd.value));
@@ -130,8 +147,10 @@ R<std::unique_ptr<Tokenizer>> tokenizer_for(const safetensors::File& f, const Ch
         return Out::fail(has_engine_metadata(f) ? "__metadata__ has no 'vocab' (the tokenizer's characters)"
                                                 : "this checkpoint has no tokenizer: add its tokenizer.json (or vocab.json and merges.txt)");
     }
-    const auto vj = json::parse(vit->second, nullptr, /*allow_exceptions=*/false);
-    if (vj.is_discarded() || !vj.is_array()) return Out::fail("__metadata__ 'vocab' must be a JSON array of strings");
+    const auto parsed = parse_json(vit->second, "__metadata__ 'vocab'");
+    if (!parsed) return Out::fail("__metadata__ 'vocab' must be a JSON array of strings (" + parsed.error() + ")");
+    if (!parsed->is_array()) return Out::fail("__metadata__ 'vocab' must be a JSON array of strings");
+    const json& vj = parsed.value();
     std::vector<std::string> vocab;
     for (const auto& e : vj) {
         if (!e.is_string()) return Out::fail("__metadata__ 'vocab' must be a JSON array of strings");

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "finite.h"
+
 namespace gpt {
 
 Generator::Generator(const Model& model)
@@ -16,6 +18,7 @@ Status Generator::start(const std::vector<int>& prompt, uint64_t seed) {
     const int n = static_cast<int>(prompt.size());
     const int start = std::max(0, n - T);
     if (Status s = forward(model_, state_, prompt.data() + start, n - start, 0); !s) return s;
+    if (Status s = check_logits(state_, state_.logits.data(), n - start - 1); !s) return s;
     tokens_ = prompt;
     prompt_length_ = n;
     window_start_ = start;
@@ -37,11 +40,13 @@ Generator::Step Generator::step(const SamplerSettings& s) {
             forward(model_, state_, &tokens_.back(), 1, n_window - 1);
         }
     }
+    pending_ = false;  // a failed step stays failed: the next one finds the same logits
     const int pos = static_cast<int>(tokens_.size()) - 1 - window_start_;
+    if (Status st = check_logits(state_, state_.logits.data(), pos); !st) return {-1, pos, window_start_, st.error};
     const int token = sampler_.sample(state_.logits.data(), s, rng_, probs_.data());
     tokens_.push_back(token);
     pending_ = true;
-    return {token, pos, window_start_};
+    return {token, pos, window_start_, {}};
 }
 
 }  // namespace gpt

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "model.h"
@@ -22,15 +23,19 @@ class Generator {
     explicit Generator(const Model& model);  // allocates the RunState once
 
     // Encodes the (already tokenized) prompt into the window; the next step() samples after it.
+    // Fails on non-finite logits (finite.h).
     Status start(const std::vector<int>& prompt, uint64_t seed);
 
     struct Step {
         int token;         // the token drawn
         int pos;           // window position whose attention rows (every layer and head) produced it
         int window_start;  // index in tokens() of window position 0
+        std::string error; // non-empty when nothing was drawn: the logits were not finite (finite.h)
+        bool ok() const { return error.empty(); }
     };
     // Runs the model over the previous token if needed, then draws the next one. Settings must be
-    // valid (validate()); they may change between steps.
+    // valid (validate()); they may change between steps. Non-finite logits stop the run: this step
+    // and every later one return the error, and nothing is drawn.
     Step step(const SamplerSettings& s);
 
     const Model& model() const { return model_; }

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "finite.h"
+
 namespace gpt {
 
 Result<LossReport> mean_loss(const Model& m, RunState& s, const std::vector<int>& tokens) {
@@ -20,6 +22,7 @@ Result<LossReport> mean_loss(const Model& m, RunState& s, const std::vector<int>
         if (Status st = forward(m, s, tokens.data() + a, n, 0); !st) return Result<LossReport>::fail(st.error);
         for (int i = 0; i < n; i++) {
             logits_of_row(m, s, i, logits.data());
+            if (Status st = check_logits(s, logits.data(), static_cast<int>(a + i)); !st) return Result<LossReport>::fail(st.error);
             // -log softmax(logits)[target] = logsumexp(logits) - logits[target], in double.
             const double mx = *std::max_element(logits.begin(), logits.end());
             double sum = 0.0;

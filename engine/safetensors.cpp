@@ -46,65 +46,74 @@ uint64_t read_u64_le(const uint8_t* p) {
     return v;
 }
 
-// A JSON value as a non-negative integer that fits in `max`; `what` names it in the message.
-bool as_uint(const json& v, uint64_t max, const std::string& what, uint64_t* out, std::string* err) {
-    if (v.is_number_unsigned()) {
-        const uint64_t u = v.get<uint64_t>();
-        if (u > max) {
-            *err = what + " " + std::to_string(u) + " is out of range (at most " + std::to_string(max) + ")";
+// A number (or what stood where a number belongs) as the header wrote it: kept until the entry is
+// complete, then checked in the same order whatever order the fields came in.
+struct Num {
+    enum Kind { Unsigned, Negative, Float, Other } kind = Other;
+    uint64_t u = 0;
+    int64_t i = 0;
+    double d = 0;
+    std::string text;  // a float as written ("2.5"), or what was there instead ("an array")
+};
+
+// A Num as a non-negative integer that fits in `max`; `what` names it in the message.
+bool as_uint(const Num& v, uint64_t max, const std::string& what, uint64_t* out, std::string* err) {
+    switch (v.kind) {
+        case Num::Unsigned:
+            if (v.u > max) {
+                *err = what + " " + std::to_string(v.u) + " is out of range (at most " + std::to_string(max) + ")";
+                return false;
+            }
+            *out = v.u;
+            return true;
+        case Num::Negative: *err = what + " " + std::to_string(v.i) + " is negative"; return false;
+        case Num::Float:
+            *err = what + " " + v.text + (std::isfinite(v.d) && v.d == std::floor(v.d) ? " is out of range" : " is not an integer");
             return false;
-        }
-        *out = u;
-        return true;
-    }
-    if (v.is_number_integer()) {
-        *err = what + " " + std::to_string(v.get<int64_t>()) + " is negative";
-    } else if (v.is_number_float()) {
-        const double d = v.get<double>();
-        *err = what + " " + v.dump() + (std::isfinite(d) && d == std::floor(d) ? " is out of range" : " is not an integer");
-    } else {
-        *err = what + " must be a non-negative integer, got " + v.dump();
+        case Num::Other: *err = what + " must be a non-negative integer, got " + v.text; return false;
     }
     return false;
 }
 
-Status parse_dtype(const json& v, const std::string& name, DType* out) {
-    if (!v.is_string()) return Status::fail("tensor '" + name + "': dtype must be a string");
-    const std::string s = v.get<std::string>();
+// One tensor entry as read: {dtype, shape, data_offsets}.
+struct Entry {
+    std::string name;
+    bool has_dtype = false, has_shape = false, has_offsets = false;
+    bool dtype_is_string = false, shape_is_array = false, offsets_is_array = false;
+    std::string dtype, unknown;
+    std::vector<Num> shape, offsets;  // at most max_rank + 1 and 3 kept: enough to refuse
+    size_t rank = 0, n_offsets = 0;   // how many there were
+};
+
+Status parse_dtype(const Entry& e, DType* out) {
+    if (!e.dtype_is_string) return Status::fail("tensor '" + e.name + "': dtype must be a string");
+    const std::string& s = e.dtype;
     if (s == "F32") *out = DType::F32;
     else if (s == "F16") *out = DType::F16;
     else if (s == "BF16") *out = DType::BF16;
-    else return Status::fail("tensor '" + name + "': unsupported dtype '" + s + "' (supported: F32, F16, BF16)");
+    else return Status::fail("tensor '" + e.name + "': unsupported dtype '" + s + "' (supported: F32, F16, BF16)");
     return Status::success();
 }
 
-Status parse_entry(const std::string& name, const json& e, size_t data_size, const Limits& limits,
-                   TensorInfo* t) {
-    const std::string where = "tensor '" + name + "'";
-    if (!e.is_object()) return Status::fail(where + ": entry must be an object");
-    for (auto it = e.begin(); it != e.end(); ++it) {
-        if (it.key() != "dtype" && it.key() != "shape" && it.key() != "data_offsets") {
-            return Status::fail(where + ": unknown field '" + it.key() + "'");
-        }
-    }
-    for (const char* field : {"dtype", "shape", "data_offsets"}) {
-        if (!e.contains(field)) return Status::fail(where + ": missing field '" + field + "'");
-    }
-    t->name = name;
-    if (Status s = parse_dtype(e["dtype"], name, &t->dtype); !s) return s;
+Status check_entry(const Entry& e, size_t data_size, const Limits& limits, TensorInfo* t) {
+    const std::string where = "tensor '" + e.name + "'";
+    if (!e.unknown.empty()) return Status::fail(where + ": unknown field '" + e.unknown + "'");
+    if (!e.has_dtype) return Status::fail(where + ": missing field 'dtype'");
+    if (!e.has_shape) return Status::fail(where + ": missing field 'shape'");
+    if (!e.has_offsets) return Status::fail(where + ": missing field 'data_offsets'");
+    t->name = e.name;
+    if (Status s = parse_dtype(e, &t->dtype); !s) return s;
 
-    const json& shape = e["shape"];
-    if (!shape.is_array()) return Status::fail(where + ": shape must be an array");
-    if (shape.size() > limits.max_rank) {
-        return Status::fail(where + ": rank " + std::to_string(shape.size()) + " exceeds the limit of " +
-                            std::to_string(limits.max_rank));
+    if (!e.shape_is_array) return Status::fail(where + ": shape must be an array");
+    if (e.rank > limits.max_rank) {
+        return Status::fail(where + ": rank " + std::to_string(e.rank) + " exceeds the limit of " + std::to_string(limits.max_rank));
     }
     uint64_t numel = 1;
     bool overflow = false;
     std::string err;
-    for (size_t i = 0; i < shape.size(); i++) {
+    for (const Num& n : e.shape) {
         uint64_t d;
-        if (!as_uint(shape[i], INT64_MAX, "dimension", &d, &err)) return Status::fail(where + ": " + err);
+        if (!as_uint(n, INT64_MAX, "dimension", &d, &err)) return Status::fail(where + ": " + err);
         t->shape.push_back(static_cast<int64_t>(d));
         overflow = overflow || (d != 0 && numel > UINT64_MAX / d);
         if (!overflow) numel *= d;
@@ -113,13 +122,10 @@ Status parse_entry(const std::string& name, const json& e, size_t data_size, con
         return Status::fail(where + ": shape " + shape_str(t->shape) + " has too many elements");
     }
 
-    const json& offs = e["data_offsets"];
-    if (!offs.is_array() || offs.size() != 2) {
-        return Status::fail(where + ": data_offsets must be [begin, end]");
-    }
+    if (!e.offsets_is_array || e.n_offsets != 2) return Status::fail(where + ": data_offsets must be [begin, end]");
     uint64_t begin, end;
-    if (!as_uint(offs[0], UINT64_MAX, "data offset", &begin, &err) ||
-        !as_uint(offs[1], UINT64_MAX, "data offset", &end, &err)) {
+    if (!as_uint(e.offsets[0], UINT64_MAX, "data offset", &begin, &err) ||
+        !as_uint(e.offsets[1], UINT64_MAX, "data offset", &end, &err)) {
         return Status::fail(where + ": " + err);
     }
     if (begin > end) {
@@ -141,6 +147,194 @@ Status parse_entry(const std::string& name, const json& e, size_t data_size, con
     t->end = static_cast<size_t>(end);
     return Status::success();
 }
+
+// Reads the header as a stream of JSON events (nlohmann's SAX interface) straight into the File,
+// without building a JSON tree: time is linear in the header and memory is what the File keeps
+// (the names, the metadata strings, one TensorInfo per tensor). The header's shape is fixed
+// ({name: {dtype, shape: [..], data_offsets: [..]}, "__metadata__": {key: string}}), so anything
+// nested deeper than that is refused where it starts, and skipped by counting, never by recursion.
+// The first error is kept; parsing then only goes on to tell a JSON syntax error, which comes first.
+class HeaderReader {
+  public:
+    HeaderReader(File* file, const Limits& limits) : file_(file), limits_(limits) {}
+
+    bool null() { return scalar(other("null")); }
+    bool boolean(bool b) { return scalar(other(b ? "true" : "false")); }
+    bool number_integer(int64_t v) {  // the lexer hands only integers written with '-' here
+        Num n;
+        n.kind = v < 0 ? Num::Negative : Num::Unsigned;
+        n.i = v;
+        n.u = v < 0 ? 0 : static_cast<uint64_t>(v);
+        return scalar(n);
+    }
+    bool number_unsigned(uint64_t v) {
+        Num n;
+        n.kind = Num::Unsigned;
+        n.u = v;
+        return scalar(n);
+    }
+    bool number_float(double v, const std::string& text) {
+        Num n;
+        n.kind = Num::Float;
+        n.d = v;
+        n.text = text;
+        return scalar(n);
+    }
+    bool string(std::string& s) {
+        if (skip()) return true;
+        if (depth_ == 2 && in_meta_) {
+            file_->metadata[key_] = std::move(s);
+            return true;
+        }
+        if (depth_ == 2 && field_ == Field::Dtype) {
+            entry_.dtype_is_string = true;
+            entry_.dtype = std::move(s);
+            return true;
+        }
+        return scalar(other("a string"));
+    }
+    bool binary(nlohmann::json::binary_t&) { return true; }  // JSON has none
+    bool key(std::string& k) {
+        if (skip()) return true;
+        if (depth_ == 1) return top_key(std::move(k));
+        if (depth_ == 2 && in_meta_) {
+            if (file_->metadata.count(k)) return error("header has the key '" + k + "' twice");
+            if (file_->metadata.size() >= limits_.max_metadata) {
+                return error("__metadata__ has more than " + std::to_string(limits_.max_metadata) + " keys");
+            }
+            key_ = std::move(k);
+            return true;
+        }
+        // depth 2: a field of a tensor entry.
+        bool* seen = k == "dtype" ? &entry_.has_dtype : k == "shape" ? &entry_.has_shape : k == "data_offsets" ? &entry_.has_offsets : nullptr;
+        field_ = k == "dtype" ? Field::Dtype : k == "shape" ? Field::Shape : k == "data_offsets" ? Field::Offsets : Field::Unknown;
+        if (!seen) {
+            if (entry_.unknown.empty()) entry_.unknown = k;
+        } else if (*seen) {
+            return error("header has the key '" + k + "' twice");
+        } else {
+            *seen = true;
+        }
+        return true;
+    }
+    bool start_object(std::size_t) { return open(false); }
+    bool start_array(std::size_t) { return open(true); }
+    bool end_object() { return close(); }
+    bool end_array() { return close(); }
+    bool parse_error(std::size_t pos, const std::string&, const nlohmann::detail::exception&) {
+        syntax_error_at_ = pos;
+        return false;
+    }
+
+    const Status& status() const { return status_; }
+    size_t syntax_error_at() const { return syntax_error_at_; }
+
+  private:
+    enum class Field { Dtype, Shape, Offsets, Unknown };
+
+    static Num other(const char* what) {
+        Num n;
+        n.text = what;
+        return n;
+    }
+    bool skip() const { return !status_.ok() || skip_ > 0; }
+    bool error(const std::string& message) {
+        if (status_.ok()) status_ = Status::fail(message);
+        return true;  // keep reading: a JSON syntax error later in the header is reported instead
+    }
+
+    bool top_key(std::string&& name) {
+        if (!names_.insert(name).second) return error("header has the key '" + name + "' twice");
+        in_meta_ = name == "__metadata__";
+        if (in_meta_) return true;
+        if (name.empty()) return error("a tensor has an empty name");
+        if (name.size() > limits_.max_name_bytes) {
+            return error("tensor name '" + name.substr(0, 40) + "...' is longer than " + std::to_string(limits_.max_name_bytes) + " bytes");
+        }
+        if (file_->tensors.size() >= limits_.max_tensors) return error("more than " + std::to_string(limits_.max_tensors) + " tensors");
+        entry_ = Entry();
+        entry_.name = std::move(name);
+        return true;
+    }
+
+    // A value that is not a container, wherever it is.
+    bool scalar(const Num& n) {
+        if (skip()) return true;
+        if (depth_ == 0) return error("header must be a JSON object");
+        if (depth_ == 1) {
+            return error(in_meta_ ? "__metadata__ must be an object of strings" : "tensor '" + entry_.name + "': entry must be an object");
+        }
+        if (depth_ == 2 && in_meta_) return error("__metadata__ value '" + key_ + "' is not a string");
+        if (depth_ == 2) return true;  // dtype not a string, shape or data_offsets not an array: refused at the end of the entry
+        // depth 3: an element of shape or data_offsets.
+        keep(n);
+        return true;
+    }
+    void keep(const Num& n) {
+        if (field_ == Field::Shape) {
+            if (entry_.shape.size() <= limits_.max_rank) entry_.shape.push_back(n);
+            entry_.rank++;
+        } else if (field_ == Field::Offsets) {
+            if (entry_.offsets.size() < 3) entry_.offsets.push_back(n);
+            entry_.n_offsets++;
+        }
+    }
+
+    bool open(bool array) {
+        if (skip()) {
+            if (skip_ > 0) skip_++;
+            return true;
+        }
+        if (depth_ == 0) {
+            if (array) return error("header must be a JSON object");
+        } else if (depth_ == 1) {
+            if (in_meta_ && array) return error("__metadata__ must be an object of strings");
+            if (!in_meta_ && array) return error("tensor '" + entry_.name + "': entry must be an object");
+        } else if (depth_ == 2) {
+            if (in_meta_) return error("__metadata__ value '" + key_ + "' is not a string");
+            const bool wanted = array && (field_ == Field::Shape || field_ == Field::Offsets);
+            if (field_ == Field::Shape) entry_.shape_is_array = array;
+            if (field_ == Field::Offsets) entry_.offsets_is_array = array;
+            if (!wanted) {
+                skip_ = 1;  // refused at the end of the entry; what is inside does not matter
+                return true;
+            }
+        } else {
+            // depth 3: a container where a number belongs.
+            keep(other(array ? "an array" : "an object"));
+            skip_ = 1;
+            return true;
+        }
+        depth_++;
+        return true;
+    }
+    bool close() {
+        if (skip_ > 0) {
+            skip_--;
+            return true;
+        }
+        if (!status_.ok()) return true;
+        depth_--;
+        if (depth_ == 1 && !in_meta_) {
+            TensorInfo t;
+            if (Status s = check_entry(entry_, file_->data_size, limits_, &t); !s) return error(s.error);
+            file_->tensors.push_back(std::move(t));
+        }
+        return true;
+    }
+
+    File* file_;
+    const Limits& limits_;
+    Status status_;
+    size_t syntax_error_at_ = 0;
+    int depth_ = 0;       // open containers that are part of the header's fixed shape (at most 3)
+    uint64_t skip_ = 0;   // > 0: inside a value being skipped, this many containers deep
+    bool in_meta_ = false;
+    std::string key_;     // the metadata key being read
+    Field field_ = Field::Unknown;
+    Entry entry_;         // the tensor entry being read
+    std::set<std::string> names_;  // ordered, not hashed: no collisions to craft
+};
 
 }  // namespace
 
@@ -166,49 +360,15 @@ Result<File> parse(const uint8_t* bytes, size_t size, const Limits& limits) {
         return Result<File>::fail("header is not valid UTF-8 (byte " + std::to_string(bad) + " of the header)");
     }
 
-    // nlohmann keeps the last of duplicate keys silently; the callback sees every key, per object.
-    std::vector<std::set<std::string>> keys;
-    std::string duplicate;
-    auto cb = [&](int, json::parse_event_t ev, json& parsed) {
-        if (ev == json::parse_event_t::object_start) keys.emplace_back();
-        else if (ev == json::parse_event_t::object_end && !keys.empty()) keys.pop_back();
-        else if (ev == json::parse_event_t::key && !keys.empty() && parsed.is_string()) {
-            if (!keys.back().insert(parsed.get<std::string>()).second && duplicate.empty()) {
-                duplicate = parsed.get<std::string>();
-            }
-        }
-        return true;
-    };
-    const json header = json::parse(hdr, hdr + hn, cb, /*allow_exceptions=*/false);
-    if (header.is_discarded()) return Result<File>::fail("header is not valid JSON");
-    if (!duplicate.empty()) return Result<File>::fail("header has the key '" + duplicate + "' twice");
-    if (!header.is_object()) return Result<File>::fail("header must be a JSON object");
-
     File file;
     file.data = bytes + 8 + hn;
     file.data_size = size - 8 - hn;
-    for (auto it = header.begin(); it != header.end(); ++it) {
-        const std::string& name = it.key();
-        if (name == "__metadata__") {
-            if (!it->is_object()) return Result<File>::fail("__metadata__ must be an object of strings");
-            for (auto m = it->begin(); m != it->end(); ++m) {
-                if (!m->is_string()) return Result<File>::fail("__metadata__ value '" + m.key() + "' is not a string");
-                file.metadata[m.key()] = m->get<std::string>();
-            }
-            continue;
-        }
-        if (name.empty()) return Result<File>::fail("a tensor has an empty name");
-        if (name.size() > limits.max_name_bytes) {
-            return Result<File>::fail("tensor name '" + name.substr(0, 40) + "...' is longer than " +
-                                      std::to_string(limits.max_name_bytes) + " bytes");
-        }
-        if (file.tensors.size() >= limits.max_tensors) {
-            return Result<File>::fail("more than " + std::to_string(limits.max_tensors) + " tensors");
-        }
-        TensorInfo t;
-        if (Status s = parse_entry(name, *it, file.data_size, limits, &t); !s) return Result<File>::fail(s.error);
-        file.tensors.push_back(std::move(t));
+    HeaderReader reader(&file, limits);
+    const bool ok = json::sax_parse(hdr, hdr + hn, &reader, nlohmann::detail::input_format_t::json, /*strict=*/true);
+    if (!ok) {
+        return Result<File>::fail("header is not valid JSON (at byte " + std::to_string(reader.syntax_error_at()) + " of the header)");
     }
+    if (!reader.status()) return Result<File>::fail(reader.status().error);
 
     // The tensors must tile [0, data_size) exactly, as the safetensors validate() requires.
     std::sort(file.tensors.begin(), file.tensors.end(),

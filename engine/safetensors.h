@@ -6,6 +6,8 @@
 // entry's fields, shapes (non-negative integers, no overflow), that byte sizes match shapes, and
 // that the tensors tile the data exactly (no overlap, no gap, no trailing bytes). Every 64-bit value
 // is range-checked before it is narrowed to size_t (32 bits on wasm32). Messages name the tensor.
+// The header is read as a stream of JSON events, never as a JSON tree: time is linear in its size,
+// memory is what the File keeps, and nesting where a number belongs is refused where it starts.
 #pragma once
 
 #include <cstddef>
@@ -29,6 +31,7 @@ struct Limits {
     size_t max_tensors = 100000;
     size_t max_name_bytes = 1024;
     size_t max_rank = 8;
+    size_t max_metadata = 1000;  // keys of __metadata__
 };
 
 struct TensorInfo {

@@ -118,6 +118,51 @@ std::vector<BadFile> bad_files(const std::string& dir) {
     header("gap-start", R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", 12, "gap of 4 bytes in the data before tensor 'a'");
     header("trailing", "{" + kOne + "}", 9, "1 trailing bytes after the last tensor");
 
+    // Hostile but well-formed headers (issue 16): nesting where a number belongs, counts past the
+    // limits, and the shapes that made the old tree-building parser quadratic or gigabytes large.
+    // Each is refused in time linear in its size, without building a JSON tree.
+    const std::string deep = std::string(10000, '[') + "1" + std::string(10000, ']');
+    header("shape-nested-10000", R"({"a":{"dtype":"F32","shape":[)" + deep + R"(],"data_offsets":[0,8]}})", 8,
+           "tensor 'a': dimension must be a non-negative integer, got an array");
+    header("offsets-object", R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,{"x":[]}]}})", 8,
+           "tensor 'a': data offset must be a non-negative integer, got an object");
+    header("shape-string", R"({"a":{"dtype":"F32","shape":["2"],"data_offsets":[0,8]}})", 8,
+           "tensor 'a': dimension must be a non-negative integer, got a string");
+    header("dtype-nested", R"({"a":{"dtype":)" + deep + R"(,"shape":[2],"data_offsets":[0,8]}})", 8,
+           "tensor 'a': dtype must be a string");
+    header("metadata-nested", R"({"__metadata__":{"k":)" + deep + "}}", 0, "__metadata__ value 'k' is not a string");
+    header("field-twice", R"({"a":{"dtype":"F32","dtype":"F16","shape":[2],"data_offsets":[0,8]}})", 8,
+           "header has the key 'dtype' twice");
+    header("metadata-key-twice", R"({"__metadata__":{"k":"a","k":"b"}})", 0, "header has the key 'k' twice");
+    // Semantic errors never hide a JSON syntax error further on.
+    header("json-broken-after-error", R"({"a":[1], "b": })", 0, "header is not valid JSON (at byte 16 of the header)");
+    {
+        std::string h = R"({"__metadata__":{)";
+        for (int i = 0; i <= 1000; i++) h += (i ? ",\"k" : "\"k") + std::to_string(i) + "\":\"v\"";
+        header("metadata-keys-1001", h + "}}", 0, "__metadata__ has more than 1000 keys");
+    }
+    {
+        // 100,001 one-element tensors (5 MB): took 125 s when every object's end rescanned its parent.
+        std::string h = "{";
+        for (int i = 0; i <= 100000; i++) {
+            h += (i ? ",\"t" : "\"t") + std::to_string(i) + R"(":{"dtype":"F32","shape":[1],"data_offsets":[)" +
+                 std::to_string(4 * i) + "," + std::to_string(4 * i + 4) + "]}";
+        }
+        header("tensors-100001", h + "}", 4 * 100001, "more than 100000 tensors");
+    }
+    {
+        // 1,000,000 empty objects in an array where a tensor entry belongs (3 MB; minutes before).
+        std::string h = R"({"a":[)";
+        for (int i = 0; i < 1000000; i++) h += i ? ",{}" : "{}";
+        header("objects-1M", h + "]}", 0, "tensor 'a': entry must be an object");
+    }
+    {
+        // One entry with 1,000,000 keys (13 MB; hours before, gigabytes of tree in the browser).
+        std::string h = R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8])";
+        for (int i = 0; i < 1000000; i++) h += ",\"k" + std::to_string(i) + "\":{}";
+        header("keys-1M", h + "}}", 8, "tensor 'a': unknown field 'k0'");
+    }
+
     // The model on top: derived from the valid tiny checkpoint.
     auto model = [&](std::string name, const std::function<void(Tiny&)>& edit, std::string msg) {
         Tiny t(dir);
@@ -160,6 +205,30 @@ std::vector<BadFile> bad_files(const std::string& dir) {
         vocab[1] = "ab";
         t.header["__metadata__"]["vocab"] = vocab.dump();
     }, "vocabulary entry 1 is not a single UTF-8 character");
+    // tokenizer.json in the metadata (one dropped .safetensors carries it): added_tokens ids are
+    // checked as the 64-bit values written, before anything is indexed or sized by them.
+    auto tokenizer_json = [&](std::string name, const std::function<void(json&)>& edit, std::string msg) {
+        std::ifstream f(dir + "/bpe/tokenizer.json", std::ios::binary);
+        json tj = json::parse(std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>()));
+        edit(tj);
+        meta(std::move(name), "tokenizer_json", tj.dump(), std::move(msg));
+    };
+    const auto added_id = [](json id) { return [id](json& tj) { tj["added_tokens"][0]["id"] = id; }; };
+    tokenizer_json("added-id-minus-1", added_id(-1), "added_tokens entry 0: token id -1 is out of range (0 to 1048575)");
+    tokenizer_json("added-id-minus-2", added_id(-2), "added_tokens entry 0: token id -2 is out of range");
+    tokenizer_json("added-id-int-min", added_id(INT32_MIN), "token id -2147483648 is out of range");
+    tokenizer_json("added-id-1e9", added_id(1000000000), "token id 1000000000 is out of range");
+    tokenizer_json("added-id-2p32-5", added_id((1ull << 32) + 5), "token id 4294967301 is out of range");
+    tokenizer_json("added-id-u64-max", added_id(UINT64_MAX), "token id 18446744073709551615 is out of range");
+    tokenizer_json("added-id-string", added_id("7"), "added_tokens entry 0 has no integer id");
+    tokenizer_json("added-id-twice", [](json& tj) { tj["added_tokens"].push_back(tj["added_tokens"][0]); },
+                   "added_tokens entry 1: token id 438 is used twice");
+    tokenizer_json("vocab-id-2p32", [](json& tj) { tj["model"]["vocab"]["a"] = (1ull << 32) + 5; },
+                   "token 'a': token id 4294967301 is out of range");
+    tokenizer_json("tokenizer-nested", [&](json& tj) { tj["x"] = json::parse(std::string(100, '[') + std::string(100, ']')); },
+                   "tokenizer.json nests deeper than 64 levels");
+    meta("vocab-nested", "vocab", deep, "'vocab' must be a JSON array of strings (__metadata__ 'vocab' nests deeper than 64 levels");
+
     // A non-finite weight can only produce NaN logits: the file is refused, naming tensor and element.
     for (float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
         model(std::isnan(bad) ? "weight-nan" : "weight-inf", [bad](Tiny& t) {

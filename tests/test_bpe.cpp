@@ -100,7 +100,8 @@ TEST_CASE("streamed decoding holds back incomplete UTF-8", "[bpe]") {
 }
 
 TEST_CASE("tokenizer files are validated with messages", "[bpe]") {
-    REQUIRE_THAT(Gpt2Tokenizer::from_tokenizer_json("nope").error(), Contains("not a JSON object"));
+    REQUIRE_THAT(Gpt2Tokenizer::from_tokenizer_json("nope").error(), Contains("tokenizer.json is not valid JSON (at byte 2)"));
+    REQUIRE_THAT(Gpt2Tokenizer::from_tokenizer_json("[1]").error(), Contains("tokenizer.json is not a JSON object"));
     REQUIRE_THAT(Gpt2Tokenizer::from_tokenizer_json("{}").error(), Contains("has no \"model\""));
     REQUIRE_THAT(Gpt2Tokenizer::from_tokenizer_json(R"({"model":{"type":"WordPiece","vocab":{}}})").error(), Contains("not BPE"));
     REQUIRE_THAT(Gpt2Tokenizer::from_tokenizer_json(R"({"model":{"vocab":{"a":0},"merges":[]}})").error(),
@@ -113,16 +114,38 @@ TEST_CASE("tokenizer files are validated with messages", "[bpe]") {
     REQUIRE_THAT(Gpt2Tokenizer::from_vocab_merges(vocab.dump(), "").error(), Contains("is not byte-level BPE"));
 }
 
+// GPT-2's own vocab.json and merges.txt (OpenAI's encoder.json and vocab.bpe, 1.5 MB, not part of the
+// project): from ../shared/gpt2 beside the checkout, or $GPT2_TOKENIZER_DIR; skipped, saying so,
+// when absent. Reference ids from tiktoken 0.7 and transformers 4.44, which agree on them
+// (opencv/opencv_extra, testdata/dnn/llm/gpt2/gpt2_hf_tik_testdata.json), plus "Hello world".
 TEST_CASE("the real GPT-2 tokenizer, where its files are on this machine", "[bpe][gpt2]") {
-    const char* path = std::getenv("GPT2_TOKENIZER_JSON");
-    if (!path || !std::ifstream(path)) {
-        WARN("skipped: set GPT2_TOKENIZER_JSON to GPT-2's tokenizer.json to run it");
+    const char* env = std::getenv("GPT2_TOKENIZER_DIR");
+    const std::string dir = env ? env : GPT2_TOKENIZER_DIR;
+    if (!std::ifstream(dir + "/vocab.json") || !std::ifstream(dir + "/merges.txt")) {
+        WARN("skipped: GPT-2's vocab.json and merges.txt are not in " << dir << " (set GPT2_TOKENIZER_DIR)");
         return;
     }
-    auto t = Gpt2Tokenizer::from_tokenizer_json(read_text(path));
+    auto t = Gpt2Tokenizer::from_vocab_merges(read_text(dir + "/vocab.json"), read_text(dir + "/merges.txt"));
     REQUIRE(t.ok());
     REQUIRE(t->vocab_size() == 50257);
-    REQUIRE(t->encode_ids("Hello world") == std::vector<int>{15496, 995});
     REQUIRE(t->token_bytes(50256) == "<|endoftext|>");
+    const std::vector<std::pair<std::string, std::vector<int>>> reference_ids = {
+        {"Hello world", {15496, 995}},
+        {"\u00a1Hola, mundo! \u00bfC\u00f3mo est\u00e1s?", {126, 94, 39, 5708, 11, 27943, 78, 0, 1587, 123, 34, 10205, 5908, 1556, 40138, 30}},
+        {"\u041f\u0440\u0438\u0432\u0435\u0442, \u043c\u0438\u0440! \u041a\u0430\u043a \u0434\u0435\u043b\u0430?",
+         {140, 253, 21169, 18849, 38857, 16843, 20375, 11, 12466, 120, 18849, 21169, 0, 12466, 248, 16142, 31583, 12466, 112,
+          16843, 30143, 16142, 30}},
+        {"Merhaba d\u00fcnya! Nas\u0131ls\u0131n?", {13102, 5976, 64, 288, 9116, 3281, 64, 0, 22767, 30102, 7278, 30102, 77, 30}},
+        {"\U0001F469\U0001F3FD\u200D\U0001F4BB\u2728\U0001F680 \u2014 coding time!",
+         {41840, 102, 8582, 237, 121, 447, 235, 8582, 240, 119, 26486, 101, 8582, 248, 222, 851, 19617, 640, 0}},
+        {"\u4f60\u597d\uff0c\u4e16\u754c\uff01\u4eca\u5929\u5929\u6c14\u4e0d\u9519\u3002",
+         {19526, 254, 25001, 121, 171, 120, 234, 10310, 244, 45911, 234, 171, 120, 223, 20015, 232, 25465, 25465, 36365, 242,
+          38834, 165, 242, 247, 16764}},
+    };
+    for (const auto& [text, ids] : reference_ids) {
+        INFO(text);
+        REQUIRE(t->encode_ids(text) == ids);
+        REQUIRE(t->decode(ids) == text);
+    }
     for (const Case& c : reference()) REQUIRE(t->decode(t->encode_ids(c.bytes)) == c.bytes);
 }

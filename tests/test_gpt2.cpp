@@ -125,6 +125,22 @@ TEST_CASE("Hugging Face checkpoints: what is missing or inconsistent is named", 
     Hf exact;
     exact.config = R"({"n_head": 2, "activation_function": "gelu"})";
     REQUIRE(exact.load()->config().gelu_exact);
+    // Integers are reported as written, never narrowed first (-4 was "got 0", 2^40 became 1048576).
+    for (const auto& [value, figure] : std::vector<std::pair<std::string, std::string>>{
+             {"-4", "-4"}, {"0", "0"}, {"1099511627776", "1099511627776"}, {"18446744073709551615", "18446744073709551615"}}) {
+        Hf heads;
+        heads.config = R"({"n_head": )" + value + "}";
+        REQUIRE_THAT(heads.load().error(), Contains("config.json: n_head " + figure + " is out of range (1 to 1073741824)"));
+    }
+    Hf layers;
+    layers.config = R"({"n_head": 2, "n_layer": 4294967298})";
+    REQUIRE_THAT(layers.load().error(), Contains("config.json: n_layer 4294967298 is out of range"));
+    Hf wide;
+    wide.edit([](json& h, std::vector<uint8_t>&) {
+        h["h.0.attn.masked_bias"] = h["wpe.weight"];  // keeps the bytes (a mask buffer: ignored)
+        h["wpe.weight"] = {{"dtype", "F32"}, {"shape", {4294967296ull, 0}}, {"data_offsets", {0, 0}}};
+    });
+    REQUIRE_THAT(wide.load().error(), Contains("tensor 'wpe.weight': dimension 4294967296 is out of range (at most 1073741824)"));
     Hf odd;
     odd.edit([](json& h, std::vector<uint8_t>&) { h["h.1.attn.c_fc_extra.weight"] = h["h.1.ln_1.bias"]; });
     REQUIRE_THAT(odd.load().error(), Contains("overlap"));  // the container check comes first

@@ -16,6 +16,7 @@
 #include <memory>
 #include <numeric>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "../bpe.h"
@@ -46,13 +47,15 @@ class Engine {
     // The weight file goes straight from JS into this buffer in the wasm heap (HEAPU8.set), the
     // only copy of the bytes; load() parses it and releases it.
     // Returns 0 when the memory cannot be had (malloc, not new: a failed allocation must not abort).
+    // A failure also drops the side files set for this load: the load is abandoned, and they must not
+    // attach themselves to the next one.
     uintptr_t upload_buffer(double size) {
         upload_.reset();
         upload_size_ = 0;
-        if (!(size >= 0 && size <= 2147483647.0)) return 0;
+        if (!(size >= 0 && size <= 2147483647.0)) return abandon_load();
         upload_size_ = static_cast<size_t>(size);
         upload_.reset(static_cast<uint8_t*>(std::malloc(upload_size_ ? upload_size_ : 1)));
-        if (!upload_) upload_size_ = 0;
+        if (!upload_) return abandon_load();
         return reinterpret_cast<uintptr_t>(upload_.get());
     }
 
@@ -64,18 +67,23 @@ class Engine {
                           : name == "merges.txt"     ? &files_.merges_txt
                           : name == "config.json"    ? &files_.config_json
                                                      : nullptr;
-        if (!slot) return failure("'" + name + "' is not a file the engine reads beside the weights");
+        if (!slot) {
+            abandon_load();  // the caller's load fails: none of its files may stay for the next one
+            return failure("'" + name + "' is not a file the engine reads beside the weights");
+        }
         *slot = content;
         return success();
     }
 
     val load() {
-        files_.weights = upload_.get();
-        files_.weights_size = upload_size_;
-        auto m = gpt::Model::load(files_, available_memory());
+        // Everything this load consumes leaves the engine first, so that whatever happens below (a
+        // refusal, or an exception that escapes), the next load starts clean.
+        gpt::CheckpointFiles files = std::move(files_);
         files_ = gpt::CheckpointFiles();
-        upload_.reset();
-        upload_size_ = 0;
+        const auto upload = std::move(upload_);
+        files.weights = upload.get();
+        files.weights_size = std::exchange(upload_size_, 0);
+        auto m = gpt::Model::load(files, available_memory());
         if (!m) return failure(m.error());
         generator_.reset();  // refers to the old model
         model_ = std::make_unique<gpt::Model>(m.take());
@@ -158,6 +166,10 @@ class Engine {
         s.top_p = top_p;
         if (gpt::Status st = gpt::validate(s); !st) return failure(st.error);
         const auto step = generator_->step(s);
+        if (!step.ok()) {  // non-finite logits: the run ends here, its last good draw stays readable
+            stopped_ = true;
+            return failure(step.error);
+        }
         rows_.clear();
         append_rows(rows_, step.pos);
         val r = success();
@@ -218,8 +230,10 @@ class Engine {
         std::vector<int> idx(static_cast<size_t>(V));
         std::iota(idx.begin(), idx.end(), 0);
         const float* p = generator_->probs();
+        // A strict weak order even if a NaN got here (the generator stops before it does): NaN ranks last.
+        const auto key = [p](int a) { return std::isnan(p[a]) ? -1.0f : p[a]; };
         std::partial_sort(idx.begin(), idx.begin() + k, idx.end(),
-                          [p](int a, int b) { return p[a] != p[b] ? p[a] > p[b] : a < b; });
+                          [&key](int a, int b) { return key(a) != key(b) ? key(a) > key(b) : a < b; });
         for (int i = 0; i < k; i++) {
             val e = val::object();
             e.set("token", idx[i]);
@@ -231,6 +245,13 @@ class Engine {
     }
 
   private:
+    uintptr_t abandon_load() {
+        upload_.reset();
+        upload_size_ = 0;
+        files_ = gpt::CheckpointFiles();
+        return 0;
+    }
+
     // What a new model may take: the most the wasm heap can grow to, less what is allocated now (the
     // uploaded file and the current model, which stays until the new one has loaded) and some slack
     // for the stack and small allocations.

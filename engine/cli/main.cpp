@@ -14,15 +14,20 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <iterator>
+#include <exception>
 #include <map>
+#include <new>
 #include <set>
 #include <string>
 #include <vector>
 
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "../bpe.h"
 #include "../checkpoint.h"
+#include "../finite.h"
 #include "../generator.h"
 #include "../loss.h"
 #include "../model.h"
@@ -95,12 +100,56 @@ Args parse_args(int argc, char** argv, std::set<std::string> known) {
     return a;
 }
 
+// Reads a whole regular file. A directory (or a device, a pipe) is refused by name before it is
+// opened: reading a directory through a stream ends in an exception, not a message.
 std::vector<uint8_t> read_file(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) fail(1, "cannot open '" + path + "': " + std::strerror(errno));
+    if (S_ISDIR(st.st_mode)) fail(1, "'" + path + "' is a directory, not a file");
+    if (!S_ISREG(st.st_mode)) fail(1, "'" + path + "' is not a regular file");
+    std::FILE* f = std::fopen(path.c_str(), "rb");
     if (!f) fail(1, "cannot open '" + path + "': " + std::strerror(errno));
-    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    if (f.bad()) fail(1, "cannot read '" + path + "'");
+    std::vector<uint8_t> bytes(static_cast<size_t>(st.st_size));
+    const size_t got = bytes.empty() ? 0 : std::fread(bytes.data(), 1, bytes.size(), f);
+    const bool bad = got != bytes.size() || std::ferror(f);
+    std::fclose(f);
+    if (bad) fail(1, "cannot read '" + path + "'");
     return bytes;
+}
+
+// The memory a model may take natively, like the browser's 4 GiB ceiling: what the address-space
+// limit (ulimit -v) leaves beside what this process already maps, and at most the memory the
+// system has available (MemAvailable + SwapFree). A model past it is refused with the figure by
+// Model::load instead of ending in bad_alloc or the OOM killer.
+uint64_t available_memory() {
+    uint64_t avail = UINT64_MAX;
+    struct rlimit rl;
+    if (::getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+        uint64_t mapped = 0;  // bytes of address space in use: the first field of /proc/self/statm, in pages
+        if (std::FILE* f = std::fopen("/proc/self/statm", "r")) {
+            unsigned long long pages = 0;
+            if (std::fscanf(f, "%llu", &pages) == 1) mapped = pages * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+            std::fclose(f);
+        }
+        const uint64_t slack = 64ull << 20;  // stacks, the tokenizer, small allocations
+        const uint64_t limit = static_cast<uint64_t>(rl.rlim_cur);
+        avail = limit > mapped + slack ? limit - mapped - slack : 0;
+    }
+    if (std::FILE* f = std::fopen("/proc/meminfo", "r")) {
+        char key[64];
+        unsigned long long kib;
+        uint64_t sys = 0;
+        bool found = false;
+        while (std::fscanf(f, "%63s %llu kB", key, &kib) == 2) {
+            if (!std::strcmp(key, "MemAvailable:") || !std::strcmp(key, "SwapFree:")) {
+                sys += kib << 10;
+                found = true;
+            }
+        }
+        std::fclose(f);
+        if (found) avail = std::min(avail, sys);
+    }
+    return avail;
 }
 
 gpt::Model load_model(const Args& a) {
@@ -118,7 +167,7 @@ gpt::Model load_model(const Args& a) {
     text("vocab", &files.vocab_json);
     text("merges", &files.merges_txt);
     text("config", &files.config_json);
-    auto m = gpt::Model::load(files);
+    auto m = gpt::Model::load(files, available_memory());
     if (!m) fail(1, "cannot load '" + path + "': " + m.error());
     return m.take();
 }
@@ -151,7 +200,12 @@ int cmd_generate(const Args& a) {
     std::fputs(prompt.c_str(), stdout);
     gpt::Utf8Stream text;  // a BPE token may end inside a UTF-8 character
     for (long i = 0; i < n; i++) {
-        std::fputs(text.push(m.tokenizer().token_bytes(g.step(s).token)).c_str(), stdout);
+        const auto step = g.step(s);
+        if (!step.ok()) {
+            std::fputs((text.flush() + "\n").c_str(), stdout);
+            fail(1, step.error);
+        }
+        std::fputs(text.push(m.tokenizer().token_bytes(step.token)).c_str(), stdout);
         std::fflush(stdout);  // stream as generated
     }
     std::fputs((text.flush() + "\n").c_str(), stdout);
@@ -173,6 +227,7 @@ int cmd_attention(const Args& a) {
     }
     gpt::RunState s(c);
     if (gpt::Status st = gpt::forward(m, s, tokens.data(), static_cast<int>(tokens.size()), 0); !st) fail(1, st.error);
+    if (gpt::Status st = gpt::check_attention(s); !st) fail(1, st.error);
 
     // Rows: the query position; columns: the key positions it attends to (zero above the diagonal).
     // A context longer than the kept band shows its last s.capture positions.
@@ -245,7 +300,7 @@ int cmd_info(const Args& a) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
     if (argc < 2) fail(2, "no command");
     const std::string cmd = argv[1];
     if (cmd == "-h" || cmd == "--help" || cmd == "help") {
@@ -259,4 +314,16 @@ int main(int argc, char** argv) {
     if (cmd == "loss") return cmd_loss(parse_args(argc, argv, {"weights", "data", "split", "limit"}));
     if (cmd == "info") return cmd_info(parse_args(argc, argv, {"weights"}));
     fail(2, "unknown command '" + cmd + "'");
+}
+
+// The engine answers bad input with values; this is the last line of defence for what it cannot
+// foresee (the system refusing memory that available_memory() thought was there).
+int main(int argc, char** argv) {
+    try {
+        return run(argc, argv);
+    } catch (const std::bad_alloc&) {
+        fail(1, "out of memory: the system refused an allocation (see 'gpt info' for what the model needs)");
+    } catch (const std::exception& e) {
+        fail(1, std::string("unexpected error: ") + e.what());
+    }
 }
