@@ -55,3 +55,40 @@ expect(0 "loss [0-9.]+ nats/token" loss --weights ${HF} ${BPE} --data ${DATA}/ti
 expect(1 "add the model's config.json" info --weights ${HF} --tokenizer ${DATA}/bpe/tokenizer.json)
 expect(1 "this checkpoint has no tokenizer: add its tokenizer.json" info --weights ${HF} --config ${DATA}/gpt2-hf/config.json)
 expect(1 "vocab.json and merges.txt go together" info --weights ${HF} --vocab ${DATA}/bpe/vocab.json --config ${DATA}/gpt2-hf/config.json)
+
+# Hostile inputs (issue 16). A directory where a file belongs: one line naming it, never an
+# uncaught std::ios_failure.
+expect(1 "gpt: '${DATA}' is a directory, not a file" info --weights ${DATA})
+foreach(opt tokenizer vocab merges config)
+  expect(1 "gpt: '${DATA}/bpe' is a directory, not a file" info --weights ${HF} --${opt} ${DATA}/bpe)
+endforeach()
+expect(1 "gpt: '${DATA}' is a directory, not a file" loss --weights ${W} --data ${DATA})
+
+# Finite weights that overflow float32 when run (N(0, 1e18)): every command that reads logits or
+# attention stops with a message instead of printing one token forever or -nan.
+file(MAKE_DIRECTORY ${TMP})
+set(HUGE ${TMP}/huge-weights.safetensors)
+execute_process(COMMAND ${MAKE_CHECKPOINT} ${HUGE} 2 4 64 32 1e18 RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "make_checkpoint failed: ${rc}")
+endif()
+expect(0 "n_layer +2" info --weights ${HUGE})
+expect(1 "gpt: the logits at position 1 are not finite .*; the run is stopped\n$" generate --weights ${HUGE} --prompt ab --tokens 5)
+expect(1 "gpt: the logits at position 0 are not finite" loss --weights ${HUGE} --data ${DATA}/tiny-text.txt)
+expect(1 "gpt: the attention probabilities of layer 0, head [0-3] are not finite" attention --weights ${HUGE} --prompt ab --layer 1 --head 0)
+
+# A memory ceiling natively, as in the browser: block_size 16384 needs over 1 GiB of run state;
+# under a 0.9 GB address-space limit that is the memory message, not bad_alloc. (Not under the
+# sanitizers: AddressSanitizer itself needs terabytes of address space.)
+if(NOT SANITIZED)
+  set(LONG ${TMP}/long-context.safetensors)
+  execute_process(COMMAND ${MAKE_CHECKPOINT} ${LONG} 8 16 64 16384 0.02 RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "make_checkpoint failed: ${rc}")
+  endif()
+  execute_process(COMMAND sh -c "ulimit -v 900000 && exec \"$0\" info --weights \"$1\"" ${GPT} ${LONG}
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 1 OR NOT err MATCHES "^gpt: cannot load '.*': this model needs [0-9.]+ GiB of memory .*, more than the [0-9.]+ MiB available\n$")
+    message(FATAL_ERROR "under ulimit -v 900000: exit ${rc}\nstdout: ${out}\nstderr: ${err}")
+  endif()
+endif()
