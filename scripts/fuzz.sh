@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Fuzzes the safetensors loader, the model's config/metadata validation (with a few generation steps
 # on whatever loads) and the tokenizer with libFuzzer + ASan + UBSan, seeded with the valid test
-# checkpoints and every bad file of the test suite.
-#   scripts/fuzz.sh [SECONDS_PER_TARGET=900] [safetensors|model|tokenizer ...]
+# checkpoints and every bad file of the test suite; and, structure-aware, safetensors headers and
+# tokenizer.json files assembled from valid pieces by the fuzz input (header, tokenizer_json).
+#   scripts/fuzz.sh [SECONDS_PER_TARGET=900] [safetensors|model|tokenizer|header|tokenizer_json ...]
 # Findings (crashing inputs) are written to fuzz-results/; the corpus grows in build/fuzz/corpus/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-900}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(safetensors model tokenizer)
+[ ${#targets[@]} -eq 0 ] && targets=(safetensors model tokenizer header tokenizer_json)
 
 CC=clang CXX=clang++ cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGPT_FUZZ=ON -DGPT_TESTS=OFF >/dev/null
 cmake --build build/fuzz -j"$(nproc)"
