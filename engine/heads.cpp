@@ -57,13 +57,11 @@ Result<HeadStudy> HeadStudy::start(const Model& m, std::vector<int> tokens) {
     if (!base) return Result<HeadStudy>::fail(base.error());
     st.loss_ = base->mean_nats;
 
-    const int N = period(c);
-    RowStats repeated(c, N);
-    Rng rng(0);
-    std::vector<int> seq(static_cast<size_t>(2 * N));
-    for (int k = 0; k < kSequences; k++) {
-        for (int i = 0; i < N; i++) seq[static_cast<size_t>(i)] = seq[static_cast<size_t>(i + N)] = static_cast<int>(rng.next_u32() % static_cast<uint32_t>(c.vocab_size));
-        if (Status s = forward(m, st.s_, seq.data(), 2 * N, 0, {nullptr, &repeated}); !s) return Result<HeadStudy>::fail(s.error);
+    RowStats repeated(c, period(c));
+    for (const auto& seq : repeated_sequences(c)) {
+        if (Status s = forward(m, st.s_, seq.data(), static_cast<int>(seq.size()), 0, {nullptr, &repeated}); !s) {
+            return Result<HeadStudy>::fail(s.error);
+        }
     }
     for (size_t k = 0; k < st.roles_.size(); k++) {
         st.roles_[k].prev_token = text.mean(k, 0);
@@ -71,6 +69,18 @@ Result<HeadStudy> HeadStudy::start(const Model& m, std::vector<int> tokens) {
         st.roles_[k].induction = repeated.mean(k, 0);
     }
     return st;
+}
+
+std::vector<std::vector<int>> HeadStudy::repeated_sequences(const Config& c) {
+    const int N = period(c);
+    Rng rng(0);
+    std::vector<std::vector<int>> out;
+    for (int k = 0; k < kSequences; k++) {
+        std::vector<int> seq(static_cast<size_t>(2 * N));
+        for (int i = 0; i < N; i++) seq[i] = seq[i + N] = static_cast<int>(rng.next_u32() % static_cast<uint32_t>(c.vocab_size));
+        out.push_back(std::move(seq));
+    }
+    return out;
 }
 
 bool HeadStudy::next() {

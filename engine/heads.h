@@ -35,9 +35,11 @@ class HeadStudy {
     bool next();
     const std::vector<HeadRole>& roles() const { return roles_; }
 
-    // The induction sequences: `count` random token sequences of length N, each repeated once.
+    // The induction test: kSequences sequences of period(c) random tokens (PCG32, seed 0), each
+    // repeated once.
     static constexpr int kSequences = 4;
     static int period(const Config& c) { return std::max(1, std::min(c.block_size / 2, 100)); }
+    static std::vector<std::vector<int>> repeated_sequences(const Config& c);
 
   private:
     HeadStudy(const Model& m, std::vector<int> tokens);

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "generator.h"
+#include "heads.h"
 #include "golden.h"
 #include "helpers.h"
 #include "loss.h"
@@ -227,4 +228,53 @@ TEST_CASE("forward and the generator refuse interventions shaped for another mod
     REQUIRE_THAT(forward(m, s, &t, 1, 0, {&other}).error, Catch::Matchers::Contains("the interventions are for 3 layers x 4 heads"));
     Generator g(m);
     REQUIRE_FALSE(g.set_interventions(other).ok());
+}
+
+TEST_CASE("gpt heads' figures are the loss with the head off and the means of its attention rows", "[probe][heads]") {
+    const Model m = load_model(read_bytes(data_path("tiny-f32.safetensors")));
+    const Config& c = m.config();
+    const int T = c.block_size;
+    const auto tokens = m.tokenizer().encode(read_text(data_path("tiny-text.txt"))).tokens;
+    auto study = HeadStudy::start(m, tokens);
+    REQUIRE(study.ok());
+    int measured = 0;
+    while (study->next()) measured++;
+    REQUIRE(measured == c.n_layer * c.n_head);
+    REQUIRE_FALSE(study->next());
+
+    // The same figures computed here from the kept attention (T = 32: every row is kept).
+    RunState s(c);
+    const auto base = mean_loss(m, s, tokens);
+    REQUIRE(study->loss() == base->mean_nats);
+    std::vector<double> prev(measured), ent(measured), ind(measured);
+    std::vector<long> rows(measured), ind_rows(measured);
+    const long n_targets = static_cast<long>(tokens.size()) - 1;
+    for (long a = 0; a < n_targets; a += T) {
+        const int n = static_cast<int>(std::min<long>(T, n_targets - a));
+        REQUIRE(forward(m, s, tokens.data() + a, n, 0).ok());
+        for (int k = 0; k < measured; k++)
+            for (int p = 1; p < n; p++) {
+                const float* row = s.att_row(k / c.n_head, k % c.n_head, p);
+                prev[k] += row[p - 1];
+                for (int j = 0; j <= p; j++) ent[k] -= row[j] > 0 ? row[j] * std::log(double(row[j])) : 0.0;
+                rows[k]++;
+            }
+    }
+    const int N = HeadStudy::period(c);
+    for (const auto& seq : HeadStudy::repeated_sequences(c)) {
+        REQUIRE(seq.size() == 2u * N);
+        for (int i = 0; i < N; i++) REQUIRE(seq[i] == seq[i + N]);
+        REQUIRE(forward(m, s, seq.data(), 2 * N, 0).ok());
+        for (int k = 0; k < measured; k++)
+            for (int p = N; p < 2 * N; p++) ind[k] += s.att_row(k / c.n_head, k % c.n_head, p)[p - N + 1], ind_rows[k]++;
+    }
+    for (int k = 0; k < measured; k++) {
+        const HeadRole& r = study->roles()[k];
+        REQUIRE(r.prev_token == Approx(prev[k] / rows[k]).margin(1e-9));
+        REQUIRE(r.entropy == Approx(ent[k] / rows[k]).margin(1e-9));
+        REQUIRE(r.induction == Approx(ind[k] / ind_rows[k]).margin(1e-9));
+        Interventions off(c);
+        off.modes[k] = HeadMode::off;
+        REQUIRE(r.loss_increase == Approx(mean_loss(m, s, tokens, {&off})->mean_nats - base->mean_nats).margin(1e-12));
+    }
 }
