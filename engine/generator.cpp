@@ -10,14 +10,22 @@ Generator::Generator(const Model& model)
     : model_(model),
       state_(model.config()),
       sampler_(model.config().vocab_size),
+      interventions_(model.config()),
       probs_(static_cast<size_t>(model.config().vocab_size)) {}
+
+Status Generator::set_interventions(const Interventions& iv) {
+    const Config& c = model_.config();
+    if (iv.n_layer != c.n_layer || iv.n_head != c.n_head) return Status::fail("the interventions are for another model's heads");
+    interventions_ = iv;
+    return Status::success();
+}
 
 Status Generator::start(const std::vector<int>& prompt, uint64_t seed) {
     if (prompt.empty()) return Status::fail("the prompt is empty: give the model at least one character to continue");
     const int T = model_.config().block_size;
     const int n = static_cast<int>(prompt.size());
     const int start = std::max(0, n - T);
-    if (Status s = forward(model_, state_, prompt.data() + start, n - start, 0); !s) return s;
+    if (Status s = forward(model_, state_, prompt.data() + start, n - start, 0, {&interventions_}); !s) return s;
     if (Status s = check_logits(state_, state_.logits.data(), n - start - 1); !s) return s;
     tokens_ = prompt;
     prompt_length_ = n;
@@ -35,9 +43,9 @@ Generator::Step Generator::step(const SamplerSettings& s) {
         if (n_window > T) {
             const int keep = std::max(1, T / 2);
             window_start_ = static_cast<int>(tokens_.size()) - keep;
-            forward(model_, state_, tokens_.data() + window_start_, keep, 0);
+            forward(model_, state_, tokens_.data() + window_start_, keep, 0, {&interventions_});
         } else {
-            forward(model_, state_, &tokens_.back(), 1, n_window - 1);
+            forward(model_, state_, &tokens_.back(), 1, n_window - 1, {&interventions_});
         }
     }
     pending_ = false;  // a failed step stays failed: the next one finds the same logits

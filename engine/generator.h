@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "model.h"
+#include "probe.h"
 #include "result.h"
 #include "sampler.h"
 
@@ -21,6 +22,11 @@ namespace gpt {
 class Generator {
   public:
     explicit Generator(const Model& model);  // allocates the RunState once
+
+    // Heads switched off or made uniform from the next forward call on (start() or a step()).
+    // Refuses interventions shaped for another model.
+    Status set_interventions(const Interventions& iv);
+    const Interventions& interventions() const { return interventions_; }
 
     // Encodes the (already tokenized) prompt into the window; the next step() samples after it.
     // Fails on non-finite logits (finite.h).
@@ -50,7 +56,8 @@ class Generator {
     RunState state_;
     Sampler sampler_;
     Rng rng_;
-    std::vector<float> probs_;  // (V)
+    Interventions interventions_;  // (L, NH) modes, all normal by default
+    std::vector<float> probs_;     // (V)
     std::vector<int> tokens_;
     int prompt_length_ = 0;
     int window_start_ = 0;  // tokens_[window_start_ ..] sit at positions 0..

@@ -7,7 +7,7 @@
 
 namespace gpt {
 
-Result<LossReport> mean_loss(const Model& m, RunState& s, const std::vector<int>& tokens) {
+Result<LossReport> mean_loss(const Model& m, RunState& s, const std::vector<int>& tokens, const ForwardHooks& hooks) {
     const long n_targets = static_cast<long>(tokens.size()) - 1;
     if (n_targets < 1) return Result<LossReport>::fail("the text needs at least 2 tokens to measure a loss");
     const int T = m.config().block_size, V = m.config().vocab_size;
@@ -19,7 +19,7 @@ Result<LossReport> mean_loss(const Model& m, RunState& s, const std::vector<int>
     long windows = 0;
     for (long a = 0; a < n_targets; a += T) {
         const int n = static_cast<int>(std::min<long>(T, n_targets - a));
-        if (Status st = forward(m, s, tokens.data() + a, n, 0); !st) return Result<LossReport>::fail(st.error);
+        if (Status st = forward(m, s, tokens.data() + a, n, 0, hooks); !st) return Result<LossReport>::fail(st.error);
         for (int i = 0; i < n; i++) {
             logits_of_row(m, s, i, logits.data());
             if (Status st = check_logits(s, logits.data(), static_cast<int>(a + i)); !st) return Result<LossReport>::fail(st.error);

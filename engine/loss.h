@@ -17,7 +17,8 @@ struct LossReport {
 // Consecutive non-overlapping windows of T = block_size input tokens from the start of `tokens`:
 // window w feeds tokens[w*T, w*T + T) and predicts tokens[w*T + 1, w*T + T + 1); a final shorter
 // window takes the remainder. Every position of every window counts (as weights/gptref.py
-// eval_loss_windows, the PyTorch twin it is checked against).
-Result<LossReport> mean_loss(const Model& m, RunState& s, const std::vector<int>& tokens);
+// eval_loss_windows, the PyTorch twin it is checked against). hooks: interventions on heads and an
+// observer for every forward call (model.h).
+Result<LossReport> mean_loss(const Model& m, RunState& s, const std::vector<int>& tokens, const ForwardHooks& hooks = {});
 
 }  // namespace gpt

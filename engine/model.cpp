@@ -8,6 +8,7 @@
 
 #include "checkpoint.h"
 #include "ops/ops.h"
+#include "probe.h"
 #include "safetensors.h"
 
 namespace gpt {
@@ -136,35 +137,131 @@ Result<Model> Model::load(const CheckpointFiles& files, uint64_t max_memory) {
     return m;
 }
 
-RunState::RunState(const Config& c)
-    : config(c),
-      x(static_cast<size_t>(c.block_size) * c.n_embd),
-      xn(x.size()),
-      qkv(3 * x.size()),
-      y(x.size()),
-      h(4 * x.size()),
-      key_cache(static_cast<size_t>(c.n_layer) * x.size()),
-      value_cache(key_cache.size()),
-      capture(std::min(c.block_size, kMaxCapture)),
-      att(static_cast<size_t>(c.n_layer) * c.n_head * capture * capture),
-      scores(static_cast<size_t>(c.block_size)),
-      block(static_cast<size_t>(c.block_size) * c.block_size),
-      logits(static_cast<size_t>(c.vocab_size)) {}
+namespace {
+
+// Every buffer of a RunState and its length in floats for a config: the one list the constructor
+// allocates from and bytes_needed() adds up.
+uint64_t TC(const Config& c) { return static_cast<uint64_t>(c.block_size) * c.n_embd; }
+uint64_t capture_of(const Config& c) { return static_cast<uint64_t>(std::min(c.block_size, kMaxCapture)); }
+const struct {
+    std::vector<float> RunState::*buffer;
+    uint64_t (*floats)(const Config& c);
+} kBuffers[] = {
+    {&RunState::x, [](const Config& c) { return TC(c); }},
+    {&RunState::xn, [](const Config& c) { return TC(c); }},
+    {&RunState::qkv, [](const Config& c) { return 3 * TC(c); }},
+    {&RunState::y, [](const Config& c) { return TC(c); }},
+    {&RunState::h, [](const Config& c) { return 4 * TC(c); }},
+    {&RunState::key_cache, [](const Config& c) { return static_cast<uint64_t>(c.n_layer) * TC(c); }},
+    {&RunState::value_cache, [](const Config& c) { return static_cast<uint64_t>(c.n_layer) * TC(c); }},
+    {&RunState::att, [](const Config& c) { return static_cast<uint64_t>(c.n_layer) * c.n_head * capture_of(c) * capture_of(c); }},
+    {&RunState::scores, [](const Config& c) { return static_cast<uint64_t>(c.block_size); }},
+    {&RunState::block, [](const Config& c) { return static_cast<uint64_t>(c.block_size) * c.block_size; }},
+    {&RunState::logits, [](const Config& c) { return static_cast<uint64_t>(c.vocab_size); }},
+};
+
+// Row p's scaled scores att[j] = q · k_j / sqrt(hs), j = 0..p (keys `stride` floats apart).
+void scaled_scores(float* att, const float* q, const float* keys, int stride, int p, int hs) {
+    const float scale = 1.0f / std::sqrt(static_cast<float>(hs));
+    for (int j = 0; j <= p; j++) att[j] = ops::dot(q, keys + static_cast<size_t>(j) * stride, hs) * scale;
+}
+
+// Scores -> the probabilities a head uses, in place over row(n) with keys [0, n_valid) visible:
+// softmax under the causal mask, or for a uniform head the causal average 1/n_valid.
+void probabilities(float* row, int n, int n_valid, HeadMode mode) {
+    if (mode != HeadMode::uniform) {
+        ops::masked_softmax(row, n, n_valid);
+        return;
+    }
+    std::fill(row, row + n_valid, 1.0f / static_cast<float>(n_valid));
+    std::fill(row + n_valid, row + n, 0.0f);
+}
+
+// out(hs) = sum_{j <= p} att[j] v_j (values `stride` floats apart).
+void weighted_sum(float* out, const float* att, const float* values, int stride, int p, int hs) {
+    std::memset(out, 0, sizeof(float) * hs);
+    for (int j = 0; j <= p; j++) ops::axpy(out, att[j], values + static_cast<size_t>(j) * stride, hs);
+}
+
+// Causal multi-head self-attention of layer l (llm.c's attention_forward) for the n rows at
+// positions pos0 .. pos0+n-1, whose queries, keys and values are in qkv (n, 3C); their keys and
+// values are appended to the layer's KV cache. y (n, C) receives the heads' outputs side by side.
+// Every row's probabilities are also kept in the display band RunState::att. modes (NH): this
+// layer's interventions, or null for none; obs: the observer, or null.
+void attention_forward(float* y, RunState& s, int l, const float* qkv, int n, int pos0, const HeadMode* modes,
+                       Observer* obs) {
+    const Config& c = s.config;
+    const int C = c.n_embd, NH = c.n_head, hs = c.head_size(), T = c.block_size;
+    float* kc = s.key_cache.data() + static_cast<size_t>(l) * T * C;    // (T, C) of this layer
+    float* vc = s.value_cache.data() + static_cast<size_t>(l) * T * C;  // (T, C)
+    for (int i = 0; i < n; i++) {
+        std::memcpy(kc + static_cast<size_t>(pos0 + i) * C, qkv + i * 3 * C + C, sizeof(float) * C);
+        std::memcpy(vc + static_cast<size_t>(pos0 + i) * C, qkv + i * 3 * C + 2 * C, sizeof(float) * C);
+    }
+    auto keep = [&](int hd, int p, const float* probs) {
+        const int first = s.capture_first(p), kept = p - first + 1;
+        float* row = s.att_row(l, hd, p);  // (K)
+        std::memcpy(row, probs + first, sizeof(float) * kept);
+        std::fill(row + kept, row + s.capture, 0.0f);
+    };
+    for (int hd = 0; hd < NH; hd++) {
+        const HeadMode mode = modes ? modes[hd] : HeadMode::normal;
+        if (n == 1) {  // decoding: one query against the cache, dot products
+            const float* q = qkv + hd * hs;
+            float* att = s.scores.data();  // (pos0 + 1)
+            float* out = y + hd * hs;      // (hs)
+            scaled_scores(att, q, kc + hd * hs, C, pos0, hs);
+            if (obs && obs->wants(pos0)) obs->head_scores(l, hd, pos0, q, att);
+            probabilities(att, pos0 + 1, pos0 + 1, mode);
+            keep(hd, pos0, att);
+            if (mode == HeadMode::off) std::memset(out, 0, sizeof(float) * hs);
+            else weighted_sum(out, att, vc + hd * hs, C, pos0, hs);
+            if (obs && obs->wants(pos0)) obs->head_output(l, hd, pos0, att, out);
+            continue;
+        }
+        // A block of rows: scores = Q Kᵀ / sqrt(hs) and context = A V as matrix products over the
+        // P keys so far; row i is masked past key pos0 + i.
+        const int P = pos0 + n;
+        float* S = s.block.data();  // (n, P), rows T apart
+        ops::gemm_nt(S, T, qkv + hd * hs, 3 * C, kc + hd * hs, C, 1.0f / std::sqrt(static_cast<float>(hs)), n, P, hs);
+        if (obs) {
+            for (int i = 0; i < n; i++) {
+                if (obs->wants(pos0 + i)) obs->head_scores(l, hd, pos0 + i, qkv + i * 3 * C + hd * hs, S + static_cast<size_t>(i) * T);
+            }
+        }
+        for (int i = 0; i < n; i++) {
+            probabilities(S + static_cast<size_t>(i) * T, P, pos0 + i + 1, mode);
+            keep(hd, pos0 + i, S + static_cast<size_t>(i) * T);
+        }
+        if (mode == HeadMode::off) {
+            for (int i = 0; i < n; i++) std::memset(y + i * C + hd * hs, 0, sizeof(float) * hs);
+        } else {
+            ops::gemm_nn(y + hd * hs, C, S, T, vc + hd * hs, C, n, hs, P);
+        }
+        if (obs) {
+            for (int i = 0; i < n; i++) {
+                if (obs->wants(pos0 + i)) obs->head_output(l, hd, pos0 + i, S + static_cast<size_t>(i) * T, y + i * C + hd * hs);
+            }
+        }
+    }
+}
+
+}  // namespace
+
+RunState::RunState(const Config& c) : config(c), capture(static_cast<int>(capture_of(c))) {
+    for (const auto& b : kBuffers) (this->*b.buffer).resize(static_cast<size_t>(b.floats(c)));
+}
 
 uint64_t RunState::bytes_needed(const Config& c) {
-    const uint64_t TC = static_cast<uint64_t>(c.block_size) * c.n_embd;
-    const uint64_t R = static_cast<uint64_t>(std::min(c.block_size, kMaxCapture));
-    const uint64_t floats = TC * (1 + 1 + 3 + 1 + 4) + 2 * static_cast<uint64_t>(c.n_layer) * TC +
-                            static_cast<uint64_t>(c.n_layer) * c.n_head * R * R + static_cast<uint64_t>(c.block_size) +
-                            static_cast<uint64_t>(c.block_size) * c.block_size +
-                            static_cast<uint64_t>(c.vocab_size);
+    uint64_t floats = 0;
+    for (const auto& b : kBuffers) floats += b.floats(c);
     return 4 * floats;
 }
 
-Status forward(const Model& m, RunState& s, const int* tokens, int n, int pos0) {
+Status forward(const Model& m, RunState& s, const int* tokens, int n, int pos0, const ForwardHooks& hooks) {
     const Config& c = m.config();
     const Weights& w = m.weights();
-    const int C = c.n_embd, NH = c.n_head, hs = c.head_size(), T = c.block_size;
+    const int C = c.n_embd, NH = c.n_head, T = c.block_size;
     if (n < 1 || pos0 < 0 || pos0 + n > T) {
         return Status::fail("positions " + std::to_string(pos0) + ".." + std::to_string(pos0 + n - 1) +
                             " are outside the context window of " + std::to_string(T));
@@ -174,6 +271,20 @@ Status forward(const Model& m, RunState& s, const int* tokens, int n, int pos0) 
             return Status::fail("token id " + std::to_string(tokens[i]) + " is outside the vocabulary");
         }
     }
+    const Interventions* iv = hooks.interventions;
+    if (iv && (iv->n_layer != c.n_layer || iv->n_head != NH)) {
+        return Status::fail("the interventions are for " + std::to_string(iv->n_layer) + " layers x " +
+                            std::to_string(iv->n_head) + " heads, the model has " + std::to_string(c.n_layer) + " x " +
+                            std::to_string(NH));
+    }
+    if (iv && !iv->any()) iv = nullptr;
+    Observer* obs = hooks.observer;
+    // The observer sees the rows it wants at each fixed point; without one, nothing happens here.
+    auto report = [&](auto&& call) {
+        if (!obs) return;
+        for (int i = 0; i < n; i++)
+            if (obs->wants(pos0 + i)) call(i, pos0 + i);
+    };
     float* x = s.x.data();
     float* xn = s.xn.data();
     float* qkv = s.qkv.data();
@@ -183,55 +294,25 @@ Status forward(const Model& m, RunState& s, const int* tokens, int n, int pos0) 
     for (int i = 0; i < n; i++) {
         ops::add(x + i * C, w.wte + static_cast<size_t>(tokens[i]) * C, w.wpe + static_cast<size_t>(pos0 + i) * C, C);
     }
+    report([&](int i, int p) { obs->residual(-1, p, x + i * C); });
     for (int l = 0; l < c.n_layer; l++) {
         const LayerWeights& lw = w.layers[static_cast<size_t>(l)];
-        float* kc = s.key_cache.data() + static_cast<size_t>(l) * T * C;    // (T, C) of this layer
-        float* vc = s.value_cache.data() + static_cast<size_t>(l) * T * C;  // (T, C)
-
-        // Attention: x += proj(attn(ln_1(x))).
+        // x = x + attn(ln_1(x))
         for (int i = 0; i < n; i++) ops::layernorm(xn + i * C, x + i * C, lw.ln1_w, lw.ln1_b, C);
         ops::matmul(qkv, xn, lw.qkv_w, lw.qkv_b, n, 3 * C, C);
-        for (int i = 0; i < n; i++) {
-            std::memcpy(kc + static_cast<size_t>(pos0 + i) * C, qkv + i * 3 * C + C, sizeof(float) * C);
-            std::memcpy(vc + static_cast<size_t>(pos0 + i) * C, qkv + i * 3 * C + 2 * C, sizeof(float) * C);
-        }
-        // Each row's probabilities, computed in s.scores (one row) or s.block (a prefill's rows),
-        // are also copied into the kept band of RunState::att.
-        auto keep = [&](int hd, int p, const float* probs) {
-            const int first = s.capture_first(p), kept = p - first + 1;
-            float* row = s.att_row(l, hd, p);  // (K)
-            std::memcpy(row, probs + first, sizeof(float) * kept);
-            std::fill(row + kept, row + s.capture, 0.0f);
-        };
-        if (n == 1) {
-            for (int hd = 0; hd < NH; hd++) {
-                attend(y + hd * hs, s.scores.data(), qkv + hd * hs, kc + hd * hs, vc + hd * hs, C, pos0, hs, pos0 + 1);
-                keep(hd, pos0, s.scores.data());
-            }
-        } else {
-            // A block of rows: per head, scores = Q Kᵀ / sqrt(hs) and context = A V as matrix
-            // products over the P keys so far; row i is masked past key pos0 + i.
-            const int P = pos0 + n;
-            float* S = s.block.data();  // (n, P), rows T apart
-            for (int hd = 0; hd < NH; hd++) {
-                ops::gemm_nt(S, T, qkv + hd * hs, 3 * C, kc + hd * hs, C, 1.0f / std::sqrt(static_cast<float>(hs)), n, P, hs);
-                for (int i = 0; i < n; i++) {
-                    ops::masked_softmax(S + static_cast<size_t>(i) * T, P, pos0 + i + 1);
-                    keep(hd, pos0 + i, S + static_cast<size_t>(i) * T);
-                }
-                ops::gemm_nn(y + hd * hs, C, S, T, vc + hd * hs, C, n, hs, P);
-            }
-        }
+        attention_forward(y, s, l, qkv, n, pos0, iv ? &iv->modes[static_cast<size_t>(l) * NH] : nullptr, obs);
         ops::matmul(xn, y, lw.attn_proj_w, lw.attn_proj_b, n, C, C);
+        report([&](int i, int p) { obs->attn_output(l, p, xn + i * C); });
         ops::add(x, x, xn, n * C);
-
-        // MLP: x += proj(gelu(fc(ln_2(x)))).
+        // x = x + mlp(ln_2(x)), mlp = proj(gelu(fc(.)))
         for (int i = 0; i < n; i++) ops::layernorm(xn + i * C, x + i * C, lw.ln2_w, lw.ln2_b, C);
         ops::matmul(h, xn, lw.fc_w, lw.fc_b, n, 4 * C, C);
         if (c.gelu_exact) ops::gelu_exact(h, h, n * 4 * C);
         else ops::gelu(h, h, n * 4 * C);
         ops::matmul(xn, h, lw.mlp_proj_w, lw.mlp_proj_b, n, C, 4 * C);
+        report([&](int i, int p) { obs->mlp_output(l, p, xn + i * C); });
         ops::add(x, x, xn, n * C);
+        report([&](int i, int p) { obs->residual(l, p, x + i * C); });
     }
     for (int i = 0; i < n; i++) ops::layernorm(xn + i * C, x + i * C, w.lnf_w, w.lnf_b, C);
     logits_of_row(m, s, n - 1, s.logits.data());
@@ -240,11 +321,9 @@ Status forward(const Model& m, RunState& s, const int* tokens, int n, int pos0) 
 
 void attend(float* out, float* att, const float* q, const float* keys, const float* values, int stride, int p,
             int hs, int T) {
-    const float scale = 1.0f / std::sqrt(static_cast<float>(hs));
-    for (int j = 0; j <= p; j++) att[j] = ops::dot(q, keys + static_cast<size_t>(j) * stride, hs) * scale;
+    scaled_scores(att, q, keys, stride, p, hs);
     ops::masked_softmax(att, T, p + 1);
-    std::memset(out, 0, sizeof(float) * hs);
-    for (int j = 0; j <= p; j++) ops::axpy(out, att[j], values + static_cast<size_t>(j) * stride, hs);
+    weighted_sum(out, att, values, stride, p, hs);
 }
 
 void logits_of_row(const Model& m, const RunState& s, int i, float* out) {

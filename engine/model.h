@@ -129,7 +129,8 @@ class Model {
 
 struct RunState {
     explicit RunState(const Config& c);
-    // Bytes the buffers below take for this config (computed, not allocated).
+    // Bytes the buffers below take for this config (computed, not allocated; from the same list of
+    // buffers the constructor allocates, model.cpp).
     static uint64_t bytes_needed(const Config& c);
 
     Config config;
@@ -162,11 +163,21 @@ struct RunState {
     int capture_first(int pos) const { return pos - capture + 1 > 0 ? pos - capture + 1 : 0; }
 };
 
+struct Interventions;  // probe.h
+class Observer;        // probe.h
+
+// What a forward call may be given besides its tokens, all optional (the default is the plain
+// model): interventions on heads, and an observer reporting activations at fixed points (probe.h).
+struct ForwardHooks {
+    const Interventions* interventions = nullptr;  // null: every head normal
+    Observer* observer = nullptr;                  // null: nothing reported, nothing copied
+};
+
 // Runs tokens[0, n) at positions pos0 .. pos0+n-1. The KV cache must hold positions < pos0 (a
 // prefill passes pos0 = 0); their keys and values are appended. Afterwards s.xn holds the final
 // hidden states of the n rows and s.logits the logits of the last one. n > 1 does the linear layers
 // as matrix-matrix products (one pass over each weight matrix for all rows).
-Status forward(const Model& m, RunState& s, const int* tokens, int n, int pos0);
+Status forward(const Model& m, RunState& s, const int* tokens, int n, int pos0, const ForwardHooks& hooks = {});
 
 // Causal scaled dot-product attention of one head for the query at position p:
 //   att[j] = softmax_j(q · k_j / sqrt(hs)) for j <= p, att[j] = 0 for p < j < T (the causal mask);

@@ -2,16 +2,7 @@
 # stderr and a non-zero exit, never a crash.   cmake -DGPT=path/to/gpt -DDATA=tests/data -P this
 set(W ${DATA}/tiny-f32.safetensors)
 
-function(expect code pattern)  # the remaining arguments are the command line
-  execute_process(COMMAND ${GPT} ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(NOT rc STREQUAL "${code}")
-    message(FATAL_ERROR "gpt ${ARGN}: exit ${rc}, expected ${code}\nstdout: ${out}\nstderr: ${err}")
-  endif()
-  if(NOT "${out}${err}" MATCHES "${pattern}")
-    message(FATAL_ERROR "gpt ${ARGN}: output does not match '${pattern}'\nstdout: ${out}\nstderr: ${err}")
-  endif()
-  set(LAST_OUT "${out}" PARENT_SCOPE)
-endfunction()
+include(${CMAKE_CURRENT_LIST_DIR}/cli_expect.cmake)
 
 expect(0 "n_layer +2\nn_head +4\nn_embd +64" info --weights ${W})
 expect(0 "dtype +F16" info --weights ${DATA}/tiny-f16.safetensors)

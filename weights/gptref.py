@@ -43,7 +43,10 @@ class Block(nn.Module):
         T = cfg["block_size"]
         self.register_buffer("mask", torch.tril(torch.ones(T, T, dtype=torch.bool)), persistent=False)
 
-    def attention(self, x, want_att):
+    def attention(self, x, want_att, modes=None, rec=None):
+        """modes: None, or one of "normal", "off", "uniform" per head (the engine's interventions);
+        rec: None, or a dict that receives q, k, v (B, NH, T, hs), the scaled scores before the mask
+        and the probabilities used (B, NH, T, T), and each head's output (B, NH, T, hs)."""
         B, T, C = x.shape
         NH = self.n_head
         hs = C // NH
@@ -51,18 +54,30 @@ class Block(nn.Module):
         q = q.view(B, T, NH, hs).transpose(1, 2)  # (B, NH, T, hs)
         k = k.view(B, T, NH, hs).transpose(1, 2)
         v = v.view(B, T, NH, hs).transpose(1, 2)
-        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(hs))  # (B, NH, T, T)
-        att = att.masked_fill(~self.mask[:T, :T], float("-inf"))
+        scores = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(hs))  # (B, NH, T, T)
+        att = scores.masked_fill(~self.mask[:T, :T], float("-inf"))
         att = F.softmax(att, dim=-1)
+        if modes and "uniform" in modes:
+            # The causal average of the "mathematical trick": tril(ones) with each row divided by its sum.
+            tril = self.mask[:T, :T].to(att.dtype)
+            uniform = tril / tril.sum(dim=-1, keepdim=True)
+            att = torch.stack([uniform.expand(B, T, T) if m == "uniform" else att[:, h] for h, m in enumerate(modes)], dim=1)
         y = self.drop(att) @ v  # (B, NH, T, hs)
+        if modes and "off" in modes:
+            y = torch.stack([torch.zeros_like(y[:, h]) if m == "off" else y[:, h] for h, m in enumerate(modes)], dim=1)
+        if rec is not None:
+            rec.update(q=q, k=k, v=v, scores=scores, probs=att, out=y)
         y = y.transpose(1, 2).contiguous().view(B, T, C)
         return self.drop(self.attn.c_proj(y)), (att if want_att else None)
 
-    def forward(self, x, want_att=False):
-        a, att = self.attention(self.ln_1(x), want_att)
+    def forward(self, x, want_att=False, modes=None, rec=None):
+        a, att = self.attention(self.ln_1(x), want_att, modes, rec)
         x = x + a
         h = F.gelu(self.mlp.c_fc(self.ln_2(x)), approximate=self.gelu)
-        x = x + self.drop(self.mlp.c_proj(h))
+        m = self.drop(self.mlp.c_proj(h))
+        x = x + m
+        if rec is not None:
+            rec.update(attn_out=a, mlp_out=m, resid=x)
         return x, att
 
 
@@ -95,15 +110,22 @@ class GPT(nn.Module):
     def num_params(self):
         return sum(p.numel() for p in self.parameters())
 
-    def forward(self, idx, targets=None, want_att=False):
-        """idx (B, T) int64 -> logits (B, T, V), loss or None, [att (B, NH, T, T) per layer]."""
+    def forward(self, idx, targets=None, want_att=False, interventions=None, rec=None):
+        """idx (B, T) int64 -> logits (B, T, V), loss or None, [att (B, NH, T, T) per layer].
+        interventions: None or {layer: [mode per head]} (Block.attention); rec: None or a list that
+        receives {"embedding": x} and then one dict per block (Block.attention, Block.forward)."""
         B, T = idx.shape
         tr = self.transformer
         pos = torch.arange(T, device=idx.device)
         x = tr.drop(tr.wte(idx) + tr.wpe(pos))
+        if rec is not None:
+            rec.append({"resid": x})
         atts = []
-        for block in tr.h:
-            x, att = block(x, want_att)
+        for l, block in enumerate(tr.h):
+            r = {} if rec is not None else None
+            x, att = block(x, want_att, (interventions or {}).get(l), r)
+            if rec is not None:
+                rec.append(r)
             atts.append(att)
         x = tr.ln_f(x)
         logits = x @ tr.wte.weight.t()  # tied head
@@ -206,7 +228,17 @@ def load_model(path):
     return model, json.loads(meta["vocab"]), meta
 
 
-def eval_loss_windows(model, ids, block_size, batch=16):
+def heads_modes(cfg, off="", uniform=""):
+    """The engine's --ablate/--uniform lists ("0.1,2.3") -> {layer: [mode per head]}."""
+    modes = {}
+    for spec, mode in ((off, "off"), (uniform, "uniform")):
+        for item in filter(None, spec.split(",")):
+            l, h = map(int, item.split("."))
+            modes.setdefault(l, ["normal"] * cfg["n_head"])[h] = mode
+    return modes
+
+
+def eval_loss_windows(model, ids, block_size, batch=16, interventions=None):
     """Mean next-token cross-entropy over consecutive non-overlapping windows of block_size input
     ids from the start of ids (window w predicts ids[w*T+1 .. w*T+T]; a final shorter window takes
     the remainder; every position counts). Mirrors the engine's `gpt loss`. ids: 1-D int64."""
@@ -224,7 +256,7 @@ def eval_loss_windows(model, ids, block_size, batch=16):
                 L = min(block_size, n_targets - rows[0])
                 x = torch.stack([ids[a : a + L] for a in rows])
                 y = torch.stack([ids[a + 1 : a + L + 1] for a in rows])
-                logits, _, _ = model(x)
+                logits, _, _ = model(x, interventions=interventions)
                 l = F.cross_entropy(logits.double().reshape(-1, logits.size(-1)), y.reshape(-1), reduction="sum")
                 total += l.item()
     return total / n_targets, n_targets

@@ -13,6 +13,14 @@
         A random GPT-2-vocabulary model in Hugging Face's layout, config.json, and references.
     /usr/bin/python3 weights/reference.py model WEIGHTS --prompt TEXT --out REF
         Reference outputs of a shipped checkpoint for a prompt.
+    /usr/bin/python3 weights/reference.py probe WEIGHTS --prompt TEXT --positions 0,9 --off 0.1 --uniform 1.2 --out F
+        What the engine's probe records at a few positions, and the logits and loss, for four cases:
+        no intervention ("normal"), the --off heads switched off, the --uniform heads made uniform,
+        and both ("mixed"). Tensors "<case>.<name>" (P = the positions, n = prompt tokens):
+        logits (n, V); resid (P, L+1, C) after the embedding and each block; attn_out, mlp_out
+        (P, L, C); q, out (P, L, NH, hs); scores before the mask and probs (P, L, NH, n); and
+        normal.k (L, NH, m, hs), the keys of positions 0..m-1 up to the middle probed one. Metadata:
+        tokens, positions, off, uniform, and "<case>.loss" over the prompt (`gpt loss`'s windows).
 
 A reference file is a safetensors file (F32) holding `logits` (T, V) for every position and
 `att.{l}` (NH, T, T) for every layer; its metadata holds the input `tokens` (JSON) and `loss`, the
@@ -54,6 +62,43 @@ def write_reference(model_path, tokens, out_path, loss_tokens=None, extra_meta=N
     meta.update(extra_meta or {})
     gptref.save_safetensors(out_path, tensors, meta, dtype="F32")
     print(f"{out_path}: {len(tokens)} tokens, loss {loss:.6f}")
+
+
+def write_probe(model_path, tokens, positions, off, uniform, out_path):
+    model, _, _ = gptref.load_model(model_path)
+    model = model.double()
+    cfg = model.cfg
+    x = torch.tensor([tokens], dtype=torch.long)
+    ids = torch.tensor(tokens, dtype=torch.long)
+    P = positions
+    m = P[len(P) // 2] + 1  # keys 0..m-1: enough to check every key a middle position sees, and small
+    tensors, meta = {}, {"tokens": json.dumps(tokens), "positions": json.dumps(P), "off": off, "uniform": uniform}
+    cases = {"normal": {}, "off": gptref.heads_modes(cfg, off=off), "uniform": gptref.heads_modes(cfg, uniform=uniform),
+             "mixed": gptref.heads_modes(cfg, off=off, uniform=uniform)}
+    for case, iv in cases.items():
+        rec = []
+        with torch.no_grad():
+            logits, _, _ = model(x, interventions=iv, rec=rec)
+        blocks = rec[1:]
+        t = {
+            "logits": logits[0],
+            "resid": torch.stack([r["resid"][0, P] for r in rec], dim=1),                # (P, L+1, C)
+            "attn_out": torch.stack([b["attn_out"][0, P] for b in blocks], dim=1),       # (P, L, C)
+            "mlp_out": torch.stack([b["mlp_out"][0, P] for b in blocks], dim=1),
+            "q": torch.stack([b["q"][0][:, P] for b in blocks], dim=0).permute(2, 0, 1, 3),  # (P, L, NH, hs)
+            "out": torch.stack([b["out"][0][:, P] for b in blocks], dim=0).permute(2, 0, 1, 3),
+            "scores": torch.stack([b["scores"][0][:, P] for b in blocks], dim=0).permute(2, 0, 1, 3),  # (P, L, NH, n)
+            "probs": torch.stack([b["probs"][0][:, P] for b in blocks], dim=0).permute(2, 0, 1, 3),
+        }
+        if case == "normal":
+            t["k"] = torch.stack([b["k"][0][:, :m] for b in blocks], dim=0)  # (L, NH, m, hs)
+        for name, v in t.items():
+            tensors[f"{case}.{name}"] = v.contiguous()
+        loss, _ = gptref.eval_loss_windows(model, ids, cfg["block_size"], interventions=iv)
+        meta[f"{case}.loss"] = repr(loss)
+        print(f"{case}: loss {loss:.6f}")
+    gptref.save_safetensors(out_path, tensors, meta, dtype="F32")
+    print(f"{out_path}: {len(tokens)} tokens, positions {P}")
 
 
 def tiny_model(cfg):
@@ -272,6 +317,13 @@ def main():
     m.add_argument("--out", required=True)
     m.add_argument("--data", help="the training text: also record the loss on the first --val-chars validation characters")
     m.add_argument("--val-chars", type=int, default=50000)
+    pr = sub.add_parser("probe")
+    pr.add_argument("weights")
+    pr.add_argument("--prompt", required=True)
+    pr.add_argument("--positions", required=True)
+    pr.add_argument("--off", default="")
+    pr.add_argument("--uniform", default="")
+    pr.add_argument("--out", required=True)
     a = p.parse_args()
     if a.cmd == "tiny":
         make_tiny(a.out_dir)
@@ -281,6 +333,10 @@ def main():
         make_bpe(a.out_dir)
     elif a.cmd == "hf":
         make_hf(a.out_dir)
+    elif a.cmd == "probe":
+        _, vocab, _ = gptref.load_model(a.weights)
+        stoi = {c: i for i, c in enumerate(vocab)}
+        write_probe(a.weights, [stoi[c] for c in a.prompt], [int(p) for p in a.positions.split(",")], a.off, a.uniform, a.out)
     else:
         model, vocab, _ = gptref.load_model(a.weights)
         stoi = {c: i for i, c in enumerate(vocab)}

@@ -22,8 +22,11 @@
 #include "../bpe.h"
 #include "../checkpoint.h"
 #include "../generator.h"
+#include "../heads.h"
+#include "../loss.h"
 #include "../model.h"
 #include "../ops/ops.h"
+#include "../probe.h"
 
 namespace {
 
@@ -86,7 +89,9 @@ class Engine {
         auto m = gpt::Model::load(files, available_memory());
         if (!m) return failure(m.error());
         generator_.reset();  // refers to the old model
+        lab_.reset();
         model_ = std::make_unique<gpt::Model>(m.take());
+        interventions_ = gpt::Interventions(model_->config());
         const gpt::Config& c = model_->config();
         rows_.clear();
         rows_.reserve(static_cast<size_t>(c.n_layer) * c.n_head * std::min(c.block_size, gpt::kMaxCapture));  // the most a step needs
@@ -135,6 +140,7 @@ class Engine {
             return r;
         }
         auto g = std::make_unique<gpt::Generator>(*model_);
+        g->set_interventions(interventions_);  // shaped for this model: cannot fail
         if (gpt::Status s = g->start(enc.tokens, static_cast<uint64_t>(seed)); !s) return failure(s.error);
         generator_ = std::move(g);
         stopped_ = false;
@@ -244,6 +250,183 @@ class Engine {
         return out;
     }
 
+    // ---- Looking inside (probe.h, heads.h): interventions, one row's numbers, the lens, head roles ----
+    // Every figure is computed here; the page only draws them. Inspections re-run the current
+    // window (the generator's tokens from windowStart) on a RunState of their own, so generation
+    // continues undisturbed.
+
+    // Heads to switch off / make uniform, as "L.H,L.H" lists (the widget's ablate attribute): they
+    // replace the current interventions, apply to the current run's next steps and every later
+    // start(), and to the inspections. A bad list changes nothing.
+    val set_interventions(const std::string& off, const std::string& uniform) {
+        if (!model_) return failure("no model is loaded");
+        gpt::Interventions iv(model_->config());
+        if (gpt::Status s = iv.set_list(off, gpt::HeadMode::off); !s) return failure(s.error);
+        if (gpt::Status s = iv.set_list(uniform, gpt::HeadMode::uniform); !s) return failure(s.error);
+        interventions_ = iv;
+        if (generator_) generator_->set_interventions(interventions_);
+        return interventions();
+    }
+    // One head: mode "normal", "off" or "uniform".
+    val set_head(int layer, int head, const std::string& mode) {
+        if (!model_) return failure("no model is loaded");
+        const gpt::Config& c = model_->config();
+        if (layer < 0 || layer >= c.n_layer || head < 0 || head >= c.n_head) return failure("no head " + std::to_string(layer) + "." + std::to_string(head));
+        const gpt::HeadMode m = mode == "off" ? gpt::HeadMode::off : mode == "uniform" ? gpt::HeadMode::uniform : gpt::HeadMode::normal;
+        if (m == gpt::HeadMode::normal && mode != "normal") return failure("a head's mode is normal, off or uniform, not '" + mode + "'");
+        gpt::Interventions iv = interventions_;
+        iv.set(layer, head, m);
+        return set_interventions(iv.list(gpt::HeadMode::off), iv.list(gpt::HeadMode::uniform));
+    }
+    // {ok, off: "0.1,2.3", uniform: "..."}
+    val interventions() const {
+        val r = success();
+        r.set("off", interventions_.list(gpt::HeadMode::off));
+        r.set("uniform", interventions_.list(gpt::HeadMode::uniform));
+        return r;
+    }
+
+    // The numbers behind the attention row of window position `pos` in (layer, head), each a view
+    // (one buffer, valid until the next call): q (hs); k, v (pos+1, hs) the keys and values of
+    // positions 0..pos; dots (pos+1) q·k_j; scores (pos+1) dots / sqrt(hs), before the mask;
+    // probs (pos+1) the weights the head used (equal to its row in attention()); contributions
+    // (pos+1) |probs_j v_j|; along (pos+1) probs_j v_j projected on the output; out (hs) sum_j probs_j v_j.
+    val explain(int layer, int head, int pos) {
+        val bad = inspect_check(layer, head, pos);
+        if (!bad.isNull()) return bad;
+        const gpt::Config& c = model_->config();
+        gpt::Probe probe(c, {pos}, layer, head);
+        run_window(&probe);
+        const int n = pos + 1, hs = c.head_size();
+        const float* out = probe.out(0, layer, head);
+        const float out_len = std::sqrt(gpt::ops::dot(out, out, hs));
+        std::vector<float>& b = lab_buffer_;
+        b.clear();
+        auto put = [&b](const float* x, int len) { b.insert(b.end(), x, x + len); };
+        put(probe.q(0, layer, head), hs);
+        for (int j = 0; j < n; j++) put(gpt::key(*lab_, layer, head, j), hs);
+        for (int j = 0; j < n; j++) put(gpt::value(*lab_, layer, head, j), hs);
+        const float* scores = probe.scores(0, layer, head);
+        const float* probs = probe.probs(0, layer, head);
+        for (int j = 0; j < n; j++) b.push_back(scores[j] * std::sqrt(static_cast<float>(hs)));
+        put(scores, n);
+        put(probs, n);
+        for (int j = 0; j < n; j++) {
+            const float* v = gpt::value(*lab_, layer, head, j);
+            b.push_back(probs[j] * std::sqrt(gpt::ops::dot(v, v, hs)));
+        }
+        for (int j = 0; j < n; j++) b.push_back(out_len > 0 ? probs[j] * gpt::ops::dot(gpt::value(*lab_, layer, head, j), out, hs) / out_len : 0.0f);
+        put(out, hs);
+        val r = success();
+        // Everything that may allocate in the wasm heap before the views (growing the heap detaches them).
+        r.set("headSize", hs);
+        r.set("scale", 1.0f / std::sqrt(static_cast<float>(hs)));
+        r.set("mode", std::string(kModes[static_cast<int>(interventions_.at(layer, head))]));
+        val all = val(emscripten::typed_memory_view(b.size(), b.data()));
+        size_t at = 0;
+        for (const auto& [name, len] : std::initializer_list<std::pair<const char*, int>>{
+                 {"q", hs}, {"k", n * hs}, {"v", n * hs}, {"dots", n}, {"scores", n}, {"probs", n}, {"contributions", n}, {"along", n}, {"out", hs}}) {
+            r.set(name, all.call<val>("subarray", static_cast<double>(at), static_cast<double>(at + len)));
+            at += static_cast<size_t>(len);
+        }
+        return r;
+    }
+
+    // The α slider: softmax(α · scores) under the causal mask for (layer, head), in attention()'s
+    // band layout: {data (rows, K), firstQuery, capture}, row q over keys capture_first(q)..q then
+    // zeros. α = 0 is the causal average, α = 1 the head's own weights (a uniform head: its scores).
+    val tempered(int layer, int head, float alpha) {
+        val bad = inspect_check(layer, head, 0);
+        if (!bad.isNull()) return bad;
+        if (!(alpha >= 0 && alpha <= 100)) return failure("alpha must be between 0 and 100");
+        const gpt::Config& c = model_->config();
+        const int n = window_length(), R = std::min(c.block_size, gpt::kMaxCapture), q0 = std::max(0, n - R);
+        std::vector<int> rows;
+        for (int q = q0; q < n; q++) rows.push_back(q);
+        gpt::Probe probe(c, rows, layer, head);
+        run_window(&probe);
+        lab_buffer_.assign(static_cast<size_t>(n - q0) * R, 0.0f);
+        std::vector<float> row(static_cast<size_t>(n));
+        for (int q = q0; q < n; q++) {
+            gpt::temper(row.data(), probe.scores(q - q0, layer, head), q + 1, q + 1, alpha);
+            const int first = std::max(0, q - R + 1);
+            std::copy(row.begin() + first, row.begin() + q + 1, lab_buffer_.begin() + static_cast<size_t>(q - q0) * R);
+        }
+        val r = success();
+        r.set("data", val(emscripten::typed_memory_view(lab_buffer_.size(), lab_buffer_.data())));
+        r.set("firstQuery", q0);
+        r.set("capture", R);
+        return r;
+    }
+
+    // The logit lens at window position pos: for the residual stream after the embedding and after
+    // each block, softmax(lm_head(ln_f(.))) and its top k: [{layer (-1: embedding), top: [{token,
+    // label, p}]}]. The last entry is the model's own next-token distribution.
+    val lens(int pos, int k) {
+        val bad = inspect_check(0, 0, pos);
+        if (!bad.isNull()) return bad;
+        const gpt::Config& c = model_->config();
+        gpt::Probe probe(c, {pos}, 0, 0);
+        run_window(&probe);
+        std::vector<float> scratch(static_cast<size_t>(c.n_embd)), p(static_cast<size_t>(c.vocab_size));
+        val layers = val::array();
+        for (int l = -1; l < c.n_layer; l++) {
+            gpt::lens(*model_, probe.residual(0, l), scratch.data(), p.data());
+            val top = val::array();
+            for (int t : gpt::top_indices(p.data(), c.vocab_size, k)) {
+                val e = val::object();
+                e.set("token", t);
+                e.set("label", gpt::token_label(model_->tokenizer(), t));
+                e.set("p", p[static_cast<size_t>(t)]);
+                top.call<void>("push", e);
+            }
+            val row = val::object();
+            row.set("layer", l);
+            row.set("top", top);
+            layers.call<void>("push", row);
+        }
+        val r = success();
+        r.set("layers", layers);
+        return r;
+    }
+
+    // The window's mean next-token loss with the current interventions and without: {loss,
+    // baseline, targets}.
+    val window_loss() {
+        val bad = inspect_check(0, 0, 0);
+        if (!bad.isNull()) return bad;
+        const int n = window_length();
+        if (n < 2) return failure("the text needs at least 2 tokens to measure a loss");
+        const std::vector<int> tokens(generator_->tokens().begin() + generator_->window_start(), generator_->tokens().end());
+        const auto with = gpt::mean_loss(*model_, *lab_, tokens, {&interventions_});
+        const auto without = gpt::mean_loss(*model_, *lab_, tokens);
+        if (!with || !without) return failure(with ? without.error() : with.error());
+        val r = success();
+        r.set("loss", with->mean_nats);
+        r.set("baseline", without->mean_nats);
+        r.set("targets", static_cast<double>(with->targets));
+        return r;
+    }
+
+    // `gpt heads`, a head at a time so the worker can show progress: headsStart(text) measures the
+    // model's loss, previous-token scores, entropies and induction scores; each headsNext() one
+    // head's loss when off. {ok, done, heads, loss, roles: [{layer, head, lossIncrease (null until
+    // measured), prevToken, induction, entropy}]}.
+    val heads_start(const std::string& text) {
+        if (!model_) return failure("no model is loaded");
+        const auto enc = model_->tokenizer().encode(text);
+        if (!enc.ok()) return failure(enc.error);
+        auto st = gpt::HeadStudy::start(*model_, enc.tokens);
+        if (!st) return failure(st.error());
+        study_ = std::make_unique<gpt::HeadStudy>(st.take());
+        return heads_report();
+    }
+    val heads_next() {
+        if (!study_) return failure("start a head study first (headsStart)");
+        study_->next();
+        return heads_report();
+    }
+
   private:
     uintptr_t abandon_load() {
         upload_.reset();
@@ -251,6 +434,54 @@ class Engine {
         files_ = gpt::CheckpointFiles();
         return 0;
     }
+
+
+    static constexpr const char* kModes[] = {"normal", "off", "uniform"};
+
+    int window_length() const { return static_cast<int>(generator_->tokens().size()) - generator_->window_start(); }
+
+    // null when (layer, head, pos) can be inspected in the current window, else the failure.
+    val inspect_check(int layer, int head, int pos) {
+        if (!generator_) return failure("nothing to inspect: start a generation first");
+        const gpt::Config& c = model_->config();
+        if (layer < 0 || layer >= c.n_layer || head < 0 || head >= c.n_head) return failure("no head " + std::to_string(layer) + "." + std::to_string(head));
+        if (pos < 0 || pos >= window_length()) return failure("position " + std::to_string(pos) + " is outside the window of " + std::to_string(window_length()) + " tokens");
+        if (!lab_) lab_ = std::make_unique<gpt::RunState>(c);
+        return val::null();
+    }
+
+    // The current window through the model on lab_, with the interventions and an observer.
+    void run_window(gpt::Observer* obs) {
+        const auto& t = generator_->tokens();
+        gpt::forward(*model_, *lab_, t.data() + generator_->window_start(), window_length(), 0, {&interventions_, obs});
+    }
+
+    val heads_report() const {
+        const gpt::Config& c = model_->config();
+        val roles = val::array();
+        for (int k = 0; k < study_->heads(); k++) {
+            const gpt::HeadRole& h = study_->roles()[static_cast<size_t>(k)];
+            val e = val::object();
+            e.set("layer", k / c.n_head);
+            e.set("head", k % c.n_head);
+            e.set("lossIncrease", k < study_->done() ? val(h.loss_increase) : val::null());
+            e.set("prevToken", h.prev_token);
+            e.set("induction", h.induction);
+            e.set("entropy", h.entropy);
+            roles.call<void>("push", e);
+        }
+        val r = success();
+        r.set("done", study_->done());
+        r.set("heads", study_->heads());
+        r.set("loss", study_->loss());
+        r.set("roles", roles);
+        return r;
+    }
+
+    gpt::Interventions interventions_;         // applied to every run and inspection
+    std::unique_ptr<gpt::RunState> lab_;        // the inspections' own run state, made on first use
+    std::vector<float> lab_buffer_;             // explain(), tempered(): what their views show
+    std::unique_ptr<gpt::HeadStudy> study_;
 
     // What a new model may take: the most the wasm heap can grow to, less what is allocated now (the
     // uploaded file and the current model, which stays until the new one has loaded) and some slack
@@ -302,5 +533,15 @@ EMSCRIPTEN_BINDINGS(gpt_playground) {
         .function("attention", &Engine::attention)
         .function("promptRows", &Engine::prompt_rows)
         .function("probs", &Engine::probs)
-        .function("top", &Engine::top);
+        .function("top", &Engine::top)
+        // Looking inside
+        .function("setInterventions", &Engine::set_interventions)
+        .function("setHead", &Engine::set_head)
+        .function("interventions", &Engine::interventions)
+        .function("explain", &Engine::explain)
+        .function("tempered", &Engine::tempered)
+        .function("lens", &Engine::lens)
+        .function("windowLoss", &Engine::window_loss)
+        .function("headsStart", &Engine::heads_start)
+        .function("headsNext", &Engine::heads_next);
 }

@@ -4,6 +4,8 @@
 //   gpt attention --weights F --prompt TEXT --layer L --head H
 //   gpt loss      --weights F --data FILE [--split all|train|val] [--limit N]
 //   gpt info      --weights F
+//   gpt explain, lens, heads: looking inside (explore.cpp)
+// generate, attention, loss and lens also take --ablate L.H[,L.H...] and --uniform L.H[,...].
 // Every command also takes what may come beside the weights (checkpoint.h): --tokenizer
 // tokenizer.json, or --vocab vocab.json --merges merges.txt, and --config config.json.
 //
@@ -33,6 +35,7 @@
 #include "../model.h"
 #include "../ops/ops.h"
 #include "../utf8.h"
+#include "cli.h"
 
 namespace {
 
@@ -42,44 +45,21 @@ const char* kUsage =
     "  attention --weights F --prompt TEXT --layer L --head H\n"
     "  loss      --weights F --data FILE [--split all|train|val] [--limit N]\n"
     "  info      --weights F\n"
+    "  explain   --weights F --prompt TEXT --layer L --head H --position I\n"
+    "  lens      --weights F --prompt TEXT [--position I=last] [--top K=5]\n"
+    "  heads     --weights F --data FILE [--split all|train|val] [--limit N]\n"
+    "generate, attention, loss, lens: [--ablate L.H,...] (heads off) [--uniform L.H,...] (causal average)\n"
     "every command: [--tokenizer tokenizer.json | --vocab vocab.json --merges merges.txt] [--config config.json]\n";
+
+}  // namespace
+
+namespace cli {
 
 [[noreturn]] void fail(int code, const std::string& msg) {
     std::fprintf(stderr, "gpt: %s\n", msg.c_str());
     if (code == 2) std::fputs(kUsage, stderr);
     std::exit(code);
 }
-
-// --name value pairs; every option must be known to the command.
-struct Args {
-    std::map<std::string, std::string> v;
-    bool has(const std::string& k) const { return v.count(k) != 0; }
-    std::string str(const std::string& k) const {
-        const auto it = v.find(k);
-        if (it == v.end()) fail(2, "missing --" + k);
-        return it->second;
-    }
-    long integer(const std::string& k, long def, long lo, long hi) const {
-        if (!has(k)) return def;
-        const std::string s = str(k);
-        errno = 0;
-        char* end = nullptr;
-        const long x = std::strtol(s.c_str(), &end, 10);
-        if (s.empty() || *end || errno || x < lo || x > hi) {
-            fail(2, "--" + k + " must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi) +
-                        ", got '" + s + "'");
-        }
-        return x;
-    }
-    double number(const std::string& k, double def) const {
-        if (!has(k)) return def;
-        const std::string s = str(k);
-        char* end = nullptr;
-        const double x = std::strtod(s.c_str(), &end);
-        if (s.empty() || *end || !std::isfinite(x)) fail(2, "--" + k + " must be a number, got '" + s + "'");
-        return x;
-    }
-};
 
 Args parse_args(int argc, char** argv, std::set<std::string> known) {
     known.insert({"tokenizer", "vocab", "merges", "config"});  // beside the weights, for every command
@@ -184,71 +164,28 @@ std::vector<int> encode(const gpt::Model& m, const std::string& text) {
     return enc.tokens;
 }
 
-int cmd_generate(const Args& a) {
-    const gpt::Model m = load_model(a);
-    const std::string prompt = a.str("prompt");
-    const long n = a.integer("tokens", 0, 0, 100000000);
-    gpt::SamplerSettings s;
-    s.temperature = static_cast<float>(a.number("temperature", 1.0));
-    s.top_k = static_cast<int>(a.integer("top-k", 0, 0, 1 << 30));
-    s.top_p = static_cast<float>(a.number("top-p", 1.0));
-    if (gpt::Status st = gpt::validate(s); !st) fail(2, st.error);
-    const auto seed = static_cast<uint64_t>(a.integer("seed", 1337, 0, 4294967295L));
-
-    gpt::Generator g(m);
-    if (gpt::Status st = g.start(encode(m, prompt), seed); !st) fail(1, st.error);
-    std::fputs(prompt.c_str(), stdout);
-    gpt::Utf8Stream text;  // a BPE token may end inside a UTF-8 character
-    for (long i = 0; i < n; i++) {
-        const auto step = g.step(s);
-        if (!step.ok()) {
-            std::fputs((text.flush() + "\n").c_str(), stdout);
-            fail(1, step.error);
-        }
-        std::fputs(text.push(m.tokenizer().token_bytes(step.token)).c_str(), stdout);
-        std::fflush(stdout);  // stream as generated
+gpt::Interventions interventions(const Args& a, const gpt::Model& m) {
+    gpt::Interventions iv(m.config());
+    for (const char* option : {"ablate", "uniform"}) {
+        if (!a.has(option)) continue;
+        const auto mode = std::string(option) == "ablate" ? gpt::HeadMode::off : gpt::HeadMode::uniform;
+        if (gpt::Status st = iv.set_list(a.str(option), mode); !st) fail(2, "--" + std::string(option) + ": " + st.error);
     }
-    std::fputs((text.flush() + "\n").c_str(), stdout);
-    return 0;
+    return iv;
 }
 
-int cmd_attention(const Args& a) {
-    const gpt::Model m = load_model(a);
-    const gpt::Config& c = m.config();
-    const int layer = static_cast<int>(a.integer("layer", 0, 0, c.n_layer - 1));
-    const int head = static_cast<int>(a.integer("head", 0, 0, c.n_head - 1));
-    if (!a.has("layer") || !a.has("head")) fail(2, "attention needs --layer and --head");
+std::vector<int> prompt_window(const Args& a, const gpt::Model& m) {
     std::vector<int> tokens = encode(m, a.str("prompt"));
     if (tokens.empty()) fail(1, "the prompt is empty");
-    if (static_cast<int>(tokens.size()) > c.block_size) {
-        std::fprintf(stderr, "gpt: the prompt has %zu tokens; showing its last %d (the context window)\n",
-                     tokens.size(), c.block_size);
-        tokens.erase(tokens.begin(), tokens.end() - c.block_size);
+    const int T = m.config().block_size;
+    if (static_cast<int>(tokens.size()) > T) {
+        std::fprintf(stderr, "gpt: the prompt has %zu tokens; showing its last %d (the context window)\n", tokens.size(), T);
+        tokens.erase(tokens.begin(), tokens.end() - T);
     }
-    gpt::RunState s(c);
-    if (gpt::Status st = gpt::forward(m, s, tokens.data(), static_cast<int>(tokens.size()), 0); !st) fail(1, st.error);
-    if (gpt::Status st = gpt::check_attention(s); !st) fail(1, st.error);
-
-    // Rows: the query position; columns: the key positions it attends to (zero above the diagonal).
-    // A context longer than the kept band shows its last s.capture positions.
-    const int n = static_cast<int>(tokens.size()), first = std::max(0, n - s.capture);
-    if (first > 0) std::fprintf(stderr, "gpt: showing the last %d positions\n", s.capture);
-    std::printf("layer %d, head %d: row = query, column = key, values = softmax(QK^T / sqrt(%d))\n", layer, head,
-                c.head_size());
-    std::printf("%4s", "");
-    for (int k = first; k < n; k++) std::printf(" %6s", label(m, tokens[static_cast<size_t>(k)]).c_str());
-    std::printf("\n");
-    for (int p = first; p < n; p++) {
-        std::printf("%4s", label(m, tokens[static_cast<size_t>(p)]).c_str());
-        const float* row = s.att_row(layer, head, p);
-        for (int k = first; k < n; k++) std::printf(" %6.4f", k <= p ? row[k - s.capture_first(p)] : 0.0f);
-        std::printf("\n");
-    }
-    return 0;
+    return tokens;
 }
 
-int cmd_loss(const Args& a) {
-    const gpt::Model m = load_model(a);
+std::string read_split(const Args& a, std::string* where) {
     const std::vector<uint8_t> bytes = read_file(a.str("data"));
     const std::string text(bytes.begin(), bytes.end());
     // Split on characters (code points), as weights/train.py does: train = first 90%, val = the rest.
@@ -271,13 +208,86 @@ int cmd_loss(const Args& a) {
     else if (split != "all") fail(2, "--split must be all, train or val");
     const long limit = a.integer("limit", 0, 2, 1L << 40);
     if (limit > 0 && static_cast<size_t>(limit) < to - from) to = from + static_cast<size_t>(limit);
+    *where = "split " + split + ", characters " + std::to_string(from) + ".." + std::to_string(to);
+    return text.substr(starts[from], starts[to] - starts[from]);
+}
 
-    const std::vector<int> tokens = encode(m, text.substr(starts[from], starts[to] - starts[from]));
+}  // namespace cli
+
+namespace {
+
+using namespace cli;
+
+int cmd_generate(const Args& a) {
+    const gpt::Model m = load_model(a);
+    const std::string prompt = a.str("prompt");
+    const long n = a.integer("tokens", 0, 0, 100000000);
+    gpt::SamplerSettings s;
+    s.temperature = static_cast<float>(a.number("temperature", 1.0));
+    s.top_k = static_cast<int>(a.integer("top-k", 0, 0, 1 << 30));
+    s.top_p = static_cast<float>(a.number("top-p", 1.0));
+    if (gpt::Status st = gpt::validate(s); !st) fail(2, st.error);
+    const auto seed = static_cast<uint64_t>(a.integer("seed", 1337, 0, 4294967295L));
+
+    gpt::Generator g(m);
+    g.set_interventions(interventions(a, m));  // shaped for m: cannot fail
+    if (gpt::Status st = g.start(encode(m, prompt), seed); !st) fail(1, st.error);
+    std::fputs(prompt.c_str(), stdout);
+    gpt::Utf8Stream text;  // a BPE token may end inside a UTF-8 character
+    for (long i = 0; i < n; i++) {
+        const auto step = g.step(s);
+        if (!step.ok()) {
+            std::fputs((text.flush() + "\n").c_str(), stdout);
+            fail(1, step.error);
+        }
+        std::fputs(text.push(m.tokenizer().token_bytes(step.token)).c_str(), stdout);
+        std::fflush(stdout);  // stream as generated
+    }
+    std::fputs((text.flush() + "\n").c_str(), stdout);
+    return 0;
+}
+
+int cmd_attention(const Args& a) {
+    const gpt::Model m = load_model(a);
+    const gpt::Config& c = m.config();
+    const int layer = static_cast<int>(a.integer("layer", 0, 0, c.n_layer - 1));
+    const int head = static_cast<int>(a.integer("head", 0, 0, c.n_head - 1));
+    if (!a.has("layer") || !a.has("head")) fail(2, "attention needs --layer and --head");
+    const std::vector<int> tokens = prompt_window(a, m);
+    const gpt::Interventions iv = interventions(a, m);
+    gpt::RunState s(c);
+    if (gpt::Status st = gpt::forward(m, s, tokens.data(), static_cast<int>(tokens.size()), 0, {&iv}); !st) fail(1, st.error);
+    if (gpt::Status st = gpt::check_attention(s); !st) fail(1, st.error);
+
+    // Rows: the query position; columns: the key positions it attends to (zero above the diagonal).
+    // A context longer than the kept band shows its last s.capture positions.
+    const int n = static_cast<int>(tokens.size()), first = std::max(0, n - s.capture);
+    if (first > 0) std::fprintf(stderr, "gpt: showing the last %d positions\n", s.capture);
+    std::printf("layer %d, head %d: row = query, column = key, values = softmax(QK^T / sqrt(%d))\n", layer, head,
+                c.head_size());
+    std::printf("%4s", "");
+    for (int k = first; k < n; k++) std::printf(" %6s", label(m, tokens[static_cast<size_t>(k)]).c_str());
+    std::printf("\n");
+    for (int p = first; p < n; p++) {
+        std::printf("%4s", label(m, tokens[static_cast<size_t>(p)]).c_str());
+        const float* row = s.att_row(layer, head, p);
+        for (int k = first; k < n; k++) std::printf(" %6.4f", k <= p ? row[k - s.capture_first(p)] : 0.0f);
+        std::printf("\n");
+    }
+    return 0;
+}
+
+int cmd_loss(const Args& a) {
+    const gpt::Model m = load_model(a);
+    std::string where;
+    const std::string text = read_split(a, &where);
+    const gpt::Interventions iv = interventions(a, m);
+    const std::vector<int> tokens = encode(m, text);
     gpt::RunState s(m.config());
-    const auto r = gpt::mean_loss(m, s, tokens);
+    const auto r = gpt::mean_loss(m, s, tokens, {&iv});
     if (!r) fail(1, r.error());
-    std::printf("loss %.6f nats/token over %ld targets (%ld windows of up to %d tokens, split %s, characters %zu..%zu)\n",
-                r->mean_nats, r->targets, r->windows, m.config().block_size, split.c_str(), from, to);
+    std::printf("loss %.6f nats/token over %ld targets (%ld windows of up to %d tokens, %s)\n", r->mean_nats, r->targets,
+                r->windows, m.config().block_size, where.c_str());
     return 0;
 }
 
@@ -308,10 +318,13 @@ int run(int argc, char** argv) {
         return 0;
     }
     if (cmd == "generate") {
-        return cmd_generate(parse_args(argc, argv, {"weights", "prompt", "tokens", "temperature", "top-k", "top-p", "seed"}));
+        return cmd_generate(parse_args(argc, argv, {"weights", "prompt", "tokens", "temperature", "top-k", "top-p", "seed", "ablate", "uniform"}));
     }
-    if (cmd == "attention") return cmd_attention(parse_args(argc, argv, {"weights", "prompt", "layer", "head"}));
-    if (cmd == "loss") return cmd_loss(parse_args(argc, argv, {"weights", "data", "split", "limit"}));
+    if (cmd == "attention") return cmd_attention(parse_args(argc, argv, {"weights", "prompt", "layer", "head", "ablate", "uniform"}));
+    if (cmd == "loss") return cmd_loss(parse_args(argc, argv, {"weights", "data", "split", "limit", "ablate", "uniform"}));
+    if (cmd == "explain") return cmd_explain(parse_args(argc, argv, {"weights", "prompt", "layer", "head", "position", "ablate", "uniform"}));
+    if (cmd == "lens") return cmd_lens(parse_args(argc, argv, {"weights", "prompt", "position", "top", "ablate", "uniform"}));
+    if (cmd == "heads") return cmd_heads(parse_args(argc, argv, {"weights", "data", "split", "limit"}));
     if (cmd == "info") return cmd_info(parse_args(argc, argv, {"weights"}));
     fail(2, "unknown command '" + cmd + "'");
 }

@@ -1,0 +1,35 @@
+// RunState::bytes_needed (what the loader checks against the memory limit before allocating) against
+// what a RunState really allocates, counted by replacing the global operator new in this binary.
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <new>
+
+#include "model.h"
+
+namespace {
+bool counting = false;
+size_t counted = 0;
+}  // namespace
+
+void* operator new(std::size_t n) {
+    if (counting) counted += n;
+    if (void* p = std::malloc(n ? n : 1)) return p;
+    throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+TEST_CASE("RunState::bytes_needed is what a RunState allocates", "[model][memory]") {
+    using gpt::Config;
+    for (const Config& c : {Config{2, 4, 64, 32, 62}, Config{4, 4, 192, 256, 65}, Config{1, 2, 16, 300, 20},
+                            Config{3, 3, 48, 1000, 500}}) {
+        INFO("L " << c.n_layer << " NH " << c.n_head << " C " << c.n_embd << " T " << c.block_size << " V " << c.vocab_size);
+        counted = 0;
+        counting = true;
+        const auto* s = new gpt::RunState(c);
+        counting = false;
+        REQUIRE(counted == sizeof(gpt::RunState) + gpt::RunState::bytes_needed(c));
+        delete s;
+    }
+}
