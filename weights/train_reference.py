@@ -3,7 +3,7 @@
 
     /usr/bin/python3 weights/train_reference.py tests/data
 
-Writes, for a tiny character model (2 layers x 4 heads, 32 wide, context 16) on a short text
+Writes train-text.txt (TEXT below) and, for a tiny character model (2 layers x 4 heads, 32 wide, context 16) on a short text
 (TEXT below, written for this test):
   train-sharp.safetensors       F32 weights with large, sharp values (every head and path matters,
                                 unlike GPT-2's near-uniform initialisation; as reference.py's tiny model)
@@ -136,6 +136,8 @@ def main():
                  "min_lr": repr(SCHEDULE.min_lr), "warmup": str(SCHEDULE.warmup), "weight_decay": repr(WEIGHT_DECAY),
                  "grad_clip": repr(GRAD_CLIP), "betas": json.dumps(BETAS), "losses": json.dumps(losses),
                  "losses_f32": json.dumps(losses32)})
+    with open(os.path.join(out, "train-text.txt"), "w", encoding="utf-8") as f:
+        f.write(TEXT)  # for the CLI tests (tests/cli_train.cmake)
     ref = os.path.join(out, "train.ref.safetensors")
     gptref.save_safetensors(ref, tensors, meta, dtype="F32")
     drift = max(abs(a - b) for a, b in zip(losses, losses32))

@@ -37,6 +37,7 @@ const char* kUsage =
     "  attention --weights F --prompt TEXT --layer L --head H\n"
     "  loss      --weights F --data FILE [--split all|train|val] [--limit N]\n"
     "  info      --weights F\n"
+    "  train     --data FILE --out F.safetensors [options: gpt train --help]\n"
     "every command: [--tokenizer tokenizer.json | --vocab vocab.json --merges merges.txt] [--config config.json]\n";
 
 [[noreturn]] void fail(int code, const std::string& msg) {
@@ -245,6 +246,8 @@ int cmd_info(const Args& a) {
 
 }  // namespace
 
+int cmd_train(int argc, char** argv);  // cli/train.cpp
+
 int main(int argc, char** argv) {
     if (argc < 2) fail(2, "no command");
     const std::string cmd = argv[1];
@@ -258,5 +261,6 @@ int main(int argc, char** argv) {
     if (cmd == "attention") return cmd_attention(parse_args(argc, argv, {"weights", "prompt", "layer", "head"}));
     if (cmd == "loss") return cmd_loss(parse_args(argc, argv, {"weights", "data", "split", "limit"}));
     if (cmd == "info") return cmd_info(parse_args(argc, argv, {"weights"}));
+    if (cmd == "train") return cmd_train(argc, argv);
     fail(2, "unknown command '" + cmd + "'");
 }
