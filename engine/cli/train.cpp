@@ -116,7 +116,9 @@ int cmd_train(int argc, char** argv) {
     if (!o.has("data")) fail(2, "missing --data");
     if (!o.has("out") && !o.has("dump-grads")) fail(2, "missing --out (or --dump-grads)");
 
-    const gpt::Preset* preset = gpt::find_preset(o.has("preset") ? o.v.at("preset") : "tiny");
+    // Without --preset, the defaults of the issue: 2 x 4 x 64, context 64, batch 16, lr 3e-3.
+    const gpt::Preset defaults = {"default", "", 2, 4, 64, 64, 16, 3e-3f};
+    const gpt::Preset* preset = o.has("preset") ? gpt::find_preset(o.v.at("preset")) : &defaults;
     if (!preset) {
         std::string names;
         for (const gpt::Preset& p : gpt::presets()) names += (names.empty() ? "" : ", ") + std::string(p.name);

@@ -23,7 +23,7 @@ test('plan reports the memory and shape before anything is allocated', () => {
   const t = new Module.Trainer();
   const p = t.plan(text, { preset: 'tiny' });
   assert.equal(p.ok, true, p.message);
-  assert.deepEqual([p.nLayer, p.nHead, p.nEmbd, p.blockSize, p.batch], [2, 4, 64, 64, 16]);
+  assert.deepEqual([p.nLayer, p.nHead, p.nEmbd, p.blockSize, p.batch], [2, 4, 64, 32, 8]);
   assert.equal(p.vocabSize, new Set(text).size);
   assert.ok(p.params > 100000 && p.memoryBytes > 8 * p.params, `${p.params} parameters, ${p.memoryBytes} bytes`);
   assert.equal(p.trainChars + p.valChars, [...text].length);
