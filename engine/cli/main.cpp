@@ -48,6 +48,7 @@ const char* kUsage =
     "  explain   --weights F --prompt TEXT --layer L --head H --position I\n"
     "  lens      --weights F --prompt TEXT [--position I=last] [--top K=5]\n"
     "  heads     --weights F --data FILE [--split all|train|val] [--limit N]\n"
+    "  train     --data FILE --out F.safetensors [options: gpt train --help]
     "generate, attention, loss, lens: [--ablate L.H,...] (heads off) [--uniform L.H,...] (causal average)\n"
     "every command: [--tokenizer tokenizer.json | --vocab vocab.json --merges merges.txt] [--config config.json]\n";
 
@@ -310,6 +311,8 @@ int cmd_info(const Args& a) {
 
 }  // namespace
 
+int cmd_train(int argc, char** argv);  // cli/train.cpp
+
 int run(int argc, char** argv) {
     if (argc < 2) fail(2, "no command");
     const std::string cmd = argv[1];
@@ -326,6 +329,7 @@ int run(int argc, char** argv) {
     if (cmd == "lens") return cmd_lens(parse_args(argc, argv, {"weights", "prompt", "position", "top", "ablate", "uniform"}));
     if (cmd == "heads") return cmd_heads(parse_args(argc, argv, {"weights", "data", "split", "limit"}));
     if (cmd == "info") return cmd_info(parse_args(argc, argv, {"weights"}));
+    if (cmd == "train") return cmd_train(argc, argv);
     fail(2, "unknown command '" + cmd + "'");
 }
 

@@ -1,4 +1,4 @@
-// The numeric kernels of the forward pass. This folder is the only place SIMD lives: every kernel
+// The numeric kernels of the forward pass and of training. This folder is the only place SIMD lives: every kernel
 // exists twice, as a plain scalar loop (ops::scalar, the reference and the "SIMD off" build) and
 // as xsimd batches (ops::simd). Model code calls the unqualified ops:: names below, which pick one
 // at compile time (GPT_SIMD), and never sees a SIMD type.
@@ -38,6 +38,33 @@ namespace ops {
     void add(float* out, const float* a, const float* b, int n);                                 \
     /* y(n) += a * x(n) */                                                                        \
     void axpy(float* y, float a, const float* x, int n);                                         \
+    /* ---- training (backward passes and the optimizer; engine/train.cpp) ---- */              \
+    /* out(N, M) = alpha * op(a) · op(b), added to out when accumulate. op(a) (N, K) is a itself */ \
+    /* (rows lda apart) or, trans_a, a(K, N)ᵀ; op(b) (K, M) is b or, trans_b, b(M, K)ᵀ. */        \
+    void gemm(float* out, int ldo, const float* a, int lda, bool trans_a, const float* b, int ldb, \
+              bool trans_b, float alpha, bool accumulate, int N, int M, int K);                \
+    /* The backward of matmul(out, x, w, bias, N, M, K), given dout(N, M): dx(N, K) = dout · W */ \
+    /* (overwritten); dw(M, K) += doutᵀ · x; dbias(M) += the column sums of dout (dbias may */  \
+    /* be null; dx may be null when the input needs no gradient). */                          \
+    void matmul_backward(float* dx, float* dw, float* dbias, const float* dout, const float* x,  \
+                         const float* w, int N, int M, int K);                                 \
+    /* The backward of layernorm(out, x, w, b, C) (mean and rstd recomputed from x): */        \
+    /* dx(C) += , dw(C) += , db(C) += their gradients given dout(C). */                         \
+    void layernorm_backward(float* dx, float* dw, float* db, const float* dout, const float* x,  \
+                            const float* w, int C);                                             \
+    /* The backward of masked_softmax, from its output y(n) and dy(n): dx = y (dy - y·dy) on */ \
+    /* [0, n_valid), 0 on [n_valid, n). dx may alias dy. */                                    \
+    void masked_softmax_backward(float* dx, const float* y, const float* dy, int n, int n_valid); \
+    /* dx(n) = dout * GELU'(x), tanh approximation / exact; dx may alias dout. */               \
+    void gelu_backward(float* dx, const float* x, const float* dout, int n);                     \
+    void gelu_exact_backward(float* dx, const float* x, const float* dout, int n);               \
+    /* One AdamW step of n parameters p with moments m, v and gradient g, as PyTorch's AdamW: */ \
+    /* p *= 1 - lr wd; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g²; */                            \
+    /* p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps), t = step (from 1). */      \
+    void adamw(float* p, float* m, float* v, const float* g, float lr, float beta1, float beta2, \
+               float eps, float weight_decay, int step, int n);                                \
+    /* x(n) *= a */                                                                             \
+    void scale(float* x, float a, int n);                                                       \
     /* Machine probes for the benchmarks: a streaming sum of x(n) (memory bandwidth), and */     \
     /* `iters` rounds of multiply-adds on register-resident accumulators (peak arithmetic); */   \
     /* fma_peak_flops() is the number of floating-point operations one round performs. */       \
@@ -88,6 +115,30 @@ inline void gelu(float* out, const float* x, int n) { active::gelu(out, x, n); }
 inline void gelu_exact(float* out, const float* x, int n) { active::gelu_exact(out, x, n); }
 inline void add(float* out, const float* a, const float* b, int n) { active::add(out, a, b, n); }
 inline void axpy(float* y, float a, const float* x, int n) { active::axpy(y, a, x, n); }
+inline void gemm(float* out, int ldo, const float* a, int lda, bool trans_a, const float* b, int ldb, bool trans_b,
+                 float alpha, bool accumulate, int N, int M, int K) {
+    active::gemm(out, ldo, a, lda, trans_a, b, ldb, trans_b, alpha, accumulate, N, M, K);
+}
+inline void matmul_backward(float* dx, float* dw, float* dbias, const float* dout, const float* x, const float* w, int N,
+                            int M, int K) {
+    active::matmul_backward(dx, dw, dbias, dout, x, w, N, M, K);
+}
+inline void layernorm_backward(float* dx, float* dw, float* db, const float* dout, const float* x, const float* w,
+                               int C) {
+    active::layernorm_backward(dx, dw, db, dout, x, w, C);
+}
+inline void masked_softmax_backward(float* dx, const float* y, const float* dy, int n, int n_valid) {
+    active::masked_softmax_backward(dx, y, dy, n, n_valid);
+}
+inline void gelu_backward(float* dx, const float* x, const float* dout, int n) { active::gelu_backward(dx, x, dout, n); }
+inline void gelu_exact_backward(float* dx, const float* x, const float* dout, int n) {
+    active::gelu_exact_backward(dx, x, dout, n);
+}
+inline void adamw(float* p, float* m, float* v, const float* g, float lr, float beta1, float beta2, float eps,
+                  float weight_decay, int step, int n) {
+    active::adamw(p, m, v, g, lr, beta1, beta2, eps, weight_decay, step, n);
+}
+inline void scale(float* x, float a, int n) { active::scale(x, a, n); }
 inline float sum(const float* x, long n) { return active::sum(x, n); }
 inline float fma_peak(long iters) { return active::fma_peak(iters); }
 inline long fma_peak_flops() { return active::fma_peak_flops(); }

@@ -1,4 +1,4 @@
-// Scalar twins of the kernels: plain loops, the reference every SIMD kernel is tested against and
+// Scalar twins of the kernels (forward, backward, optimizer): plain loops, the reference every SIMD kernel is tested against and
 // what the engine runs when built with GPT_SIMD=OFF.
 #include <cmath>
 
@@ -86,6 +86,99 @@ void add(float* out, const float* a, const float* b, int n) {
 
 void axpy(float* y, float a, const float* x, int n) {
     for (int i = 0; i < n; i++) y[i] += a * x[i];
+}
+
+// ---- training ----
+
+void gemm(float* out, int ldo, const float* a, int lda, bool trans_a, const float* b, int ldb, bool trans_b, float alpha,
+          bool accumulate, int N, int M, int K) {
+    for (int n = 0; n < N; n++)
+        for (int m = 0; m < M; m++) {
+            float s = 0.0f;
+            for (int k = 0; k < K; k++) {
+                const float av = trans_a ? a[static_cast<long>(k) * lda + n] : a[static_cast<long>(n) * lda + k];
+                const float bv = trans_b ? b[static_cast<long>(m) * ldb + k] : b[static_cast<long>(k) * ldb + m];
+                s += av * bv;
+            }
+            float& o = out[static_cast<long>(n) * ldo + m];
+            o = alpha * s + (accumulate ? o : 0.0f);
+        }
+}
+
+void matmul_backward(float* dx, float* dw, float* dbias, const float* dout, const float* x, const float* w, int N, int M,
+                     int K) {
+    if (dx) gemm(dx, K, dout, M, false, w, K, false, 1.0f, false, N, K, M);
+    gemm(dw, K, dout, M, true, x, K, false, 1.0f, true, M, K, N);
+    if (dbias)
+        for (int n = 0; n < N; n++) axpy(dbias, 1.0f, dout + static_cast<long>(n) * M, M);
+}
+
+void layernorm_backward(float* dx, float* dw, float* db, const float* dout, const float* x, const float* w, int C) {
+    if (C <= 0) return;
+    float mean = 0.0f;
+    for (int i = 0; i < C; i++) mean += x[i];
+    mean /= C;
+    float var = 0.0f;
+    for (int i = 0; i < C; i++) var += (x[i] - mean) * (x[i] - mean);
+    var /= C;
+    const float rstd = 1.0f / std::sqrt(var + 1e-5f);
+    // With xhat = (x - mean) rstd and g = dout w: dx = rstd (g - mean(g) - xhat mean(g xhat)).
+    float g_mean = 0.0f, gx_mean = 0.0f;
+    for (int i = 0; i < C; i++) {
+        const float g = dout[i] * w[i];
+        g_mean += g;
+        gx_mean += g * (x[i] - mean) * rstd;
+    }
+    g_mean /= C;
+    gx_mean /= C;
+    for (int i = 0; i < C; i++) {
+        const float xhat = (x[i] - mean) * rstd;
+        dw[i] += dout[i] * xhat;
+        db[i] += dout[i];
+        dx[i] += rstd * (dout[i] * w[i] - g_mean - xhat * gx_mean);
+    }
+}
+
+void masked_softmax_backward(float* dx, const float* y, const float* dy, int n, int n_valid) {
+    float s = 0.0f;
+    for (int i = 0; i < n_valid; i++) s += y[i] * dy[i];
+    for (int i = 0; i < n_valid; i++) dx[i] = y[i] * (dy[i] - s);
+    for (int i = n_valid < 0 ? 0 : n_valid; i < n; i++) dx[i] = 0.0f;
+}
+
+void gelu_backward(float* dx, const float* x, const float* dout, int n) {
+    const float k = 0.7978845608028654f;  // sqrt(2 / pi)
+    for (int i = 0; i < n; i++) {
+        const float v = x[i];
+        const float t = std::tanh(k * (v + 0.044715f * v * v * v));
+        dx[i] = dout[i] * (0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * k * (1.0f + 3.0f * 0.044715f * v * v));
+    }
+}
+
+void gelu_exact_backward(float* dx, const float* x, const float* dout, int n) {
+    // d/dx x Phi(x) = Phi(x) + x phi(x)
+    for (int i = 0; i < n; i++) {
+        const float v = x[i];
+        dx[i] = dout[i] * (0.5f * (1.0f + std::erf(v * 0.70710678118654752f)) +
+                           v * 0.3989422804014327f * std::exp(-0.5f * v * v));
+    }
+}
+
+void adamw(float* p, float* m, float* v, const float* g, float lr, float beta1, float beta2, float eps,
+           float weight_decay, int step, int n) {
+    const float decay = static_cast<float>(1.0 - static_cast<double>(lr) * weight_decay);
+    const double bc1 = 1.0 - std::pow(static_cast<double>(beta1), step), bc2 = 1.0 - std::pow(static_cast<double>(beta2), step);
+    const float step_size = static_cast<float>(lr / bc1), bc2_sqrt = static_cast<float>(std::sqrt(bc2));
+    for (int i = 0; i < n; i++) {
+        p[i] *= decay;
+        m[i] = m[i] * beta1 + g[i] * (1.0f - beta1);
+        v[i] = v[i] * beta2 + (1.0f - beta2) * g[i] * g[i];
+        p[i] -= step_size * (m[i] / (std::sqrt(v[i]) / bc2_sqrt + eps));
+    }
+}
+
+void scale(float* x, float a, int n) {
+    for (int i = 0; i < n; i++) x[i] *= a;
 }
 
 float sum(const float* x, long n) {

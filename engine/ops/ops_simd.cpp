@@ -84,9 +84,12 @@ namespace {
 // The GEMM micro-kernel: out(MR rows, NR = 2L columns) = alpha * x(MR rows, kc) · panel(kc, NR)
 // (+ bias on the first k block; added to out on the others). The panel is a slice of the right-hand
 // matrix packed k-major (by gemm below). Every k broadcasts one element of each x row against two
-// vectors of the panel: MR * 2 independent accumulators, no horizontal sums.
-template <int MR>
-inline void gemm_micro(float* out, int ldo, const float* x, int ldx, const float* panel, int kc, int nr, bool first,
+// vectors of the panel: MR * 2 independent accumulators, no horizontal sums. kAT: x is stored
+// transposed, x(i, k) = x[k * ldx + i] (the MR elements of one k are then adjacent).
+// add_out: the product is added to what out holds (a later k block, or an accumulating gemm);
+// otherwise to bias (when given) or to nothing.
+template <int MR, bool kAT>
+inline void gemm_micro(float* out, int ldo, const float* x, int ldx, const float* panel, int kc, int nr, bool add_out,
                        const float* bias, float alpha) {
     constexpr int NR = 2 * L;
     batch acc[MR][2];
@@ -94,17 +97,17 @@ inline void gemm_micro(float* out, int ldo, const float* x, int ldx, const float
     for (int k = 0; k < kc; k++) {
         const batch w0 = batch::load_aligned(panel + k * NR), w1 = batch::load_aligned(panel + k * NR + L);
         for (int i = 0; i < MR; i++) {
-            const batch xv(x[static_cast<long>(i) * ldx + k]);
+            const batch xv(kAT ? x[static_cast<long>(k) * ldx + i] : x[static_cast<long>(i) * ldx + k]);
             acc[i][0] = xsimd::fma(xv, w0, acc[i][0]);
             acc[i][1] = xsimd::fma(xv, w1, acc[i][1]);
         }
     }
     alignas(64) float base[NR] = {};  // what the product is added to: bias, or the partial sum in out
-    if (first && bias) std::copy(bias, bias + nr, base);
+    if (!add_out && bias) std::copy(bias, bias + nr, base);
     const batch a(alpha);
     for (int i = 0; i < MR; i++) {
         float* o = out + static_cast<long>(i) * ldo;
-        if (!first) std::copy(o, o + nr, base);
+        if (add_out) std::copy(o, o + nr, base);
         alignas(64) float t[NR];
         xsimd::fma(acc[i][0], a, batch::load_aligned(base)).store_aligned(t);
         xsimd::fma(acc[i][1], a, batch::load_aligned(base + L)).store_aligned(t + L);
@@ -116,19 +119,20 @@ inline void gemm_micro(float* out, int ldo, const float* x, int ldx, const float
 // the register file (32 with AVX-512, 16 with AVX2, SSE and wasm).
 constexpr int kMR = L >= 16 ? 12 : 6;
 
-template <int... MRs>
+template <bool kAT, int... MRs>
 inline void gemm_micro_rows(int mr, std::integer_sequence<int, MRs...>, float* out, int ldo, const float* x, int ldx,
-                            const float* panel, int kc, int nr, bool first, const float* bias, float alpha) {
-    ((mr == MRs + 1 ? gemm_micro<MRs + 1>(out, ldo, x, ldx, panel, kc, nr, first, bias, alpha) : void()), ...);
+                            const float* panel, int kc, int nr, bool add_out, const float* bias, float alpha) {
+    ((mr == MRs + 1 ? gemm_micro<MRs + 1, kAT>(out, ldo, x, ldx, panel, kc, nr, add_out, bias, alpha) : void()), ...);
 }
 
 // out(N, M) = alpha * x(N, K) · B(K, M) + bias(M), in the BLIS way: a panel of NR columns of B,
 // packed k-major for a block of KC k's (32 KiB with AVX-512: it stays in L1), is swept by
 // micro-kernels down all N rows of x; partial sums over k blocks accumulate in out.
 // kBT: B(k, m) = b[m * ldb + k] (the rows of a weight matrix W(M, K)); else b[k * ldb + m].
-template <bool kBT>
+// kAT: x(n, k) = x[k * ldx + n] (training's dW = dYᵀ · X). accumulate: out += the product.
+template <bool kBT, bool kAT = false>
 void gemm(float* out, int ldo, const float* x, int ldx, const float* b, int ldb, const float* bias, float alpha, int N,
-          int M, int K) {
+          int M, int K, bool accumulate = false) {
     constexpr int NR = 2 * L, KC = 256;
     alignas(64) float panel[KC * NR];
     for (int m0 = 0; m0 < M; m0 += NR) {
@@ -143,9 +147,10 @@ void gemm(float* out, int ldo, const float* x, int ldx, const float* b, int ldb,
                 }
             }
             for (int n0 = 0; n0 < N; n0 += kMR) {
-                gemm_micro_rows(std::min(kMR, N - n0), std::make_integer_sequence<int, kMR>{},
-                                out + static_cast<long>(n0) * ldo + m0, ldo, x + static_cast<long>(n0) * ldx + k0, ldx,
-                                panel, kc, nr, k0 == 0, bias ? bias + m0 : nullptr, alpha);
+                const float* xb = kAT ? x + static_cast<long>(k0) * ldx + n0 : x + static_cast<long>(n0) * ldx + k0;
+                gemm_micro_rows<kAT>(std::min(kMR, N - n0), std::make_integer_sequence<int, kMR>{},
+                                     out + static_cast<long>(n0) * ldo + m0, ldo, xb, ldx, panel, kc, nr,
+                                     k0 > 0 || accumulate, bias ? bias + m0 : nullptr, alpha);
             }
         }
     }
@@ -263,6 +268,151 @@ void axpy(float* y, float a, const float* x, int n) {
     const int nv = n - n % L;
     for (int i = 0; i < nv; i += L) xsimd::fma(av, load(x + i), load(y + i)).store_unaligned(y + i);
     for (int i = nv; i < n; i++) y[i] += a * x[i];
+}
+
+// ---- training ----
+
+void gemm(float* out, int ldo, const float* a, int lda, bool trans_a, const float* b, int ldb, bool trans_b, float alpha,
+          bool accumulate, int N, int M, int K) {
+    if (trans_a) {
+        if (trans_b) gemm<true, true>(out, ldo, a, lda, b, ldb, nullptr, alpha, N, M, K, accumulate);
+        else gemm<false, true>(out, ldo, a, lda, b, ldb, nullptr, alpha, N, M, K, accumulate);
+    } else {
+        if (trans_b) gemm<true, false>(out, ldo, a, lda, b, ldb, nullptr, alpha, N, M, K, accumulate);
+        else gemm<false, false>(out, ldo, a, lda, b, ldb, nullptr, alpha, N, M, K, accumulate);
+    }
+}
+
+void matmul_backward(float* dx, float* dw, float* dbias, const float* dout, const float* x, const float* w, int N, int M,
+                     int K) {
+    if (dx) gemm<false>(dx, K, dout, M, w, K, nullptr, 1.0f, N, K, M);              // dx(N, K) = dout(N, M) · W(M, K)
+    gemm<false, true>(dw, K, dout, M, x, K, nullptr, 1.0f, M, K, N, true);         // dW(M, K) += doutᵀ · x(N, K)
+    if (dbias)
+        for (int n = 0; n < N; n++) add(dbias, dbias, dout + static_cast<long>(n) * M, M);
+}
+
+void layernorm_backward(float* dx, float* dw, float* db, const float* dout, const float* x, const float* w, int C) {
+    if (C <= 0) return;
+    const int Cv = C - C % L;
+    batch acc(0.0f);
+    for (int i = 0; i < Cv; i += L) acc += load(x + i);
+    float sum = xsimd::hadd(acc);
+    for (int i = Cv; i < C; i++) sum += x[i];
+    const float mean = sum / C;
+    const batch mv(mean);
+    acc = batch(0.0f);
+    for (int i = 0; i < Cv; i += L) {
+        const batch d = load(x + i) - mv;
+        acc = xsimd::fma(d, d, acc);
+    }
+    float var = xsimd::hadd(acc);
+    for (int i = Cv; i < C; i++) var += (x[i] - mean) * (x[i] - mean);
+    var /= C;
+    const float rstd = 1.0f / std::sqrt(var + 1e-5f);
+    const batch rv(rstd);
+    // With xhat = (x - mean) rstd and g = dout w: dx = rstd (g - mean(g) - xhat mean(g xhat)).
+    batch ag(0.0f), agx(0.0f);
+    for (int i = 0; i < Cv; i += L) {
+        const batch g = load(dout + i) * load(w + i);
+        ag += g;
+        agx = xsimd::fma(g, (load(x + i) - mv) * rv, agx);
+    }
+    float g_mean = xsimd::hadd(ag), gx_mean = xsimd::hadd(agx);
+    for (int i = Cv; i < C; i++) {
+        const float g = dout[i] * w[i];
+        g_mean += g;
+        gx_mean += g * (x[i] - mean) * rstd;
+    }
+    g_mean /= C;
+    gx_mean /= C;
+    const batch gm(g_mean), gxm(gx_mean);
+    for (int i = 0; i < Cv; i += L) {
+        const batch xhat = (load(x + i) - mv) * rv, d = load(dout + i);
+        xsimd::fma(d, xhat, load(dw + i)).store_unaligned(dw + i);
+        (load(db + i) + d).store_unaligned(db + i);
+        xsimd::fma(rv, d * load(w + i) - gm - xhat * gxm, load(dx + i)).store_unaligned(dx + i);
+    }
+    for (int i = Cv; i < C; i++) {
+        const float xhat = (x[i] - mean) * rstd;
+        dw[i] += dout[i] * xhat;
+        db[i] += dout[i];
+        dx[i] += rstd * (dout[i] * w[i] - g_mean - xhat * gx_mean);
+    }
+}
+
+void masked_softmax_backward(float* dx, const float* y, const float* dy, int n, int n_valid) {
+    const float s = n_valid > 0 ? dot(y, dy, n_valid) : 0.0f;
+    const batch sv(s);
+    const int nv = n_valid > 0 ? n_valid - n_valid % L : 0;
+    for (int i = 0; i < nv; i += L) (load(y + i) * (load(dy + i) - sv)).store_unaligned(dx + i);
+    for (int i = nv; i < n_valid; i++) dx[i] = y[i] * (dy[i] - s);
+    std::fill(dx + std::max(n_valid, 0), dx + std::max(n, 0), 0.0f);
+}
+
+void gelu_backward(float* dx, const float* x, const float* dout, int n) {
+    const float kf = 0.7978845608028654f, cf = 0.044715f;  // sqrt(2 / pi)
+    const batch k(kf), c(cf), c3(3.0f * cf), half(0.5f), one(1.0f);
+    const int nv = n - n % L;
+    for (int i = 0; i < nv; i += L) {
+        const batch v = load(x + i);
+        const batch t = xsimd::tanh(k * xsimd::fma(c * v, v * v, v));
+        const batch d = half * (one + t) + half * v * (one - t * t) * k * xsimd::fma(c3, v * v, one);
+        (load(dout + i) * d).store_unaligned(dx + i);
+    }
+    for (int i = nv; i < n; i++) {
+        const float v = x[i];
+        const float t = std::tanh(kf * (v + cf * v * v * v));
+        dx[i] = dout[i] * (0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * kf * (1.0f + 3.0f * cf * v * v));
+    }
+}
+
+void gelu_exact_backward(float* dx, const float* x, const float* dout, int n) {
+    // d/dx x Phi(x) = Phi(x) + x phi(x)
+    const batch half(0.5f), one(1.0f), r2(0.70710678118654752f), ip(0.3989422804014327f), mh(-0.5f);
+    const int nv = n - n % L;
+    for (int i = 0; i < nv; i += L) {
+        const batch v = load(x + i);
+        const batch d = half * (one + xsimd::erf(v * r2)) + v * ip * xsimd::exp(mh * v * v);
+        (load(dout + i) * d).store_unaligned(dx + i);
+    }
+    for (int i = nv; i < n; i++) {
+        const float v = x[i];
+        dx[i] = dout[i] * (0.5f * (1.0f + std::erf(v * 0.70710678118654752f)) +
+                           v * 0.3989422804014327f * std::exp(-0.5f * v * v));
+    }
+}
+
+void adamw(float* p, float* m, float* v, const float* g, float lr, float beta1, float beta2, float eps,
+           float weight_decay, int step, int n) {
+    const float decay = static_cast<float>(1.0 - static_cast<double>(lr) * weight_decay);
+    const double bc1 = 1.0 - std::pow(static_cast<double>(beta1), step), bc2 = 1.0 - std::pow(static_cast<double>(beta2), step);
+    const float step_size = static_cast<float>(lr / bc1), bc2_sqrt = static_cast<float>(std::sqrt(bc2));
+    const batch dv(decay), b1(beta1), b2(beta2), c1(1.0f - beta1), c2(1.0f - beta2), ss(step_size), bs(bc2_sqrt), ev(eps);
+    const int nv = n - n % L;
+    // Products and sums as separate roundings (no fma), in PyTorch's order: the same figures as the
+    // scalar twin.
+    for (int i = 0; i < nv; i += L) {
+        const batch gi = load(g + i);
+        const batch mi = load(m + i) * b1 + gi * c1;
+        const batch vi = load(v + i) * b2 + c2 * gi * gi;
+        const batch pi = load(p + i) * dv - ss * (mi / (xsimd::sqrt(vi) / bs + ev));
+        mi.store_unaligned(m + i);
+        vi.store_unaligned(v + i);
+        pi.store_unaligned(p + i);
+    }
+    for (int i = nv; i < n; i++) {
+        p[i] *= decay;
+        m[i] = m[i] * beta1 + g[i] * (1.0f - beta1);
+        v[i] = v[i] * beta2 + (1.0f - beta2) * g[i] * g[i];
+        p[i] -= step_size * (m[i] / (std::sqrt(v[i]) / bc2_sqrt + eps));
+    }
+}
+
+void scale(float* x, float a, int n) {
+    const batch av(a);
+    const int nv = n - n % L;
+    for (int i = 0; i < nv; i += L) (load(x + i) * av).store_unaligned(x + i);
+    for (int i = nv; i < n; i++) x[i] *= a;
 }
 
 float sum(const float* x, long n) {

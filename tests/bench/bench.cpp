@@ -4,6 +4,7 @@
 //   gpt_bench limits                       memory bandwidth and peak arithmetic of one core
 //   gpt_bench model FILE [--contexts 64,128,256] [--prefill N] [--reps R]
 //                                          kernels at the model's shapes, decode and prefill speed
+//   gpt_bench train PRESET [--steps S]     training speed of a preset (engine/trainer.h)
 // Prints one JSON object on stdout. Every figure is the median of several timed runs after a warm-up;
 // every kernel is checked against its scalar twin before it is timed.
 #include <algorithm>
@@ -26,6 +27,7 @@
 
 #include "generator.h"
 #include "model.h"
+#include "trainer.h"
 #include "ops/ops.h"
 
 namespace {
@@ -241,6 +243,51 @@ int cmd_model(const std::string& path, const std::vector<int>& contexts, int pre
     return 0;
 }
 
+// ---- train ----
+
+// Training steps of a preset on a random text of 65 characters (the work does not depend on the
+// text): tokens/s and the arithmetic rate. Flops per step, counted as for "model flops
+// utilisation": 6 per weight of every matrix product per token (forward 2, backward 4; the tied
+// head included), plus attention's QKᵀ and AV over the causal half, 3 x 4 x L x C x T / 2 per token.
+int cmd_train(const std::string& name, int steps) {
+    const gpt::Preset* p = gpt::find_preset(name);
+    if (!p) {
+        std::fprintf(stderr, "gpt_bench: unknown preset %s\n", name.c_str());
+        return 2;
+    }
+    std::mt19937 rng(3);
+    std::string text;
+    for (int i = 0; i < 200000; i++) text += static_cast<char>(' ' + (i < 65 ? i : static_cast<int>(rng() % 65)));
+    gpt::Config arch;
+    arch.n_layer = p->n_layer, arch.n_head = p->n_head, arch.n_embd = p->n_embd, arch.block_size = p->block_size;
+    gpt::TrainSettings s;
+    s.batch = p->batch;
+    auto t = gpt::Trainer::create(text, arch, s, 1, false);
+    if (!t) {
+        std::fprintf(stderr, "gpt_bench: %s\n", t.error().c_str());
+        return 1;
+    }
+    t->step();  // warm-up
+    std::vector<double> per_step;
+    for (int i = 0; i < steps; i++) {
+        const auto t0 = Clock::now();
+        t->step();
+        per_step.push_back(seconds_since(t0));
+    }
+    const gpt::Config& c = t->config();
+    const double C = c.n_embd, L = c.n_layer, T = c.block_size, tokens = static_cast<double>(t->tokens_per_step());
+    const double flops = tokens * (6.0 * (L * 12 * C * C + c.vocab_size * C) + 6.0 * L * C * T);
+    const double step_s = median(per_step);
+    std::printf("{\"build\": \"%s\", \"kernels\": \"%s\", \"preset\": \"%s\", \"params\": %zu, \"n_layer\": %d, "
+                "\"n_head\": %d, \"n_embd\": %d, \"block_size\": %d, \"batch\": %d, \"vocab_size\": %d, \"step_s\": %s, "
+                "\"tok_s\": %s, \"GFLOPs\": %s, \"memory_bytes\": %llu}\n",
+                build_name(), kernels_name().c_str(), p->name, t->state().params().size(), c.n_layer, c.n_head, c.n_embd,
+                c.block_size, s.batch, c.vocab_size, json_number(step_s).c_str(), json_number(tokens / step_s).c_str(),
+                json_number(flops / step_s / 1e9).c_str(),
+                static_cast<unsigned long long>(gpt::train_memory(c, s.batch)));
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -262,6 +309,10 @@ int main(int argc, char** argv) {
         }
         return cmd_model(args[1], contexts, prefill, reps);
     }
-    std::fprintf(stderr, "usage: gpt_bench limits | gpt_bench model FILE [--contexts 64,128,256] [--prefill N] [--reps R]\n");
+    if (args.size() >= 2 && args[0] == "train") {
+        const int steps = args.size() >= 4 && args[2] == "--steps" ? std::max(1, std::atoi(args[3].c_str())) : 10;
+        return cmd_train(args[1], steps);
+    }
+    std::fprintf(stderr, "usage: gpt_bench limits | gpt_bench train PRESET [--steps S] | gpt_bench model FILE [--contexts 64,128,256] [--prefill N] [--reps R]\n");
     return 2;
 }
