@@ -46,8 +46,10 @@ export class EngineClient {
 
   // source: a URL, or {bytes: ArrayBuffer, name, extras: {'tokenizer.json': text, ...}} (the bytes
   // are transferred to the worker). Resolves
-  // {info, bytes, ms}; rejects with an Error whose message says what went wrong.
-  async load(source, onProgress = () => {}) {
+  // {info, bytes, ms}; rejects with an Error whose message says what went wrong. current() is
+  // asked before the bytes go to the worker: a load overtaken by a later one stops there, so the
+  // worker ends with the model asked for last.
+  async load(source, onProgress = () => {}, current = () => true) {
     await this.ready;
     if (this.dead) throw new Error('the engine was restarted');
     let bytes = source.bytes;
@@ -55,6 +57,7 @@ export class EngineClient {
       // The download is shared with other playgrounds on the page: this worker gets its own copy.
       bytes = (await fetchWeights(new URL(source, document.baseURI).href, onProgress)).slice(0);
     }
+    if (!current()) throw new Error('another model was asked for meanwhile');
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -103,6 +106,15 @@ export class EngineClient {
       this.runHandlers = null;
       h.onError?.(msg);
     }
+  }
+
+  // The element left the page: the worker goes, and nothing more is reported.
+  dispose() {
+    this.dead = true;
+    clearInterval(this.watchdog);
+    this.worker.terminate();
+    this.pending.clear();
+    this.runHandlers = null;
   }
 
   fail(message) {

@@ -6,6 +6,8 @@
 //   prompt, max-tokens, temperature, top-k, top-p, seed, layer, head   initial settings
 //   view         both | text | attention | trick      (what is shown; default both)
 //   theme        auto | light | dark                  (default auto: follows prefers-color-scheme)
+//   controls     full | minimal | none                (minimal: prompt, Generate/Stop, head menus;
+//                                                      none: the text and pictures only)
 //   autoplay     generate as soon as the model is loaded
 // Nothing heavy (worker, wasm, weights) is fetched until the element is near the viewport or used.
 // Properties: settings, applySettings(partial). Events: settingschange, modelload, generationend.
@@ -13,6 +15,7 @@ import { EngineClient } from './engine-client.js';
 import { GRADIENT_CSS } from './colormap.js';
 import { bytes, count, label, percent } from './format.js';
 import { download } from './download.js';
+import { ignoredNote, readFiles, sortFiles } from './files.js';
 import { HeadGrid } from './head-grid.js';
 import { DetailView, SCALES } from './heatmap.js';
 import { Run } from './run.js';
@@ -22,8 +25,8 @@ import { TextView } from './text-view.js';
 import { renderTopK } from './topk-view.js';
 
 const DEFAULT_WEIGHTS = new URL('../weights/shakespeare-char.safetensors', import.meta.url).href;
-// Files that may come beside the weights (the engine's checkpoint.h).
-const EXTRA_FILES = ['tokenizer.json', 'vocab.json', 'merges.txt', 'config.json'];
+const TRICK_ROWS = 10;  // the uniform average is shown for the first positions, where 1, 1/2, 1/3 ... differ
+const FRACTIONS = ['1', '½', '⅓', '¼', '⅕', '⅙', '⅐', '⅛', '⅑', '⅒'];
 // attribute -> setting
 const ATTRIBUTE_SETTINGS = { prompt: 'prompt', 'max-tokens': 'maxTokens', temperature: 'temperature', 'top-k': 'topK',
                              'top-p': 'topP', seed: 'seed', layer: 'layer', head: 'head' };
@@ -52,6 +55,7 @@ export class GptPlayground extends HTMLElement {
     this.lastHeavyDraw = 0;
     this.client = null;
     this.lastLoad = null;      // what Retry loads: the last URL or File asked for
+    this.loadSeq = 0;          // the latest load: an earlier one that ends later is dropped (the last drop wins)
     this.loadedSource = null;  // the URL or File of the model in use (reloaded after a crash)
 
     this.text = new TextView(this.$('.output'), {
@@ -93,12 +97,23 @@ export class GptPlayground extends HTMLElement {
     this.addEventListener('focusin', () => this.start(), { once: true });
   }
 
+  // Removed from the page: the worker and the listeners outside the element go. A move (removed
+  // and inserted again in the same task) keeps everything.
   disconnectedCallback() {
     this.observer?.disconnect();
+    queueMicrotask(() => {
+      if (this.isConnected) return;
+      if (this.running) this.stop();
+      this.client?.dispose();
+      this.client = null;
+      this.info = null;
+      this.darkQuery?.removeEventListener('change', this.darkListener);
+      this.darkListener = null;
+    });
   }
 
   start() {
-    if (this.client) return;
+    if (this.client || !this.isConnected) return;
     this.observer?.disconnect();
     this.client = this.newClient();
     this.loadWeights(this.weightsUrl());
@@ -155,23 +170,24 @@ export class GptPlayground extends HTMLElement {
   // comes beside them, a tokenizer.json or config.json). Resolves true when the model loaded.
   async loadWeights(source, { quiet = false } = {}) {
     this.lastLoad = source;
+    const seq = ++this.loadSeq;
+    const latest = () => seq === this.loadSeq;
     const name = typeof source === 'string' ? source.split('/').pop() : source.weights.name;
     const progress = this.$('.progress');
     progress.hidden = false;
     this.$('.progress-text').textContent = `Loading ${name}…`;
+    if (!this.info) this.$('.status').textContent = `Loading the model (${name})…`;
     this.setBar(0);
     if (this.running) this.stop();
     const t0 = performance.now();
     try {
-      const payload = typeof source === 'string' ? source : {
-        bytes: await source.weights.arrayBuffer(),
-        name,
-        extras: Object.fromEntries(await Promise.all(source.extras.map(async (f) => [f.name, await f.text()]))),
-      };
+      const payload = typeof source === 'string' ? source : await readFiles(source);
       const r = await this.client.load(payload, (loaded, total) => {
+        if (!latest()) return;
         this.setBar(total ? loaded / total : 0);
         this.$('.progress-text').textContent = `Loading ${name}: ${bytes(loaded)}${total ? ` of ${bytes(total)}` : ''}`;
-      });
+      }, latest);
+      if (!latest()) return false;
       const first = !this.info;
       this.info = { ...r.info, fileBytes: r.bytes, loadMs: performance.now() - t0, parseMs: r.ms, name };
       this.$('.output').classList.toggle('subword', r.info.tokenizer !== 'char');  // show token boundaries
@@ -184,17 +200,19 @@ export class GptPlayground extends HTMLElement {
         this.text.clear();
         renderTopK(this.$('.topk'), null);
       }
-      this.$('.status').textContent = 'Ready.';
+      this.$('.status').textContent = `Ready.${ignoredNote(source.ignored ?? [])}`;
       this.$('.generate').disabled = false;
       this.dispatchEvent(new CustomEvent('modelload', { detail: this.info }));
       if (first && this.hasAttribute('autoplay')) this.generate();
       return true;
     } catch (e) {
+      if (!latest()) return false;  // a later load took over; its outcome is what the reader sees
       const keep = this.info ? ` The current model (${this.info.name}) is still loaded.` : '';
       if (!quiet) this.showError(`Could not load ${name}: ${e.message.replace(/\.$/, '')}.${keep}`, typeof source === 'string');
+      if (!this.info) this.$('.status').textContent = '';
       return false;
     } finally {
-      progress.hidden = true;
+      if (latest()) progress.hidden = true;
     }
   }
 
@@ -206,7 +224,7 @@ export class GptPlayground extends HTMLElement {
   showInfo() {
     const i = this.info;
     const rows = [
-      ['Parameters', count(i.params)], ['Layers', i.nLayer], ['Heads', i.nHead], ['Width', i.nEmbd],
+      ['Model', i.name], ['Parameters', count(i.params)], ['Layers', i.nLayer], ['Heads', i.nHead], ['Width', i.nEmbd],
       ['Context', i.blockSize], ['Vocabulary', i.vocabSize], ['File', `${bytes(i.fileBytes)} ${i.dtype}`],
       ['Loaded in', `${Math.round(i.loadMs)} ms`],
     ];
@@ -309,9 +327,14 @@ export class GptPlayground extends HTMLElement {
     this.client.stop();
   }
 
+  // Focus follows the run when it was on Generate or Stop: Enter on Generate lands on Stop, and
+  // the end of the run returns it to Generate (a disabled button would drop it to the page).
   setRunning(on) {
-    this.$('.generate').disabled = on;
-    this.$('.stop').disabled = !on;
+    const generate = this.$('.generate'), stop = this.$('.stop');
+    const focused = this.root.activeElement;
+    generate.disabled = on;
+    stop.disabled = !on;
+    if (focused === generate || focused === stop) (on ? stop : generate).focus();
     this.toggleAttribute('generating', on);
   }
 
@@ -360,7 +383,7 @@ export class GptPlayground extends HTMLElement {
     for (let k = run.rows[q].start; k <= q; k++) weights.set(k, run.weight(this.s.layer, this.s.head, q, k));
     this.text.shade(q, weights);
     const best = [...weights].sort((a, b) => b[1] - a[1]).slice(0, 3);
-    status.textContent = `“${label(run.tokens[q].label)}” (${this.headLabel()}) attends most to ` +
+    status.textContent = `What “${label(run.tokens[q].label)}” attends to (${this.headLabel()}): most to ` +
       best.map(([k, w]) => `“${label(run.tokens[k].label)}” ${percent(w)}`).join(', ');
   }
 
@@ -387,8 +410,8 @@ export class GptPlayground extends HTMLElement {
   colors() {
     if (!this.colorCache) {
       const cs = getComputedStyle(this.$('.gp'));
-      const masked = cs.getPropertyValue('--masked').trim().match(/\d+/g)?.map(Number) ?? [230, 230, 235];
-      this.colorCache = { masked, text: cs.getPropertyValue('--fg').trim(), muted: cs.getPropertyValue('--muted').trim(),
+      const rgb = (name) => cs.getPropertyValue(name).trim().match(/\d+/g)?.map(Number) ?? [230, 230, 235];
+      this.colorCache = { masked: rgb('--masked'), outside: rgb('--outside'), text: cs.getPropertyValue('--fg').trim(), muted: cs.getPropertyValue('--muted').trim(),
                           background: cs.getPropertyValue('--panel').trim(), highlight: cs.getPropertyValue('--accent').trim() };
     }
     return this.colorCache;
@@ -412,33 +435,48 @@ export class GptPlayground extends HTMLElement {
     }
     this.lastHeavyDraw = now;
     const { first, last } = this.span();
-    const masked = this.colors().masked;
-    this.grid.paint(run, first, last, masked, SCALES[this.s.scale]);
+    this.grid.paint(run, first, last, this.colors(), SCALES[this.s.scale]);
+    this.$('.outside-legend').hidden = !(run.rows[last]?.start > first);
     this.$('.scale-name').textContent = this.s.scale === 'sqrt' ? '(colour ∝ √weight)' : '(colour ∝ weight)';
     this.drawDetail(first, last);
     // The distribution of the selected step, or of the newest.
     const stepIndex = this.selected >= 0 ? this.selected : run.length - 1;
     const t = run.tokens[stepIndex];
-    renderTopK(this.$('.topk'), t?.generated ? t.top : null, t?.token);
-    this.$('.next-step').textContent = t?.generated
-      ? `for “${label(t.label)}” (token ${stepIndex}, drawn with p = ${percent(t.prob)})` : '';
+    renderTopK(this.$('.topk'), t?.generated ? t.top : null, t?.token, run.settings);
+    // Clicking a character shows how it was chosen: the distribution computed at the character
+    // before it (the highlighted row of the large view), which hovering does not show.
+    const before = t?.generated ? run.tokens[t.query] : null;
+    this.$('.next-name').textContent = this.selected >= 0 ? `How “${label(t.label)}” was chosen` : 'Next-token distribution';
+    this.$('.next-step').textContent = !t?.generated ? '' : this.selected >= 0
+      ? `drawn with p = ${percent(t.prob)} from what the model predicted after “${label(before.label)}” (token ${t.query})`
+      : `for the newest token, “${label(t.label)}” (token ${stepIndex}, drawn with p = ${percent(t.prob)})`;
     if (this.focusToken >= 0) this.drawHeadView();
   }
 
+  // The learned head over the span on show, beside the uniform average over the first positions of
+  // the same window (further down its rows are 1/100 ... 1/256, all one colour). Each fills its
+  // figure's width.
   drawDetail(first, last) {
     const run = this.run;
     if (!run || last < 0) return;
     const colors = this.colors();
-    const labels = run.tokens.slice(first, last + 1).map((t) => t.label);
+    const labelsOf = (a, b) => run.tokens.slice(a, b + 1).map((t) => t.label);
     const highlight = this.selected >= 0 ? run.tokens[this.selected].query : undefined;
-    const pairWidth = this.$('.detail-pair').clientWidth || 600;
-    const maxWidth = Math.max(160, pairWidth / 2 - 12);
+    const maxWidth = Math.max(120, this.$('.learned-fig').clientWidth || 300);
     const { layer, head } = this.s;
     const scale = SCALES[this.s.scale];
-    this.learned.draw({ first, last, labels, colors, highlight, maxWidth, scale,
+    this.learned.draw({ first, last, labels: labelsOf(first, last), colors, highlight, maxWidth, scale,
                         title: `Learned: ${this.headLabel()}`, weightAt: (q, k) => run.weight(layer, head, q, k) });
-    this.trick.draw({ first, last, labels, colors, highlight, maxWidth, scale,
-                      title: 'Uniform: tril(ones) / row sum', weightAt: (q, k) => run.uniform(q, k) });
+    const before = highlight === undefined ? null : run.tokens[highlight];
+    this.$('.learned-caption').textContent = before
+      ? `The outlined row is “${label(before.label)}”: what it attended to when “${label(run.tokens[this.selected].label)}” was predicted from it.`
+      : 'Each row: what that character attends to; the newest is at the bottom.';
+    const ws = run.rows[last]?.windowStart ?? 0;
+    const n = Math.min(TRICK_ROWS, last - ws + 1);
+    this.trick.draw({ first: ws, last: ws + n - 1, labels: labelsOf(ws, ws + n - 1), colors, maxWidth, scale: SCALES.sqrt,
+                      title: `Uniform: the first ${n} positions, row t = 1/(t+1)`,
+                      weightAt: (q, k) => run.uniform(ws, q, k),
+                      cellText: (q) => FRACTIONS[q - ws] ?? `1/${q - ws + 1}` });
   }
 
   buildGrid() {
@@ -456,6 +494,8 @@ export class GptPlayground extends HTMLElement {
     sel.replaceChildren(...options.map(([v, t]) => Object.assign(document.createElement('option'), { value: v, textContent: t })));
   }
 
+  // A click (or Enter) on a head brings the large view into sight if it is not; arrow keys only
+  // move the selection, so the grid stays where the keyboard is.
   selectHead(layer, head, focus = false) {
     this.s.layer = layer;
     this.s.head = head;
@@ -463,6 +503,13 @@ export class GptPlayground extends HTMLElement {
     this.emitSettings();
     this.requestDraw();
     if (focus) this.grid.focus(layer, head);
+    else this.revealDetail();
+  }
+
+  revealDetail() {
+    const detail = this.$('.detail');
+    const r = detail.getBoundingClientRect();
+    if (r.height && (r.top < 0 || r.top > innerHeight - Math.min(r.height, 200))) detail.scrollIntoView({ block: 'start' });
   }
 
   // ---- controls ----
@@ -518,18 +565,14 @@ export class GptPlayground extends HTMLElement {
 
   // Dropped or picked files: one .safetensors, optionally with tokenizer.json (or vocab.json and
   // merges.txt) and config.json.
+  // Side files the engine does not read (a Hugging Face folder's tokenizer_config.json ...) are
+  // left aside with a note.
   loadFiles(files) {
     files = [...files];
     if (files.length === 0) return;
-    const weights = files.filter((f) => !EXTRA_FILES.includes(f.name));
-    const extras = files.filter((f) => EXTRA_FILES.includes(f.name));
-    if (weights.length !== 1) {
-      this.showError(weights.length === 0
-        ? `Add the weights (a .safetensors file) together with ${extras.map((f) => f.name).join(' and ')}.`
-        : `Drop one weights file at a time (got ${weights.map((f) => f.name).join(', ')}).`);
-      return;
-    }
-    this.loadWeights({ weights: weights[0], extras });
+    const sorted = sortFiles(files);
+    if (sorted.error) this.showError(sorted.error);
+    else this.loadWeights(sorted);
   }
 
   syncControls() {
@@ -579,4 +622,5 @@ export class GptPlayground extends HTMLElement {
   }
 }
 
-customElements.define('gpt-playground', GptPlayground);
+// A second copy of the script (two posts' snippets on one page) finds the element defined.
+if (!customElements.get('gpt-playground')) customElements.define('gpt-playground', GptPlayground);

@@ -67,11 +67,10 @@ export class Run {
     return row.data[(l * this.NH + h) * len + j];
   }
 
-  // The "mathematical trick" for the same window: every visible key weighted 1 / (number visible).
-  uniform(q, k) {
-    const row = this.rows[q];
-    if (!row || k > q || k < row.windowStart) return null;
-    return 1 / (q - row.windowStart + 1);
+  // The "mathematical trick" for a window starting at windowStart: every visible key weighted
+  // 1 / (number visible), null for the future.
+  uniform(windowStart, q, k) {
+    return k > q || k < windowStart ? null : 1 / (q - windowStart + 1);
   }
 
   // Everything needed to redraw the run elsewhere, as plain JSON.

@@ -51,7 +51,10 @@ function generate(msg) {
     return;
   }
   run = null;
-  const r = engine.start(msg.prompt, msg.seed);
+  // A lone surrogate has no UTF-8 form: Embind's encoder would pair it with the next character and
+  // the unknown-character message would name a character nobody typed. U+FFFD keeps the UTF-16
+  // positions, so the engine's utf16Index still points into the prompt as typed.
+  const r = engine.start(msg.prompt.toWellFormed(), msg.seed);
   if (!r.ok) {
     post({ type: 'run-error', runId: msg.runId, message: r.message, unknown: r.unknown ?? [] });
     return;
@@ -64,6 +67,16 @@ function generate(msg) {
   run = { id: msg.runId, left: msg.maxTokens, settings: msg, count: 0, tFirst: 0 };
   if (run.left > 0) schedule();
   else finish('length');
+}
+
+// Which of the top candidates the sampler's filters removed. An engine that reports it gives each
+// entry kept (and q, the renormalised probability it was drawn with) and is passed on as it is.
+// Otherwise top-k alone is answered from the ranks: top() ranks exactly as the sampler does
+// (probability descending, token id ascending), so the first topK are the kept ones. Top-p needs
+// the sampler's own cut (engine/sampler.h), so without it nothing is marked.
+function filtered(top, { topK, topP }) {
+  if (top.length === 0 || top[0].kept !== undefined || !(topK > 0) || topP < 1) return top;
+  return top.map((t, rank) => ({ ...t, kept: rank < topK }));
 }
 
 // Tokens per second after the first token (llama2.c): the prompt's prefill is not counted.
@@ -93,8 +106,7 @@ function pump(id) {
     if (run.count++ === 0) run.tFirst = performance.now();
     const rows = engine.rows().slice();
     items.push({ token: s.token, text: s.text, label: s.label, pos: s.pos, windowStart: s.windowStart, keyStart: s.keyStart,
-                 prob: s.prob, rows,
-                 top: engine.top(TOP_K_SHOWN) });
+                 prob: s.prob, rows, top: filtered(engine.top(TOP_K_SHOWN), run.settings) });
     transfer.push(rows.buffer);
   } while (--run.left > 0 && performance.now() < deadline);
   post({ type: 'tokens', runId: run.id, items, tokensPerSec: rate() }, transfer);
