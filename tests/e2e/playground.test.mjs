@@ -38,7 +38,7 @@ test('200 tokens with a fixed seed give exactly the native CLI text; heatmaps ar
   // Every grid canvas holds a picture, not a blank.
   const cells = await page.locator('gpt-playground .grid .cell').count();
   assert.equal(cells, 4 * 5);
-  for (const sel of ['.grid .cell:nth-child(1) canvas', '.grid .cell:nth-child(7) canvas', '.grid .cell:nth-child(20) canvas']) {
+  for (const sel of ['.grid .cell:nth-of-type(1) canvas', '.grid .cell:nth-of-type(7) canvas', '.grid .cell:nth-of-type(20) canvas']) {
     assert.ok((await canvasColours(page, sel)) > 20, `${sel} is blank`);
   }
   // The next-token view lists ten candidates, one of them the drawn token.
@@ -48,7 +48,7 @@ test('200 tokens with a fixed seed give exactly the native CLI text; heatmaps ar
   // Head view: hovering a generated character shades what it attends to and names the top keys.
   await gp(page, '.output .tok.gen >> nth=40').hover();
   assert.ok(await page.locator('gpt-playground .output .tok.attended').count() > 10);
-  assert.match(await gp(page, '.head-view-status').textContent(), /\(layer 0, head 1\) attends most to “.+” \d/);
+  assert.match(await gp(page, '.head-view-status').textContent(), /^What “.+” attends to \(layer 0, head 1\): most to “.+” \d/);
   await page.screenshot({ path: join(shots, 'head-view.png') });
   assert.deepEqual(page.errors, []);
   await page.close();
