@@ -103,12 +103,15 @@ for (const kind of Object.keys(VIEWPORTS)) {
     assert.match(await text(page, '.next-step'), /drawn with p = .+ from what the model predicted after “.+” \(token \d+\)/);
     assert.match(await text(page, '.learned-caption'), /The outlined row is “.+”: what it attended to when “.+” was predicted from it\./);
 
-    // Phone and tablet: the pictures span the column, directly under the text, with labels.
+    // Phone and tablet: the pictures span the column, directly under the text and the head menus,
+    // with labels.
     if (kind !== 'desktop') {
       const out = await rect(page, '.output-wrap');
+      const menus = await rect(page, '.attn-head');
       const fig = await rect(page, '.detail');
       const learned = await rect(page, 'canvas.learned');
-      assert.ok(fig.top > out.bottom && fig.top - out.bottom < 20, `the pictures start ${fig.top - out.bottom}px under the text`);
+      assert.ok(menus.top > out.bottom && menus.top - out.bottom < 20, `the head menus start ${menus.top - out.bottom}px under the text`);
+      assert.ok(fig.top > menus.bottom && fig.top - menus.bottom < 20, `the pictures start ${fig.top - menus.bottom}px under the menus`);
       if (kind === 'phone') assert.ok(learned.width >= 0.9 * out.width, `learned view ${learned.width}px of ${out.width}px`);
       assert.ok((await el(page, (e) => e.learned.layout.every)) <= 3, 'labels on at least every third row');
     }
