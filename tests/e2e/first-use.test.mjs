@@ -36,6 +36,12 @@ const el = (page, fn, arg) => page.evaluate(([src, arg]) => {
 }, [fn.toString(), arg]);
 const settings = (page, s) => page.evaluate((s) => document.querySelector('gpt-playground').applySettings(s), s);
 const text = (page, sel) => gp(page, sel).textContent();
+// The text of sel once it matches re (the page redraws on the next animation frame after a click).
+async function textWhen(page, sel, re) {
+  await page.waitForFunction(([sel, src]) => new RegExp(src).test(document.querySelector('gpt-playground').shadowRoot.querySelector(sel).textContent),
+                             [sel, re.source]).catch(() => {});
+  return text(page, sel);
+}
 // Clicks, or taps on a touch screen.
 const press = (page, locator) => (page.kind === 'desktop' ? locator.click() : locator.tap());
 
@@ -63,7 +69,7 @@ for (const kind of Object.keys(VIEWPORTS)) {
     assert.equal(await tok.evaluate((s) => s.classList.contains('selected')), true);
     assert.deepEqual(await page.evaluate(() => [scrollY, document.querySelector('gpt-playground').shadowRoot.querySelector('.output').scrollTop]), before);
     const label = await tok.textContent();
-    assert.equal(await text(page, '.next-name'), `How “${label === ' ' ? '␣' : label === '\n' ? '↵' : label}” was chosen`);
+    assert.equal(await textWhen(page, '.next-name', /^How/), `How “${label === ' ' ? '␣' : label === '\n' ? '↵' : label}” was chosen`);
     assert.deepEqual(page.errors, []);
     await page.close();
   });
@@ -82,11 +88,11 @@ for (const kind of Object.keys(VIEWPORTS)) {
     await page.screenshot({ path: join(shots, `first-use-${kind}-head.png`) });
 
     // The trick: the first ten positions, row t = 1/(t+1), in distinct colours and written out.
-    const trick = await el(page, (e) => e.trick.layout);
+    const trick = await el(page, (e) => e.detail.trick.layout);
     assert.equal(trick.first, 0);
     assert.equal(trick.n, 10);
     const colours = await el(page, (e) => {
-      const L = e.trick.layout, c = e.trick.canvas, dpr = c.width / parseFloat(c.style.width);
+      const L = e.detail.trick.layout, c = e.detail.trick.canvas, dpr = c.width / parseFloat(c.style.width);
       const px = (i) => [...c.getContext('2d').getImageData(Math.round((L.margin + 2) * dpr), Math.round((L.top + (i + 0.1) * L.cell) * dpr), 1, 1).data].join();
       return [0, 1, 2, 5, 9].map(px);
     });
@@ -99,9 +105,9 @@ for (const kind of Object.keys(VIEWPORTS)) {
       assert.match(await text(page, '.head-view-status'), /^What “.+” attends to \(layer 2, head 3\): most to “.+” \d/);
     }
     await press(page, tok);
-    assert.match(await text(page, '.next-name'), /^How “.+” was chosen$/);
+    assert.match(await textWhen(page, '.next-name', /^How/), /^How “.+” was chosen$/);
     assert.match(await text(page, '.next-step'), /drawn with p = .+ from what the model predicted after “.+” \(token \d+\)/);
-    assert.match(await text(page, '.learned-caption'), /The outlined row is “.+”: what it attended to when “.+” was predicted from it\./);
+    assert.match(await textWhen(page, '.learned-caption', /outlined/), /The outlined row is “.+”: what it attended to when “.+” was predicted from it\./);
 
     // Phone and tablet: the pictures span the column, directly under the text and the head menus,
     // with labels.
@@ -113,7 +119,7 @@ for (const kind of Object.keys(VIEWPORTS)) {
       assert.ok(menus.top > out.bottom && menus.top - out.bottom < 20, `the head menus start ${menus.top - out.bottom}px under the text`);
       assert.ok(fig.top > menus.bottom && fig.top - menus.bottom < 20, `the pictures start ${fig.top - menus.bottom}px under the menus`);
       if (kind === 'phone') assert.ok(learned.width >= 0.9 * out.width, `learned view ${learned.width}px of ${out.width}px`);
-      assert.ok((await el(page, (e) => e.learned.layout.every)) <= 3, 'labels on at least every third row');
+      assert.ok((await el(page, (e) => e.detail.learned.layout.every)) <= 3, 'labels on at least every third row');
     }
     await page.screenshot({ path: join(shots, `first-use-${kind}.png`), fullPage: true });
     assert.deepEqual(page.errors, []);
@@ -181,6 +187,10 @@ test('top-k 5: the bars show which candidates the filter removed (item 6)', asyn
   await run(page, { maxTokens: 40, topK: 5, temperature: 1, seed: 9 });
   for (const nth of [5, 20, 39]) {
     await gp(page, `.output .tok.gen >> nth=${nth}`).click();
+    await page.waitForFunction((nth) => {
+      const root = document.querySelector('gpt-playground').shadowRoot;
+      return root.querySelector('.next-step').textContent.includes(`(token ${root.querySelectorAll('.tok.prompt').length + nth - 1})`);
+    }, nth);
     const bars = await page.evaluate(() => [...document.querySelector('gpt-playground').shadowRoot.querySelectorAll('.topk li')]
       .map((li) => ({ removed: li.classList.contains('removed'), drawn: li.classList.contains('drawn') })));
     assert.equal(bars.length, 10);

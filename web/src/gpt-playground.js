@@ -17,7 +17,8 @@ import { bytes, count, label, percent } from './format.js';
 import { download } from './download.js';
 import { ignoredNote, readFiles, sortFiles } from './files.js';
 import { HeadGrid } from './head-grid.js';
-import { DetailView, SCALES } from './heatmap.js';
+import { DetailPanel } from './detail-panel.js';
+import { SCALES } from './heatmap.js';
 import { Run } from './run.js';
 import { defaults, parseValue, randomSeed } from './settings.js';
 import { TEMPLATE } from './template.js';
@@ -25,8 +26,6 @@ import { TextView } from './text-view.js';
 import { renderTopK } from './topk-view.js';
 
 const DEFAULT_WEIGHTS = new URL('../weights/shakespeare-char.safetensors', import.meta.url).href;
-const TRICK_ROWS = 10;  // the uniform average is shown for the first positions, where 1, 1/2, 1/3 ... differ
-const FRACTIONS = ['1', '½', '⅓', '¼', '⅕', '⅙', '⅐', '⅛', '⅑', '⅒'];
 // attribute -> setting
 const ATTRIBUTE_SETTINGS = { prompt: 'prompt', 'max-tokens': 'maxTokens', temperature: 'temperature', 'top-k': 'topK',
                              'top-p': 'topP', seed: 'seed', layer: 'layer', head: 'head' };
@@ -63,8 +62,7 @@ export class GptPlayground extends HTMLElement {
       onSelectToken: (i) => this.selectToken(i),
     });
     this.grid = new HeadGrid(this.$('.grid'), { onSelect: (l, h, keyboard) => this.selectHead(l, h, keyboard) });
-    this.learned = new DetailView(this.$('.learned'));
-    this.trick = new DetailView(this.$('.trick'));
+    this.detail = new DetailPanel(this.root);
     this.$('.scale-bar').style.background = GRADIENT_CSS;
     this.bindControls();
   }
@@ -436,9 +434,8 @@ export class GptPlayground extends HTMLElement {
     this.lastHeavyDraw = now;
     const { first, last } = this.span();
     this.grid.paint(run, first, last, this.colors(), SCALES[this.s.scale]);
-    this.$('.outside-legend').hidden = !(run.rows[last]?.start > first);
-    this.$('.scale-name').textContent = this.s.scale === 'sqrt' ? '(colour ∝ √weight)' : '(colour ∝ weight)';
-    this.drawDetail(first, last);
+    this.detail.update(run, { first, last, selected: this.selected, layer: this.s.layer, head: this.s.head,
+                              headLabel: this.headLabel(), scale: this.s.scale, colors: this.colors() });
     // The distribution of the selected step, or of the newest.
     const stepIndex = this.selected >= 0 ? this.selected : run.length - 1;
     const t = run.tokens[stepIndex];
@@ -451,32 +448,6 @@ export class GptPlayground extends HTMLElement {
       ? `drawn with p = ${percent(t.prob)} from what the model predicted after “${label(before.label)}” (token ${t.query})`
       : `for the newest token, “${label(t.label)}” (token ${stepIndex}, drawn with p = ${percent(t.prob)})`;
     if (this.focusToken >= 0) this.drawHeadView();
-  }
-
-  // The learned head over the span on show, beside the uniform average over the first positions of
-  // the same window (further down its rows are 1/100 ... 1/256, all one colour). Each fills its
-  // figure's width.
-  drawDetail(first, last) {
-    const run = this.run;
-    if (!run || last < 0) return;
-    const colors = this.colors();
-    const labelsOf = (a, b) => run.tokens.slice(a, b + 1).map((t) => t.label);
-    const highlight = this.selected >= 0 ? run.tokens[this.selected].query : undefined;
-    const maxWidth = Math.max(120, this.$('.learned-fig').clientWidth || 300);
-    const { layer, head } = this.s;
-    const scale = SCALES[this.s.scale];
-    this.learned.draw({ first, last, labels: labelsOf(first, last), colors, highlight, maxWidth, scale,
-                        title: `Learned: ${this.headLabel()}`, weightAt: (q, k) => run.weight(layer, head, q, k) });
-    const before = highlight === undefined ? null : run.tokens[highlight];
-    this.$('.learned-caption').textContent = before
-      ? `The outlined row is “${label(before.label)}”: what it attended to when “${label(run.tokens[this.selected].label)}” was predicted from it.`
-      : 'Each row: what that character attends to; the newest is at the bottom.';
-    const ws = run.rows[last]?.windowStart ?? 0;
-    const n = Math.min(TRICK_ROWS, last - ws + 1);
-    this.trick.draw({ first: ws, last: ws + n - 1, labels: labelsOf(ws, ws + n - 1), colors, maxWidth, scale: SCALES.sqrt,
-                      title: `Uniform: the first ${n} positions, row t = 1/(t+1)`,
-                      weightAt: (q, k) => run.uniform(ws, q, k),
-                      cellText: (q) => FRACTIONS[q - ws] ?? `1/${q - ws + 1}` });
   }
 
   buildGrid() {
@@ -534,10 +505,6 @@ export class GptPlayground extends HTMLElement {
         this.requestDraw();
       });
     }
-    for (const canvas of [this.learned, this.trick]) {
-      canvas.canvas.addEventListener('mousemove', (e) => this.tooltip(e, canvas));
-      canvas.canvas.addEventListener('mouseleave', () => ($('.tooltip').hidden = true));
-    }
     $('.export-png').addEventListener('click', () => this.exportPng());
     $('.export-json').addEventListener('click', () => this.exportJson());
     $('.error-close').addEventListener('click', () => this.hideError());
@@ -592,28 +559,11 @@ export class GptPlayground extends HTMLElement {
     this.dispatchEvent(new CustomEvent('settingschange', { detail: this.settings }));
   }
 
-  tooltip(e, view) {
-    const tip = this.$('.tooltip');
-    const cell = this.run && view.cellAt(e);
-    if (!cell) {
-      tip.hidden = true;
-      return;
-    }
-    const { q, k, w } = cell;
-    const t = this.run.tokens;
-    tip.textContent = `query “${label(t[q].label)}” #${q} → key “${label(t[k].label)}” #${k}: ` +
-      (w === null ? (k > q ? 'masked (the future)' : 'outside the window') : w.toFixed(4));
-    const box = this.$('.detail').getBoundingClientRect();
-    tip.style.left = `${e.clientX - box.left + 12}px`;
-    tip.style.top = `${e.clientY - box.top + 12}px`;
-    tip.hidden = false;
-  }
-
   // ---- export ----
 
   exportPng() {
     if (!this.run) return;
-    this.learned.canvas.toBlob((blob) => download(this.root, blob, `attention-layer${this.s.layer}-head${this.s.head}.png`));
+    this.detail.learned.canvas.toBlob((blob) => download(this.root, blob, `attention-layer${this.s.layer}-head${this.s.head}.png`));
   }
 
   exportJson() {
