@@ -136,6 +136,8 @@ for (const kind of Object.keys(VIEWPORTS)) {
     }
     assert.ok(await page.evaluate(() => document.scrollingElement.scrollWidth <= innerWidth));
     assert.equal(await gp(page, '.outside-legend').isVisible(), true);
+    await gp(page, '.detail').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(shots, `first-use-${kind}-rows256.png`) });
     await settings(page, { prompt: 'ROMEO:\n' });
     await run(page, { maxTokens: 40, span: 64 });
     assert.equal(await gp(page, '.outside-legend').isVisible(), false);
