@@ -200,7 +200,7 @@ test('top-k 5: the bars show which candidates the filter removed (item 6)', asyn
     assert.ok(bars.some((b) => b.drawn && !b.removed), 'the drawn token is among the kept');
   }
   assert.match(await text(page, '.topk-note'), /^top-k 5: 5 of these 10 candidates were removed before the draw/);
-  await page.screenshot({ path: join(shots, 'first-use-topk.png') });
+  await gp(page, '.next').screenshot({ path: join(shots, 'first-use-topk.png') });
   await page.close();
 });
 

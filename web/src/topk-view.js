@@ -23,7 +23,7 @@ export function renderTopK(list, top, drawn, settings = {}) {
     bar.style.setProperty('--p', (t.p / max).toFixed(4));
     const p = document.createElement('span');
     p.className = 'p';
-    p.textContent = t.kept === false ? 'removed' : t.q !== undefined ? `${percent(t.p)} → ${percent(t.q)}` : percent(t.p);
+    p.textContent = t.kept === false ? `removed (${percent(t.p)})` : t.q !== undefined ? `${percent(t.p)} → ${percent(t.q)}` : percent(t.p);
     li.append(tok, bar, p);
     li.title = `${JSON.stringify(t.label)}: probability ${t.p.toFixed(5)}` +
       (t.kept === false ? ', removed by the filters before drawing' : t.q !== undefined ? `, ${t.q.toFixed(5)} after the filters` : '') +
