@@ -217,3 +217,30 @@ test('works under a strict Content-Security-Policy (no eval, no inline script or
     strict.server.close();
   }
 });
+
+test('the packed attention rows follow protocol.js: every layer and head of every kept row sums to 1', async () => {
+  const page = await openPage(ctx.browser, ctx.url);
+  await setSettings(page, { maxTokens: 40 });
+  await generate(page);
+  const worst = await page.evaluate(async () => {
+    const { rowIndex, rowSize } = await import('/src/protocol.js');
+    const run = document.querySelector('gpt-playground').run;
+    let worst = 0, rows = 0;
+    run.rows.forEach((row, q) => {
+      const len = q - row.start + 1;
+      if (row.data.length !== rowSize(run.L, run.NH, len)) throw new Error(`row ${q}: ${row.data.length} values`);
+      for (let l = 0; l < run.L; l++) {
+        for (let h = 0; h < run.NH; h++) {
+          let sum = 0;
+          for (let j = 0; j < len; j++) sum += row.data[rowIndex(run.NH, len, l, h, j)];
+          worst = Math.max(worst, Math.abs(sum - 1));
+        }
+      }
+      rows++;
+    });
+    return { worst, rows };
+  });
+  assert.ok(worst.rows >= 40, `${worst.rows} rows`);
+  assert.ok(worst.worst < 1e-5, `a row sums to 1 ± ${worst.worst}`);
+  await page.close();
+});
