@@ -220,6 +220,25 @@ test('the last drop wins: a 48 MB model then a small one leaves the small one; e
   const shown = (await info(page)).match(/Model\s*(\S+\.safetensors)/)[1];
   assert.equal(shown, 'tiny-f32.safetensors');
   assert.match(await errorText(page), new RegExp(`Could not load broken\\.safetensors: .*The current model \\(${shown.replace('.', '\\.')}\\) is still loaded\\.`));
+
+  // A load already in the worker when a broken file is dropped: the worker ends with the big model,
+  // so the info panel and the broken file's message both name it.
+  await el(page, () => {
+    const worker = document.querySelector('gpt-playground').client.worker;
+    const post = worker.postMessage.bind(worker);
+    window.loadsPosted = 0;
+    worker.postMessage = (msg, transfer) => {
+      if (msg.type === 'load') window.loadsPosted++;
+      post(msg, transfer);
+    };
+  });
+  await gp(page, '.file-input').setInputFiles(big);
+  await page.waitForFunction(() => window.loadsPosted === 1);
+  await gp(page, '.file-input').setInputFiles({ name: 'broken2.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.alloc(64, 1) });
+  await settle();
+  const bigName = big.split('/').pop();
+  assert.match(await info(page), new RegExp(`Model\\s*${bigName.replace('.', '\\.')}`));
+  assert.match(await errorText(page), new RegExp(`^Could not load broken2\\.safetensors: .*The current model \\(${bigName.replace('.', '\\.')}\\) is still loaded\\.$`));
   rmSync(big);
   assert.deepEqual(page.errors, []);
   await page.close();

@@ -185,12 +185,12 @@ export class GptPlayground extends HTMLElement {
         this.setBar(total ? loaded / total : 0);
         this.$('.progress-text').textContent = `Loading ${name}: ${bytes(loaded)}${total ? ` of ${bytes(total)}` : ''}`;
       }, latest);
-      if (!latest()) return false;
+      // The worker holds this model now, even if a later load was asked for meanwhile: the info
+      // panel, and any message naming "the current model", must say so.
       const first = !this.info;
       this.info = { ...r.info, fileBytes: r.bytes, loadMs: performance.now() - t0, parseMs: r.ms, name };
       this.$('.output').classList.toggle('subword', r.info.tokenizer !== 'char');  // show token boundaries
       this.loadedSource = source;
-      if (!quiet) this.hideError();
       this.showInfo();
       this.buildGrid();
       if (!quiet) {
@@ -198,6 +198,8 @@ export class GptPlayground extends HTMLElement {
         this.text.clear();
         renderTopK(this.$('.topk'), null);
       }
+      if (!latest()) return false;
+      if (!quiet) this.hideError();
       this.$('.status').textContent = `Ready.${ignoredNote(source.ignored ?? [])}`;
       this.$('.generate').disabled = false;
       this.dispatchEvent(new CustomEvent('modelload', { detail: this.info }));
@@ -409,7 +411,8 @@ export class GptPlayground extends HTMLElement {
     if (!this.colorCache) {
       const cs = getComputedStyle(this.$('.gp'));
       const rgb = (name) => cs.getPropertyValue(name).trim().match(/\d+/g)?.map(Number) ?? [230, 230, 235];
-      this.colorCache = { masked: rgb('--masked'), outside: rgb('--outside'), text: cs.getPropertyValue('--fg').trim(), muted: cs.getPropertyValue('--muted').trim(),
+      this.colorCache = { masked: rgb('--masked'), outside: rgb('--outside'),
+                          text: cs.getPropertyValue('--fg').trim(), muted: cs.getPropertyValue('--muted').trim(),
                           background: cs.getPropertyValue('--panel').trim(), highlight: cs.getPropertyValue('--accent').trim() };
     }
     return this.colorCache;
