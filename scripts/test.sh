@@ -24,3 +24,5 @@ echo "== robustness in the browser: bad files, broken downloads, hostile text, a
 node --test tests/e2e/robustness.test.mjs
 echo "== GPT-2 family in the browser: several files at once, sub-word tokens, memory refusals =="
 node --test tests/e2e/gpt2.test.mjs
+echo "== first use on every screen: desktop, tablet and phone with touch, keyboard, embeds =="
+node --test tests/e2e/first-use.test.mjs

@@ -38,7 +38,7 @@ test('200 tokens with a fixed seed give exactly the native CLI text; heatmaps ar
   // Every grid canvas holds a picture, not a blank.
   const cells = await page.locator('gpt-playground .grid .cell').count();
   assert.equal(cells, 4 * 5);
-  for (const sel of ['.grid .cell:nth-child(1) canvas', '.grid .cell:nth-child(7) canvas', '.grid .cell:nth-child(20) canvas']) {
+  for (const sel of ['.grid .cell:nth-of-type(1) canvas', '.grid .cell:nth-of-type(7) canvas', '.grid .cell:nth-of-type(20) canvas']) {
     assert.ok((await canvasColours(page, sel)) > 20, `${sel} is blank`);
   }
   // The next-token view lists ten candidates, one of them the drawn token.
@@ -48,7 +48,7 @@ test('200 tokens with a fixed seed give exactly the native CLI text; heatmaps ar
   // Head view: hovering a generated character shades what it attends to and names the top keys.
   await gp(page, '.output .tok.gen >> nth=40').hover();
   assert.ok(await page.locator('gpt-playground .output .tok.attended').count() > 10);
-  assert.match(await gp(page, '.head-view-status').textContent(), /\(layer 0, head 1\) attends most to “.+” \d/);
+  assert.match(await gp(page, '.head-view-status').textContent(), /^What “.+” attends to \(layer 0, head 1\): most to “.+” \d/);
   await page.screenshot({ path: join(shots, 'head-view.png') });
   assert.deepEqual(page.errors, []);
   await page.close();
@@ -216,4 +216,31 @@ test('works under a strict Content-Security-Policy (no eval, no inline script or
   } finally {
     strict.server.close();
   }
+});
+
+test('the packed attention rows follow protocol.js: every layer and head of every kept row sums to 1', async () => {
+  const page = await openPage(ctx.browser, ctx.url);
+  await setSettings(page, { maxTokens: 40 });
+  await generate(page);
+  const worst = await page.evaluate(async () => {
+    const { rowIndex, rowSize } = await import('/src/protocol.js');
+    const run = document.querySelector('gpt-playground').run;
+    let worst = 0, rows = 0;
+    run.rows.forEach((row, q) => {
+      const len = q - row.start + 1;
+      if (row.data.length !== rowSize(run.L, run.NH, len)) throw new Error(`row ${q}: ${row.data.length} values`);
+      for (let l = 0; l < run.L; l++) {
+        for (let h = 0; h < run.NH; h++) {
+          let sum = 0;
+          for (let j = 0; j < len; j++) sum += row.data[rowIndex(run.NH, len, l, h, j)];
+          worst = Math.max(worst, Math.abs(sum - 1));
+        }
+      }
+      rows++;
+    });
+    return { worst, rows };
+  });
+  assert.ok(worst.rows >= 40, `${worst.rows} rows`);
+  assert.ok(worst.worst < 1e-5, `a row sums to 1 ± ${worst.worst}`);
+  await page.close();
 });

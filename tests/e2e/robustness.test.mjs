@@ -7,6 +7,7 @@ import { join } from 'node:path';
 
 import { DEV_ROUTES } from '../../scripts/serve.mjs';
 import { generate, generatedText, gp, openPage, root, shots, status, withBrowser } from './harness.mjs';
+import { charModel } from './model-file.mjs';
 
 const WEIGHTS = readFileSync(join(root, 'weights', 'shakespeare-char.safetensors'));
 // A download that stops at half its announced length: the socket closes mid-body.
@@ -187,6 +188,138 @@ test('inside a sandboxed iframe (allow-scripts allow-same-origin)', async () => 
   }, null, { timeout: 60000 });
   const text = await page.frameLocator('iframe').locator('gpt-playground .output').evaluate((o) => o.querySelectorAll('.tok.gen').length);
   assert.equal(text, 40);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+// ---- issue 16, the page's cases ----
+
+test('the last drop wins: a 48 MB model then a small one leaves the small one; errors name the model on show', async () => {
+  const page = await openPage(ctx.browser, ctx.url);
+  const big = join(tmpdir(), `gpt-playground-${process.pid}-big.safetensors`);
+  writeFileSync(big, charModel({ layers: 1, heads: 8, width: 1024, context: 64 }));
+  const small = join(root, 'tests', 'data', 'tiny-f32.safetensors');
+  const info = () => gp(page, '.info').textContent();
+  // The model the worker really holds has the info panel's shape: a run's attention rows are sized
+  // by it (protocol.js), and they would not be if the panel named another model.
+  const workerMatchesInfo = async () => {
+    await el(page, () => document.querySelector('gpt-playground').applySettings({ prompt: 'ROMEO:\n', maxTokens: 10 }));
+    assert.equal((await generate(page)).length, 10);
+    assert.equal(await page.evaluate(async () => {
+      const { rowSize } = await import('/src/protocol.js');
+      const { run, info } = document.querySelector('gpt-playground');
+      return run.rows.every((row, q) => row.data.length === rowSize(info.nLayer, info.nHead, q - row.start + 1));
+    }), true);
+  };
+  const settle = async () => {
+    await page.waitForFunction(() => document.querySelector('gpt-playground').shadowRoot.querySelector('.progress').hidden);
+    await page.waitForTimeout(2500);  // time for the big file to finish, had it been sent on
+  };
+
+  await gp(page, '.file-input').setInputFiles(big);
+  await gp(page, '.file-input').setInputFiles(small);
+  await settle();
+  assert.match(await info(page), /Model\s*tiny-f32\.safetensors/);
+  assert.match(await info(page), /Layers\s*2.*Width\s*64/);
+  await workerMatchesInfo();
+
+  // A broken file dropped after the big one: the message names the model the info panel shows
+  // (tiny-f32, or the big one if its file was read and sent before the broken one was dropped),
+  // and that is the model the worker holds.
+  await gp(page, '.file-input').setInputFiles(big);
+  await gp(page, '.file-input').setInputFiles({ name: 'broken.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.alloc(64, 1) });
+  await settle();
+  const shown = (await info(page)).match(/Model\s*(\S+\.safetensors)/)[1];
+  assert.match(await errorText(page), new RegExp(`Could not load broken\\.safetensors: .*The current model \\(${shown.replace('.', '\\.')}\\) is still loaded\\.`));
+  await workerMatchesInfo();
+
+  // A load already in the worker when a broken file is dropped: the worker ends with the big model,
+  // so the info panel and the broken file's message both name it.
+  await el(page, () => {
+    const worker = document.querySelector('gpt-playground').client.worker;
+    const post = worker.postMessage.bind(worker);
+    window.loadsPosted = 0;
+    worker.postMessage = (msg, transfer) => {
+      if (msg.type === 'load') window.loadsPosted++;
+      post(msg, transfer);
+    };
+  });
+  await gp(page, '.file-input').setInputFiles(big);
+  await page.waitForFunction(() => window.loadsPosted === 1);
+  await gp(page, '.file-input').setInputFiles({ name: 'broken2.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.alloc(64, 1) });
+  await settle();
+  const bigName = big.split('/').pop();
+  assert.match(await info(page), new RegExp(`Model\\s*${bigName.replace('.', '\\.')}`));
+  assert.match(await errorText(page), new RegExp(`^Could not load broken2\\.safetensors: .*The current model \\(${bigName.replace('.', '\\.')}\\) is still loaded\\.$`));
+  await workerMatchesInfo();
+  rmSync(big);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('a 2 GB file is refused as too large before it is read; an unreadable file says so', async () => {
+  const page = await openPage(ctx.browser, ctx.url);
+  // Chromium cannot read a File of 2 GiB or more into an ArrayBuffer and says "...permission
+  // problems" (NotReadableError). A File that reports that size and fails that way stands in for one.
+  const drop = (size) => el(page, (size) => {
+    const f = new File([new Uint8Array(16)], 'huge.safetensors');
+    Object.defineProperty(f, 'size', { value: size });
+    f.arrayBuffer = () => Promise.reject(new DOMException('The requested file could not be read, typically due to permission problems that have occurred after a reference to a file was acquired.', 'NotReadableError'));
+    document.querySelector('gpt-playground').loadFiles([f]);
+  }, size);
+  await drop(2 ** 31);
+  await gp(page, '.error').waitFor({ state: 'visible' });
+  assert.match(await errorText(page), /^Could not load huge\.safetensors: the file is 2\.00 GiB, too large: the page loads checkpoints under 2\.00 GiB .*The current model \(shakespeare-char\.safetensors\) is still loaded\.$/);
+  await drop(1000);
+  await page.waitForFunction(() => document.querySelector('gpt-playground').shadowRoot.querySelector('.error-text').textContent.includes('could not read'));
+  assert.match(await errorText(page), /^Could not load huge\.safetensors: the browser could not read the file \(NotReadableError\); pick it again\./);
+  assert.doesNotMatch(await errorText(page), /permission/);
+  await stillWorks(page);
+  await page.close();
+});
+
+test('a lone surrogate in the prompt is named alone: the next character is not swallowed', async () => {
+  const page = await openPage(ctx.browser, ctx.url);
+  const prompt = 'To be\uD800or not';
+  await el(page, (prompt) => document.querySelector('gpt-playground').applySettings({ prompt }), prompt);
+  await gp(page, '.generate').click();
+  await gp(page, '.prompt-issues').waitFor({ state: 'visible' });
+  const message = await gp(page, '.prompt-issues').textContent();
+  assert.match(message, /does not know the character '\uFFFD'/);
+  assert.doesNotMatch(message, /[\u{10000}-\u{10FFFF}]/u);  // no character made of the surrogate and the 'o' after it
+  const sel = await page.evaluate(() => {
+    const ta = document.querySelector('gpt-playground').shadowRoot.querySelector('#prompt');
+    return [ta.selectionStart, ta.selectionEnd];
+  });
+  assert.deepEqual(sel, [5, 6]);
+  assert.equal(await gp(page, '#prompt').inputValue(), prompt);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+// ---- the element's hygiene (issue 12, section 4) ----
+
+test('removed from the page the element ends its worker; moved, it keeps it; a second copy of the script is harmless', async () => {
+  const page = await openPage(ctx.browser, ctx.url);
+  assert.equal(page.workers().length, 1);
+  // A move (out and back in within one task) keeps the worker and the model.
+  await el(page, () => {
+    const e = document.querySelector('gpt-playground');
+    const host = e.parentElement;
+    e.remove();
+    host.append(e);
+  });
+  await page.waitForTimeout(200);
+  assert.equal(page.workers().length, 1);
+  await stillWorks(page, 10);
+  // A second copy of the module (another URL, so it runs again) defines nothing twice.
+  await page.evaluate(() => import('/src/gpt-playground.js?copy=2'));
+  assert.equal(await page.evaluate(() => customElements.get('gpt-playground') === document.querySelector('gpt-playground').constructor), true);
+  // Removed for good: the worker goes.
+  await el(page, () => document.querySelector('gpt-playground').remove());
+  await page.waitForFunction(() => true);
+  for (let i = 0; i < 50 && page.workers().length > 0; i++) await page.waitForTimeout(100);
+  assert.equal(page.workers().length, 0);
   assert.deepEqual(page.errors, []);
   await page.close();
 });

@@ -1,4 +1,5 @@
 // The page's side of one engine worker (worker.js): promises for loading, callbacks for a run.
+import { MSG } from './protocol.js';
 import { fetchWeights, wasmModule } from './shared.js';
 
 // A run's worker is presumed dead when it has been silent for this long, or for ten times its
@@ -20,7 +21,7 @@ export class EngineClient {
       e.preventDefault();
       this.crash(`the engine worker failed: ${e.message || 'it could not start'}`);
     };
-    this.ready = wasmModule().then((wasm) => this.worker.postMessage({ type: 'init', wasm }));
+    this.ready = wasmModule().then((wasm) => this.worker.postMessage({ type: MSG.INIT, wasm }));
   }
 
   crash(message) {
@@ -46,8 +47,10 @@ export class EngineClient {
 
   // source: a URL, or {bytes: ArrayBuffer, name, extras: {'tokenizer.json': text, ...}} (the bytes
   // are transferred to the worker). Resolves
-  // {info, bytes, ms}; rejects with an Error whose message says what went wrong.
-  async load(source, onProgress = () => {}) {
+  // {info, bytes, ms}; rejects with an Error whose message says what went wrong. current() is
+  // asked before the bytes go to the worker: a load overtaken by a later one stops there, so the
+  // worker ends with the model asked for last.
+  async load(source, onProgress = () => {}, current = () => true) {
     await this.ready;
     if (this.dead) throw new Error('the engine was restarted');
     let bytes = source.bytes;
@@ -55,10 +58,11 @@ export class EngineClient {
       // The download is shared with other playgrounds on the page: this worker gets its own copy.
       bytes = (await fetchWeights(new URL(source, document.baseURI).href, onProgress)).slice(0);
     }
+    if (!current()) throw new Error('another model was asked for meanwhile');
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ type: 'load', id, bytes, extras: source.extras ?? {} }, [bytes]);
+      this.worker.postMessage({ type: MSG.LOAD, id, bytes, extras: source.extras ?? {} }, [bytes]);
     });
   }
 
@@ -66,7 +70,7 @@ export class EngineClient {
   generate(params, handlers) {
     const runId = this.nextId++;
     this.runHandlers = { runId, stopped: false, ...handlers };
-    this.worker.postMessage({ type: 'generate', runId, ...params });
+    this.worker.postMessage({ type: MSG.GENERATE, runId, ...params });
     this.watch();
     return runId;
   }
@@ -77,15 +81,15 @@ export class EngineClient {
     const h = this.runHandlers;
     if (!h) return;
     h.stopped = true;
-    this.worker.postMessage({ type: 'stop', runId: h.runId });
+    this.worker.postMessage({ type: MSG.STOP, runId: h.runId });
   }
 
   dispatch(msg) {
-    if (msg.type === 'loaded' || msg.type === 'load-error') {
+    if (msg.type === MSG.LOADED || msg.type === MSG.LOAD_ERROR) {
       const p = this.pending.get(msg.id);
       if (!p) return;
       this.pending.delete(msg.id);
-      if (msg.type === 'loaded') p.resolve(msg);
+      if (msg.type === MSG.LOADED) p.resolve(msg);
       else p.reject(new Error(msg.message));
       return;
     }
@@ -94,15 +98,24 @@ export class EngineClient {
     const now = performance.now();
     this.longestGap = Math.max(this.longestGap, now - this.last);
     this.last = now;
-    if (msg.type === 'started') h.onStarted?.(msg);
-    else if (msg.type === 'tokens' && !h.stopped) h.onTokens?.(msg);
-    else if (msg.type === 'done') {
+    if (msg.type === MSG.STARTED) h.onStarted?.(msg);
+    else if (msg.type === MSG.TOKENS && !h.stopped) h.onTokens?.(msg);
+    else if (msg.type === MSG.DONE) {
       this.runHandlers = null;
       h.onDone?.(msg);
-    } else if (msg.type === 'run-error') {
+    } else if (msg.type === MSG.RUN_ERROR) {
       this.runHandlers = null;
       h.onError?.(msg);
     }
+  }
+
+  // The element left the page: the worker goes, and nothing more is reported.
+  dispose() {
+    this.dead = true;
+    clearInterval(this.watchdog);
+    this.worker.terminate();
+    this.pending.clear();
+    this.runHandlers = null;
   }
 
   fail(message) {

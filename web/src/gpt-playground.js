@@ -6,6 +6,8 @@
 //   prompt, max-tokens, temperature, top-k, top-p, seed, layer, head   initial settings
 //   view         both | text | attention | trick      (what is shown; default both)
 //   theme        auto | light | dark                  (default auto: follows prefers-color-scheme)
+//   controls     full | minimal | none                (minimal: prompt, Generate/Stop, head menus;
+//                                                      none: the text and pictures only)
 //   autoplay     generate as soon as the model is loaded
 // Nothing heavy (worker, wasm, weights) is fetched until the element is near the viewport or used.
 // Properties: settings, applySettings(partial). Events: settingschange, modelload, generationend.
@@ -13,8 +15,10 @@ import { EngineClient } from './engine-client.js';
 import { GRADIENT_CSS } from './colormap.js';
 import { bytes, count, label, percent } from './format.js';
 import { download } from './download.js';
+import { ignoredNote, readFiles, sortFiles } from './files.js';
 import { HeadGrid } from './head-grid.js';
-import { DetailView, SCALES } from './heatmap.js';
+import { DetailPanel } from './detail-panel.js';
+import { SCALES } from './heatmap.js';
 import { Run } from './run.js';
 import { defaults, parseValue, randomSeed } from './settings.js';
 import { TEMPLATE } from './template.js';
@@ -22,8 +26,6 @@ import { TextView } from './text-view.js';
 import { renderTopK } from './topk-view.js';
 
 const DEFAULT_WEIGHTS = new URL('../weights/shakespeare-char.safetensors', import.meta.url).href;
-// Files that may come beside the weights (the engine's checkpoint.h).
-const EXTRA_FILES = ['tokenizer.json', 'vocab.json', 'merges.txt', 'config.json'];
 // attribute -> setting
 const ATTRIBUTE_SETTINGS = { prompt: 'prompt', 'max-tokens': 'maxTokens', temperature: 'temperature', 'top-k': 'topK',
                              'top-p': 'topP', seed: 'seed', layer: 'layer', head: 'head' };
@@ -52,6 +54,7 @@ export class GptPlayground extends HTMLElement {
     this.lastHeavyDraw = 0;
     this.client = null;
     this.lastLoad = null;      // what Retry loads: the last URL or File asked for
+    this.loadSeq = 0;          // the latest load: an earlier one that ends later is dropped (the last drop wins)
     this.loadedSource = null;  // the URL or File of the model in use (reloaded after a crash)
 
     this.text = new TextView(this.$('.output'), {
@@ -59,8 +62,7 @@ export class GptPlayground extends HTMLElement {
       onSelectToken: (i) => this.selectToken(i),
     });
     this.grid = new HeadGrid(this.$('.grid'), { onSelect: (l, h, keyboard) => this.selectHead(l, h, keyboard) });
-    this.learned = new DetailView(this.$('.learned'));
-    this.trick = new DetailView(this.$('.trick'));
+    this.detail = new DetailPanel(this.root);
     this.$('.scale-bar').style.background = GRADIENT_CSS;
     this.bindControls();
   }
@@ -93,12 +95,23 @@ export class GptPlayground extends HTMLElement {
     this.addEventListener('focusin', () => this.start(), { once: true });
   }
 
+  // Removed from the page: the worker and the listeners outside the element go. A move (removed
+  // and inserted again in the same task) keeps everything.
   disconnectedCallback() {
     this.observer?.disconnect();
+    queueMicrotask(() => {
+      if (this.isConnected) return;
+      if (this.running) this.stop();
+      this.client?.dispose();
+      this.client = null;
+      this.info = null;
+      this.darkQuery?.removeEventListener('change', this.darkListener);
+      this.darkListener = null;
+    });
   }
 
   start() {
-    if (this.client) return;
+    if (this.client || !this.isConnected) return;
     this.observer?.disconnect();
     this.client = this.newClient();
     this.loadWeights(this.weightsUrl());
@@ -155,28 +168,29 @@ export class GptPlayground extends HTMLElement {
   // comes beside them, a tokenizer.json or config.json). Resolves true when the model loaded.
   async loadWeights(source, { quiet = false } = {}) {
     this.lastLoad = source;
+    const seq = ++this.loadSeq;
+    const latest = () => seq === this.loadSeq;
     const name = typeof source === 'string' ? source.split('/').pop() : source.weights.name;
     const progress = this.$('.progress');
     progress.hidden = false;
     this.$('.progress-text').textContent = `Loading ${name}…`;
+    if (!this.info) this.$('.status').textContent = `Loading the model (${name})…`;
     this.setBar(0);
     if (this.running) this.stop();
     const t0 = performance.now();
     try {
-      const payload = typeof source === 'string' ? source : {
-        bytes: await source.weights.arrayBuffer(),
-        name,
-        extras: Object.fromEntries(await Promise.all(source.extras.map(async (f) => [f.name, await f.text()]))),
-      };
+      const payload = typeof source === 'string' ? source : await readFiles(source);
       const r = await this.client.load(payload, (loaded, total) => {
+        if (!latest()) return;
         this.setBar(total ? loaded / total : 0);
         this.$('.progress-text').textContent = `Loading ${name}: ${bytes(loaded)}${total ? ` of ${bytes(total)}` : ''}`;
-      });
+      }, latest);
+      // The worker holds this model now, even if a later load was asked for meanwhile: the info
+      // panel, and any message naming "the current model", must say so.
       const first = !this.info;
       this.info = { ...r.info, fileBytes: r.bytes, loadMs: performance.now() - t0, parseMs: r.ms, name };
       this.$('.output').classList.toggle('subword', r.info.tokenizer !== 'char');  // show token boundaries
       this.loadedSource = source;
-      if (!quiet) this.hideError();
       this.showInfo();
       this.buildGrid();
       if (!quiet) {
@@ -184,17 +198,21 @@ export class GptPlayground extends HTMLElement {
         this.text.clear();
         renderTopK(this.$('.topk'), null);
       }
-      this.$('.status').textContent = 'Ready.';
+      if (!latest()) return false;
+      if (!quiet) this.hideError();
+      this.$('.status').textContent = `Ready.${ignoredNote(source.ignored ?? [])}`;
       this.$('.generate').disabled = false;
       this.dispatchEvent(new CustomEvent('modelload', { detail: this.info }));
       if (first && this.hasAttribute('autoplay')) this.generate();
       return true;
     } catch (e) {
+      if (!latest()) return false;  // a later load took over; its outcome is what the reader sees
       const keep = this.info ? ` The current model (${this.info.name}) is still loaded.` : '';
       if (!quiet) this.showError(`Could not load ${name}: ${e.message.replace(/\.$/, '')}.${keep}`, typeof source === 'string');
+      if (!this.info) this.$('.status').textContent = '';
       return false;
     } finally {
-      progress.hidden = true;
+      if (latest()) progress.hidden = true;
     }
   }
 
@@ -206,7 +224,7 @@ export class GptPlayground extends HTMLElement {
   showInfo() {
     const i = this.info;
     const rows = [
-      ['Parameters', count(i.params)], ['Layers', i.nLayer], ['Heads', i.nHead], ['Width', i.nEmbd],
+      ['Model', i.name], ['Parameters', count(i.params)], ['Layers', i.nLayer], ['Heads', i.nHead], ['Width', i.nEmbd],
       ['Context', i.blockSize], ['Vocabulary', i.vocabSize], ['File', `${bytes(i.fileBytes)} ${i.dtype}`],
       ['Loaded in', `${Math.round(i.loadMs)} ms`],
     ];
@@ -309,9 +327,14 @@ export class GptPlayground extends HTMLElement {
     this.client.stop();
   }
 
+  // Focus follows the run when it was on Generate or Stop: Enter on Generate lands on Stop, and
+  // the end of the run returns it to Generate (a disabled button would drop it to the page).
   setRunning(on) {
-    this.$('.generate').disabled = on;
-    this.$('.stop').disabled = !on;
+    const generate = this.$('.generate'), stop = this.$('.stop');
+    const focused = this.root.activeElement;
+    generate.disabled = on;
+    stop.disabled = !on;
+    if (focused === generate || focused === stop) (on ? stop : generate).focus();
     this.toggleAttribute('generating', on);
   }
 
@@ -360,7 +383,7 @@ export class GptPlayground extends HTMLElement {
     for (let k = run.rows[q].start; k <= q; k++) weights.set(k, run.weight(this.s.layer, this.s.head, q, k));
     this.text.shade(q, weights);
     const best = [...weights].sort((a, b) => b[1] - a[1]).slice(0, 3);
-    status.textContent = `“${label(run.tokens[q].label)}” (${this.headLabel()}) attends most to ` +
+    status.textContent = `What “${label(run.tokens[q].label)}” attends to (${this.headLabel()}): most to ` +
       best.map(([k, w]) => `“${label(run.tokens[k].label)}” ${percent(w)}`).join(', ');
   }
 
@@ -387,8 +410,9 @@ export class GptPlayground extends HTMLElement {
   colors() {
     if (!this.colorCache) {
       const cs = getComputedStyle(this.$('.gp'));
-      const masked = cs.getPropertyValue('--masked').trim().match(/\d+/g)?.map(Number) ?? [230, 230, 235];
-      this.colorCache = { masked, text: cs.getPropertyValue('--fg').trim(), muted: cs.getPropertyValue('--muted').trim(),
+      const rgb = (name) => cs.getPropertyValue(name).trim().match(/\d+/g)?.map(Number) ?? [230, 230, 235];
+      this.colorCache = { masked: rgb('--masked'), outside: rgb('--outside'),
+                          text: cs.getPropertyValue('--fg').trim(), muted: cs.getPropertyValue('--muted').trim(),
                           background: cs.getPropertyValue('--panel').trim(), highlight: cs.getPropertyValue('--accent').trim() };
     }
     return this.colorCache;
@@ -412,33 +436,21 @@ export class GptPlayground extends HTMLElement {
     }
     this.lastHeavyDraw = now;
     const { first, last } = this.span();
-    const masked = this.colors().masked;
-    this.grid.paint(run, first, last, masked, SCALES[this.s.scale]);
-    this.$('.scale-name').textContent = this.s.scale === 'sqrt' ? '(colour ∝ √weight)' : '(colour ∝ weight)';
-    this.drawDetail(first, last);
+    this.grid.paint(run, first, last, this.colors(), SCALES[this.s.scale]);
+    this.detail.update(run, { first, last, selected: this.selected, layer: this.s.layer, head: this.s.head,
+                              headLabel: this.headLabel(), scale: this.s.scale, colors: this.colors() });
     // The distribution of the selected step, or of the newest.
     const stepIndex = this.selected >= 0 ? this.selected : run.length - 1;
     const t = run.tokens[stepIndex];
-    renderTopK(this.$('.topk'), t?.generated ? t.top : null, t?.token);
-    this.$('.next-step').textContent = t?.generated
-      ? `for “${label(t.label)}” (token ${stepIndex}, drawn with p = ${percent(t.prob)})` : '';
+    renderTopK(this.$('.topk'), t?.generated ? t.top : null, t?.token, run.settings);
+    // Clicking a character shows how it was chosen: the distribution computed at the character
+    // before it (the highlighted row of the large view), which hovering does not show.
+    const before = t?.generated ? run.tokens[t.query] : null;
+    this.$('.next-name').textContent = this.selected >= 0 ? `How “${label(t.label)}” was chosen` : 'Next-token distribution';
+    this.$('.next-step').textContent = !t?.generated ? '' : this.selected >= 0
+      ? `drawn with p = ${percent(t.prob)} from what the model predicted after “${label(before.label)}” (token ${t.query})`
+      : `for the newest token, “${label(t.label)}” (token ${stepIndex}, drawn with p = ${percent(t.prob)})`;
     if (this.focusToken >= 0) this.drawHeadView();
-  }
-
-  drawDetail(first, last) {
-    const run = this.run;
-    if (!run || last < 0) return;
-    const colors = this.colors();
-    const labels = run.tokens.slice(first, last + 1).map((t) => t.label);
-    const highlight = this.selected >= 0 ? run.tokens[this.selected].query : undefined;
-    const pairWidth = this.$('.detail-pair').clientWidth || 600;
-    const maxWidth = Math.max(160, pairWidth / 2 - 12);
-    const { layer, head } = this.s;
-    const scale = SCALES[this.s.scale];
-    this.learned.draw({ first, last, labels, colors, highlight, maxWidth, scale,
-                        title: `Learned: ${this.headLabel()}`, weightAt: (q, k) => run.weight(layer, head, q, k) });
-    this.trick.draw({ first, last, labels, colors, highlight, maxWidth, scale,
-                      title: 'Uniform: tril(ones) / row sum', weightAt: (q, k) => run.uniform(q, k) });
   }
 
   buildGrid() {
@@ -456,6 +468,8 @@ export class GptPlayground extends HTMLElement {
     sel.replaceChildren(...options.map(([v, t]) => Object.assign(document.createElement('option'), { value: v, textContent: t })));
   }
 
+  // A click (or Enter) on a head brings the large view into sight if it is not; arrow keys only
+  // move the selection, so the grid stays where the keyboard is.
   selectHead(layer, head, focus = false) {
     this.s.layer = layer;
     this.s.head = head;
@@ -463,6 +477,13 @@ export class GptPlayground extends HTMLElement {
     this.emitSettings();
     this.requestDraw();
     if (focus) this.grid.focus(layer, head);
+    else this.revealDetail();
+  }
+
+  revealDetail() {
+    const detail = this.$('.detail');
+    const r = detail.getBoundingClientRect();
+    if (r.height && (r.top < 0 || r.top > innerHeight - Math.min(r.height, 200))) detail.scrollIntoView({ block: 'start' });
   }
 
   // ---- controls ----
@@ -486,10 +507,6 @@ export class GptPlayground extends HTMLElement {
         this.emitSettings();
         this.requestDraw();
       });
-    }
-    for (const canvas of [this.learned, this.trick]) {
-      canvas.canvas.addEventListener('mousemove', (e) => this.tooltip(e, canvas));
-      canvas.canvas.addEventListener('mouseleave', () => ($('.tooltip').hidden = true));
     }
     $('.export-png').addEventListener('click', () => this.exportPng());
     $('.export-json').addEventListener('click', () => this.exportJson());
@@ -518,18 +535,14 @@ export class GptPlayground extends HTMLElement {
 
   // Dropped or picked files: one .safetensors, optionally with tokenizer.json (or vocab.json and
   // merges.txt) and config.json.
+  // Side files the engine does not read (a Hugging Face folder's tokenizer_config.json ...) are
+  // left aside with a note.
   loadFiles(files) {
     files = [...files];
     if (files.length === 0) return;
-    const weights = files.filter((f) => !EXTRA_FILES.includes(f.name));
-    const extras = files.filter((f) => EXTRA_FILES.includes(f.name));
-    if (weights.length !== 1) {
-      this.showError(weights.length === 0
-        ? `Add the weights (a .safetensors file) together with ${extras.map((f) => f.name).join(' and ')}.`
-        : `Drop one weights file at a time (got ${weights.map((f) => f.name).join(', ')}).`);
-      return;
-    }
-    this.loadWeights({ weights: weights[0], extras });
+    const sorted = sortFiles(files);
+    if (sorted.error) this.showError(sorted.error);
+    else this.loadWeights(sorted);
   }
 
   syncControls() {
@@ -549,28 +562,11 @@ export class GptPlayground extends HTMLElement {
     this.dispatchEvent(new CustomEvent('settingschange', { detail: this.settings }));
   }
 
-  tooltip(e, view) {
-    const tip = this.$('.tooltip');
-    const cell = this.run && view.cellAt(e);
-    if (!cell) {
-      tip.hidden = true;
-      return;
-    }
-    const { q, k, w } = cell;
-    const t = this.run.tokens;
-    tip.textContent = `query “${label(t[q].label)}” #${q} → key “${label(t[k].label)}” #${k}: ` +
-      (w === null ? (k > q ? 'masked (the future)' : 'outside the window') : w.toFixed(4));
-    const box = this.$('.detail').getBoundingClientRect();
-    tip.style.left = `${e.clientX - box.left + 12}px`;
-    tip.style.top = `${e.clientY - box.top + 12}px`;
-    tip.hidden = false;
-  }
-
   // ---- export ----
 
   exportPng() {
     if (!this.run) return;
-    this.learned.canvas.toBlob((blob) => download(this.root, blob, `attention-layer${this.s.layer}-head${this.s.head}.png`));
+    this.detail.learned.canvas.toBlob((blob) => download(this.root, blob, `attention-layer${this.s.layer}-head${this.s.head}.png`));
   }
 
   exportJson() {
@@ -579,4 +575,5 @@ export class GptPlayground extends HTMLElement {
   }
 }
 
-customElements.define('gpt-playground', GptPlayground);
+// A second copy of the script (two posts' snippets on one page) finds the element defined.
+if (!customElements.get('gpt-playground')) customElements.define('gpt-playground', GptPlayground);

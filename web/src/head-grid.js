@@ -20,12 +20,18 @@ export class HeadGrid {
     return [Number(btn.dataset.layer), btn.dataset.head === 'mean' ? 'mean' : Number(btn.dataset.head)];
   }
 
+  // Heads across (and the mean last), layers down; the first row and column are the labels.
   build(L, NH) {
     this.L = L;
     this.NH = NH;
-    this.root.replaceChildren();
     this.root.style.setProperty('--cols', NH + 1);
+    const labelCell = (text) => Object.assign(document.createElement('span'), { className: 'grid-label', textContent: text });
+    // Many heads: numbers alone (the corner names the axes), so "H10" does not outgrow its column.
+    const short = NH > 8;
+    const items = [labelCell(short ? 'L\\H' : ''),
+                   ...Array.from({ length: NH + 1 }, (_, h) => labelCell(h === NH ? (short ? 'μ' : 'mean') : short ? `${h}` : `H${h}`))];
     for (let l = 0; l < L; l++) {
+      items.push(labelCell(short ? `${l}` : `L${l}`));
       for (let h = 0; h <= NH; h++) {
         const name = h === NH ? `Layer ${l}, mean of heads` : `Layer ${l}, head ${h}`;
         const btn = document.createElement('button');
@@ -37,17 +43,20 @@ export class HeadGrid {
         btn.title = name;
         const thumb = document.createElement('canvas');
         thumb.setAttribute('aria-hidden', 'true');  // the button's label names it
-        const cap = document.createElement('span');
-        cap.textContent = h === NH ? `L${l} mean` : `L${l} H${h}`;
-        btn.append(thumb, cap);
-        this.root.append(btn);
+        btn.append(thumb);
+        items.push(btn);
       }
     }
+    this.root.replaceChildren(...items);
+  }
+
+  cells() {
+    return this.root.querySelectorAll('.cell');
   }
 
   // Every thumbnail: rows first..last of run, weightAt from the run, on the given colour scale.
   paint(run, first, last, maskedRGB, scale) {
-    for (const btn of this.root.children) {
+    for (const btn of this.cells()) {
       const [l, h] = this.headOf(btn);
       paintCells(btn.firstChild, first, last, (q, k) => run.weight(l, h, q, k), maskedRGB, scale);
     }
@@ -55,7 +64,7 @@ export class HeadGrid {
 
   // Marks the selected head; it alone is in the tab order.
   select(layer, head) {
-    for (const btn of this.root.children) {
+    for (const btn of this.cells()) {
       const on = Number(btn.dataset.layer) === layer && String(btn.dataset.head) === String(head);
       btn.setAttribute('aria-pressed', String(on));
       btn.tabIndex = on ? 0 : -1;

@@ -1,6 +1,8 @@
 // One generation as the page keeps it: every token, and for every token that served as a query its
 // attention row in every layer and head. Positions here are absolute indices into the run's tokens;
 // the engine's window positions are translated once, on arrival.
+import { promptRowLength, rowIndex, rowSize } from './protocol.js';
+
 export class Run {
   constructor(info, settings) {
     this.info = info;
@@ -21,14 +23,14 @@ export class Run {
   setPrompt(m) {
     this.tokens = Array.from(m.tokens, (token, i) => ({ token, text: m.texts[i], label: m.labels[i], generated: false }));
     this.promptLength = this.tokens.length;
-    const LH = this.L * this.NH;
     const n = this.promptLength - m.windowStart;
     let at = 0;
     for (let q = m.firstQuery; q < n; q++) {
-      const len = Math.min(q + 1, m.capture);
+      const len = promptRowLength(q, m.capture);
+      const size = rowSize(this.L, this.NH, len);
       this.rows[m.windowStart + q] = { start: m.windowStart + q - len + 1, windowStart: m.windowStart,
-                                       data: m.att.subarray(at, at + LH * len) };
-      at += LH * len;
+                                       data: m.att.subarray(at, at + size) };
+      at += size;
     }
   }
 
@@ -61,17 +63,16 @@ export class Run {
     const j = k - row.start;
     if (h === 'mean') {
       let s = 0;
-      for (let hh = 0; hh < this.NH; hh++) s += row.data[(l * this.NH + hh) * len + j];
+      for (let hh = 0; hh < this.NH; hh++) s += row.data[rowIndex(this.NH, len, l, hh, j)];
       return s / this.NH;
     }
-    return row.data[(l * this.NH + h) * len + j];
+    return row.data[rowIndex(this.NH, len, l, h, j)];
   }
 
-  // The "mathematical trick" for the same window: every visible key weighted 1 / (number visible).
-  uniform(q, k) {
-    const row = this.rows[q];
-    if (!row || k > q || k < row.windowStart) return null;
-    return 1 / (q - row.windowStart + 1);
+  // The "mathematical trick" for a window starting at windowStart: every visible key weighted
+  // 1 / (number visible), null for the future.
+  uniform(windowStart, q, k) {
+    return k > q || k < windowStart ? null : 1 / (q - windowStart + 1);
   }
 
   // Everything needed to redraw the run elsewhere, as plain JSON.
@@ -92,7 +93,8 @@ export class Run {
           for (let l = 0; l < this.L; l++) {
             weights.push([]);
             for (let h = 0; h < this.NH; h++) {
-              weights[l].push(Array.from(row.data.subarray((l * this.NH + h) * len, (l * this.NH + h + 1) * len), round));
+              const at = rowIndex(this.NH, len, l, h, 0);
+              weights[l].push(Array.from(row.data.subarray(at, at + len), round));
             }
           }
           return [{ query: q, start: row.start, weights }];

@@ -56,15 +56,17 @@ export const TEMPLATE = `
         <div class="output-head">
           <h3 id="output-title">Text</h3>
           <span class="legend-text"><span class="swatch prompt-swatch"></span>prompt <span class="swatch gen-swatch"></span>generated</span>
+          <p class="text-hint">Hover a character: what it attends to. Click a generated one: how it was chosen.</p>
         </div>
         <div class="output" tabindex="0" role="group" aria-labelledby="output-title"
-             aria-description="Hover or use the arrow keys to see what each character attends to; Enter or click selects a generated character's step."></div>
+             aria-description="Hover or use the arrow keys to see what each character attends to; Enter or click a generated character to see how it was chosen."></div>
         <p class="head-view-status" aria-live="polite"></p>
       </div>
 
       <section class="next" aria-labelledby="next-title">
-        <h3 id="next-title">Next-token distribution <span class="next-step"></span></h3>
+        <h3 id="next-title"><span class="next-name">Next-token distribution</span> <span class="next-step"></span></h3>
         <ol class="topk"></ol>
+        <p class="topk-note" hidden></p>
       </section>
     </section>
 
@@ -74,32 +76,35 @@ export const TEMPLATE = `
         <div class="attn-controls">
           <label>Layer <select name="layer"></select></label>
           <label>Head <select name="head"></select></label>
-          <label>Rows <select name="span">
+          <label class="span-control">Rows <select name="span">
             <option value="16">16</option><option value="32">32</option><option value="64">64</option>
             <option value="128">128</option><option value="256">256</option></select></label>
-          <label>Colour <select name="scale">
+          <label class="scale-control">Colour <select name="scale">
             <option value="sqrt">√ weight</option><option value="linear">weight</option></select></label>
         </div>
       </div>
       <div class="grid" role="group" aria-label="Attention heads: arrow keys move, Enter opens"></div>
+      <section class="detail" aria-label="Selected head, large">
+        <div class="detail-pair">
+          <figure class="learned-fig"><canvas class="learned" aria-label="Selected head's attention matrix"></canvas>
+            <figcaption class="learned-caption"></figcaption></figure>
+          <figure class="trick-fig"><canvas class="trick" aria-label="Uniform causal average"></canvas>
+            <figcaption>The “mathematical trick” from the first position on: row <var>t</var> gives each of the
+              <var>t</var>+1 tokens so far 1/(<var>t</var>+1), <code>softmax</code> of zeros under the causal mask.
+              Learning turns this into the pattern beside it.</figcaption>
+          </figure>
+        </div>
+        <div class="tooltip" hidden></div>
+        <div class="scale">
+          <span>0</span><span class="scale-bar"></span><span>1</span><span class="scale-name"></span>
+          <span class="swatch masked-swatch"></span><span>masked (the future)</span>
+          <span class="outside-legend" hidden><span class="swatch outside-swatch"></span> before the context window (no longer seen)</span>
+        </div>
+        <div class="exports">
+          <button type="button" class="export-png">Export heatmap (PNG)</button>
+          <button type="button" class="export-json">Export run attention (JSON)</button>
+        </div>
+      </section>
     </section>
   </div>
-
-  <section class="detail" aria-label="Selected head, large">
-    <div class="detail-pair">
-      <figure class="learned-fig"><canvas class="learned" aria-label="Selected head's attention matrix"></canvas></figure>
-      <figure class="trick-fig"><canvas class="trick" aria-label="Uniform causal average"></canvas>
-        <figcaption>The “mathematical trick”: every earlier token weighted equally, <code>softmax</code> of zeros under the causal mask. Learning turns this into the pattern on the left.</figcaption>
-      </figure>
-    </div>
-    <div class="tooltip" hidden></div>
-    <div class="scale">
-      <span>0</span><span class="scale-bar"></span><span>1</span><span class="scale-name"></span>
-      <span class="swatch masked-swatch"></span><span>masked (future)</span>
-    </div>
-    <div class="exports">
-      <button type="button" class="export-png">Export heatmap (PNG)</button>
-      <button type="button" class="export-json">Export run attention (JSON)</button>
-    </div>
-  </section>
 </div>`;

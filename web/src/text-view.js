@@ -27,8 +27,14 @@ export class TextView {
       }
     });
     root.addEventListener('keydown', (e) => this.key(e));
+    // Focus by keyboard starts the cursor at the newest token; focus by a click or tap leaves it to
+    // the click, which must land on the character pressed (nothing may move or scroll before it).
+    // (A tap focuses after pointerup, so the test is "pressed within the last second".)
+    this.pressedAt = -Infinity;
+    root.addEventListener('pointerdown', () => (this.pressedAt = performance.now()));
     root.addEventListener('focus', () => {
-      if (this.cursor < 0 && this.spans.length) this.moveCursor(this.spans.length - 1);
+      const pressed = performance.now() - this.pressedAt < 1000;
+      if (!pressed && this.cursor < 0 && this.spans.length) this.moveCursor(this.spans.length - 1);
     });
     root.addEventListener('blur', () => this.onFocusToken(-1));
   }
@@ -111,8 +117,16 @@ export class TextView {
     const n = this.spans.length;
     if (n === 0) return;
     this.cursor = Math.max(this.first, Math.min(n - 1, i));
-    this.spans[this.cursor]?.scrollIntoView({ block: 'nearest' });
+    this.reveal(this.spans[this.cursor]);
     this.onFocusToken(this.cursor);
+  }
+
+  // Scrolls the text box (never the page) so that span is visible.
+  reveal(span) {
+    if (!span) return;
+    const box = this.root.getBoundingClientRect(), r = span.getBoundingClientRect();
+    if (r.top < box.top) this.root.scrollTop -= box.top - r.top;
+    else if (r.bottom > box.bottom) this.root.scrollTop += r.bottom - box.bottom;
   }
 
   key(e) {

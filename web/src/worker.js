@@ -1,17 +1,8 @@
 // The engine's Web Worker: owns the wasm module and one Engine, so the page never blocks on it.
 //
-// Page -> worker: {type: 'init', wasm: WebAssembly.Module}   (compiled once per page, shared)
-//                 {type: 'load', id, bytes: ArrayBuffer, name, extras: {'tokenizer.json': text, ...}}
-//                 {type: 'generate', runId, prompt, seed, maxTokens, temperature, topK, topP}
-//                 {type: 'stop', runId}
-// Worker -> page: {type: 'loaded', id, info, bytes, ms} | {type: 'load-error', id, message}
-//                 {type: 'started', runId, tokens, texts, labels, windowStart, att, firstQuery, capture}
-//                     att: the prompt's kept attention rows, query after query (engine promptRows())
-//                 {type: 'tokens', runId, items, tokensPerSec}   items[i].rows: (L, NH, len) from keyStart
-//                 {type: 'done', runId, reason: 'length' | 'stopped', tokensPerSec}
-//                 {type: 'run-error', runId, message, unknown}
-// Attention arrives in Float32Arrays whose buffers are transferred, not copied.
+// The messages are in protocol.js.
 import createGptModule from '../wasm/gpt.mjs';
+import { MSG } from './protocol.js';
 
 const TOP_K_SHOWN = 10;
 const BATCH_MS = 8;  // generate for at most this long between messages: Stop lands within a batch
@@ -39,31 +30,44 @@ async function load({ id, bytes, extras = {} }) {
     Module.HEAPU8.set(new Uint8Array(bytes), ptr);  // the one copy of the file into wasm memory
     const r = engine.load();
     if (!r.ok) throw new Error(r.message);
-    post({ type: 'loaded', id, info: r.info, bytes: bytes.byteLength, ms: performance.now() - t0 });
+    post({ type: MSG.LOADED, id, info: r.info, bytes: bytes.byteLength, ms: performance.now() - t0 });
   } catch (e) {
-    post({ type: 'load-error', id, message: e.message ?? String(e) });
+    post({ type: MSG.LOAD_ERROR, id, message: e.message ?? String(e) });
   }
 }
 
 function generate(msg) {
   if (!engine?.loaded()) {
-    post({ type: 'run-error', runId: msg.runId, message: 'no model is loaded yet' });
+    post({ type: MSG.RUN_ERROR, runId: msg.runId, message: 'no model is loaded yet' });
     return;
   }
   run = null;
-  const r = engine.start(msg.prompt, msg.seed);
+  // A lone surrogate has no UTF-8 form: Embind's encoder would pair it with the next character and
+  // the unknown-character message would name a character nobody typed. U+FFFD keeps the UTF-16
+  // positions, so the engine's utf16Index still points into the prompt as typed.
+  const r = engine.start(msg.prompt.toWellFormed(), msg.seed);
   if (!r.ok) {
-    post({ type: 'run-error', runId: msg.runId, message: r.message, unknown: r.unknown ?? [] });
+    post({ type: MSG.RUN_ERROR, runId: msg.runId, message: r.message, unknown: r.unknown ?? [] });
     return;
   }
   const tokens = r.tokens.slice();  // copy out of the wasm heap before anything can grow it
   const rows = engine.promptRows();
   const att = rows.data.slice();
-  post({ type: 'started', runId: msg.runId, tokens, texts: r.texts, labels: r.labels, windowStart: r.windowStart, att,
+  post({ type: MSG.STARTED, runId: msg.runId, tokens, texts: r.texts, labels: r.labels, windowStart: r.windowStart, att,
          firstQuery: rows.firstQuery, capture: rows.capture }, [tokens.buffer, att.buffer]);
   run = { id: msg.runId, left: msg.maxTokens, settings: msg, count: 0, tFirst: 0 };
   if (run.left > 0) schedule();
   else finish('length');
+}
+
+// Which of the top candidates the sampler's filters removed. An engine that reports it gives each
+// entry kept (and q, the renormalised probability it was drawn with) and is passed on as it is.
+// Otherwise top-k alone is answered from the ranks: top() ranks exactly as the sampler does
+// (probability descending, token id ascending), so the first topK are the kept ones. Top-p needs
+// the sampler's own cut (engine/sampler.h), so without it nothing is marked.
+function filtered(top, { topK, topP }) {
+  if (top.length === 0 || top[0].kept !== undefined || !(topK > 0) || topP < 1) return top;
+  return top.map((t, rank) => ({ ...t, kept: rank < topK }));
 }
 
 // Tokens per second after the first token (llama2.c): the prompt's prefill is not counted.
@@ -72,7 +76,7 @@ function rate() {
 }
 
 function finish(reason) {
-  post({ type: 'done', runId: run.id, reason, tokensPerSec: rate() });
+  post({ type: MSG.DONE, runId: run.id, reason, tokensPerSec: rate() });
   engine.stop();
   run = null;
 }
@@ -86,18 +90,17 @@ function pump(id) {
   do {
     const s = engine.step(temperature, topK, topP);
     if (!s.ok) {
-      post({ type: 'run-error', runId: run.id, message: s.message });
+      post({ type: MSG.RUN_ERROR, runId: run.id, message: s.message });
       run = null;
       return;
     }
     if (run.count++ === 0) run.tFirst = performance.now();
     const rows = engine.rows().slice();
     items.push({ token: s.token, text: s.text, label: s.label, pos: s.pos, windowStart: s.windowStart, keyStart: s.keyStart,
-                 prob: s.prob, rows,
-                 top: engine.top(TOP_K_SHOWN) });
+                 prob: s.prob, rows, top: filtered(engine.top(TOP_K_SHOWN), run.settings) });
     transfer.push(rows.buffer);
   } while (--run.left > 0 && performance.now() < deadline);
-  post({ type: 'tokens', runId: run.id, items, tokensPerSec: rate() }, transfer);
+  post({ type: MSG.TOKENS, runId: run.id, items, tokensPerSec: rate() }, transfer);
   if (run.left === 0) finish('length');
   else schedule();
 }
@@ -121,8 +124,8 @@ function init(wasm) {
 
 self.onmessage = (e) => {
   const msg = e.data;
-  if (msg.type === 'init') init(msg.wasm);
-  else if (msg.type === 'load') load(msg);
-  else if (msg.type === 'generate') generate(msg);
-  else if (msg.type === 'stop' && run && (msg.runId === undefined || msg.runId === run.id)) finish('stopped');
+  if (msg.type === MSG.INIT) init(msg.wasm);
+  else if (msg.type === MSG.LOAD) load(msg);
+  else if (msg.type === MSG.GENERATE) generate(msg);
+  else if (msg.type === MSG.STOP && run && (msg.runId === undefined || msg.runId === run.id)) finish('stopped');
 };

@@ -1,0 +1,25 @@
+// The engine worker's protocol, defined once for worker.js, engine-client.js, run.js and the tests.
+//
+// Page -> worker: {type: INIT, wasm: WebAssembly.Module}   (compiled once per page, shared)
+//                 {type: LOAD, id, bytes: ArrayBuffer, name, extras: {'tokenizer.json': text, ...}}
+//                 {type: GENERATE, runId, prompt, seed, maxTokens, temperature, topK, topP}
+//                 {type: STOP, runId}
+// Worker -> page: {type: LOADED, id, info, bytes, ms} | {type: LOAD_ERROR, id, message}
+//                 {type: STARTED, runId, tokens, texts, labels, windowStart, att, firstQuery, capture}
+//                     att: the prompt's kept attention rows, query after query (engine promptRows())
+//                 {type: TOKENS, runId, items, tokensPerSec}
+//                     items[i]: {token, text, label, pos, windowStart, keyStart, prob, rows, top}
+//                     rows: one packed row (below) over keys keyStart..; top: [{token, label, p, kept?, q?}]
+//                 {type: DONE, runId, reason: 'length' | 'stopped', tokensPerSec}
+//                 {type: RUN_ERROR, runId, message, unknown}
+// Attention arrives in Float32Arrays whose buffers are transferred, not copied.
+export const MSG = Object.freeze({
+  INIT: 'init', LOAD: 'load', GENERATE: 'generate', STOP: 'stop',
+  LOADED: 'loaded', LOAD_ERROR: 'load-error', STARTED: 'started', TOKENS: 'tokens', DONE: 'done', RUN_ERROR: 'run-error',
+});
+
+// A packed attention row: for one query, every layer and head over the same len keys, (L, NH, len).
+export const rowSize = (L, NH, len) => L * NH * len;
+export const rowIndex = (NH, len, l, h, j) => (l * NH + h) * len + j;
+// In STARTED's att, window position q's row has this many keys (the engine keeps at most capture).
+export const promptRowLength = (q, capture) => Math.min(q + 1, capture);
