@@ -1,5 +1,5 @@
 // The page's side of one engine worker (worker.js): promises for loading, callbacks for a run.
-import { fetchWeights, wasmModule } from './shared.js';
+import { fetchModel, wasmModule } from './shared.js';
 
 // A run's worker is presumed dead when it has been silent for this long, or for ten times its
 // longest silence so far in the run (a big model's prefill), whichever is longer.
@@ -44,21 +44,20 @@ export class EngineClient {
     }, 500);
   }
 
-  // source: a URL, or {bytes: ArrayBuffer, name, extras: {'tokenizer.json': text, ...}} (the bytes
+  // source: a URL (a .safetensors file, or a model folder ending in '/': shared.js fetchModel), or
+  // {bytes: ArrayBuffer, name, extras: {'tokenizer.json': text, ...}} (the bytes
   // are transferred to the worker). Resolves
   // {info, bytes, ms}; rejects with an Error whose message says what went wrong.
   async load(source, onProgress = () => {}) {
     await this.ready;
     if (this.dead) throw new Error('the engine was restarted');
-    let bytes = source.bytes;
-    if (typeof source === 'string') {
-      // The download is shared with other playgrounds on the page: this worker gets its own copy.
-      bytes = (await fetchWeights(new URL(source, document.baseURI).href, onProgress)).slice(0);
-    }
+    // A URL's download is shared with other playgrounds on the page: this worker gets its own copy.
+    const { bytes, extras = {} } = typeof source === 'string'
+      ? await fetchModel(new URL(source, document.baseURI).href, onProgress) : source;
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ type: 'load', id, bytes, extras: source.extras ?? {} }, [bytes]);
+      this.worker.postMessage({ type: 'load', id, bytes, extras }, [bytes]);
     });
   }
 
