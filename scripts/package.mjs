@@ -18,7 +18,7 @@ export const distDir = join(root, 'dist', `gpt-playground-${version}`);
 // The widget's own files (everything but the page chrome) and the engine: what a post downloads
 // before the weights.
 export function widgetFiles(dir) {
-  const src = readdirSync(join(dir, 'src')).filter((f) => !['page.js', 'embed.js'].includes(f)).map((f) => join(dir, 'src', f));
+  const src = readdirSync(join(dir, 'src')).filter((f) => !['page.js', 'embed.js', 'cache-list.js'].includes(f)).map((f) => join(dir, 'src', f));
   return [...src, join(dir, 'wasm', 'gpt.mjs'), join(dir, 'wasm', 'gpt.wasm')];
 }
 

@@ -22,6 +22,8 @@ echo "== the embeddable widget from the built folder (dist/) =="
 node --test tests/e2e/widget.test.mjs
 echo "== robustness in the browser: bad files, broken downloads, hostile text, a dying worker =="
 node --test tests/e2e/robustness.test.mjs
+echo "== models kept in the browser's cache, and model folders as src =="
+node --test tests/e2e/model-cache.test.mjs
 echo "== GPT-2 family in the browser: several files at once, sub-word tokens, memory refusals =="
 node --test tests/e2e/gpt2.test.mjs
 echo "== first use on every screen: desktop, tablet and phone with touch, keyboard, embeds =="

@@ -1,6 +1,6 @@
 // The page's side of one engine worker (worker.js): promises for loading, callbacks for a run.
 import { MSG } from './protocol.js';
-import { fetchWeights, wasmModule } from './shared.js';
+import { fetchModel, wasmModule } from './shared.js';
 
 // A run's worker is presumed dead when it has been silent for this long, or for ten times its
 // longest silence so far in the run (a big model's prefill), whichever is longer.
@@ -45,7 +45,8 @@ export class EngineClient {
     }, 500);
   }
 
-  // source: a URL, or {bytes: ArrayBuffer, name, extras: {'tokenizer.json': text, ...}} (the bytes
+  // source: a URL (a .safetensors file, or a model folder ending in '/': shared.js fetchModel), or
+  // {bytes: ArrayBuffer, name, extras: {'tokenizer.json': text, ...}} (the bytes
   // are transferred to the worker). Resolves
   // {info, bytes, ms}; rejects with an Error whose message says what went wrong. current() is
   // asked before the bytes go to the worker: a load overtaken by a later one stops there, so the
@@ -53,16 +54,14 @@ export class EngineClient {
   async load(source, onProgress = () => {}, current = () => true) {
     await this.ready;
     if (this.dead) throw new Error('the engine was restarted');
-    let bytes = source.bytes;
-    if (typeof source === 'string') {
-      // The download is shared with other playgrounds on the page: this worker gets its own copy.
-      bytes = (await fetchWeights(new URL(source, document.baseURI).href, onProgress)).slice(0);
-    }
+    // A URL's download is shared with other playgrounds on the page: this worker gets its own copy.
+    const { bytes, extras = {} } = typeof source === 'string'
+      ? await fetchModel(new URL(source, document.baseURI).href, onProgress) : source;
     if (!current()) throw new Error('another model was asked for meanwhile');
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ type: MSG.LOAD, id, bytes, extras: source.extras ?? {} }, [bytes]);
+      this.worker.postMessage({ type: MSG.LOAD, id, bytes, extras }, [bytes]);
     });
   }
 

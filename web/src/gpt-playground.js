@@ -2,7 +2,7 @@
 // element at full size plus page chrome; a blog post embeds the same element.
 //
 // Attributes (all optional; changing one updates the element):
-//   src          weights URL (default: the shipped Shakespeare model)
+//   src          weights URL, or a model folder's URL ending in '/' (default: the shipped model)
 //   prompt, max-tokens, temperature, top-k, top-p, seed, layer, head   initial settings
 //   view         both | text | attention | trick      (what is shown; default both)
 //   theme        auto | light | dark                  (default auto: follows prefers-color-scheme)
@@ -16,6 +16,7 @@ import { GRADIENT_CSS } from './colormap.js';
 import { bytes, count, label, percent } from './format.js';
 import { download } from './download.js';
 import { ignoredNote, readFiles, sortFiles } from './files.js';
+import { modelName } from './shared.js';
 import { HeadGrid } from './head-grid.js';
 import { DetailPanel } from './detail-panel.js';
 import { SCALES } from './heatmap.js';
@@ -170,7 +171,7 @@ export class GptPlayground extends HTMLElement {
     this.lastLoad = source;
     const seq = ++this.loadSeq;
     const latest = () => seq === this.loadSeq;
-    const name = typeof source === 'string' ? source.split('/').pop() : source.weights.name;
+    const name = typeof source === 'string' ? modelName(source) : source.weights.name;
     const progress = this.$('.progress');
     progress.hidden = false;
     this.$('.progress-text').textContent = `Loading ${name}…`;
