@@ -48,7 +48,7 @@ const char* kUsage =
     "  explain   --weights F --prompt TEXT --layer L --head H --position I\n"
     "  lens      --weights F --prompt TEXT [--position I=last] [--top K=5]\n"
     "  heads     --weights F --data FILE [--split all|train|val] [--limit N]\n"
-    "  train     --data FILE --out F.safetensors [options: gpt train --help]
+    "  train     --data FILE --out F.safetensors [options: gpt train --help]\n"
     "generate, attention, loss, lens: [--ablate L.H,...] (heads off) [--uniform L.H,...] (causal average)\n"
     "every command: [--tokenizer tokenizer.json | --vocab vocab.json --merges merges.txt] [--config config.json]\n";
 
