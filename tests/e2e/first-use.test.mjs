@@ -291,3 +291,20 @@ test('a 12 × 12 model: tiles without wrapped captions, on desktop and phone; th
   await waitReady(page);
   await page.close();
 });
+
+test('the large view follows the width it is given: resized, it redraws to fit its figure (item 8)', async () => {
+  const page = await open('desktop');
+  await run(page, { maxTokens: 60 });
+  const fit = () => gp(page, '.learned-fig').evaluate((f) => ({ fig: f.clientWidth, canvas: f.querySelector('canvas').getBoundingClientRect().width,
+                                                                 drawn: f.querySelector('canvas').width / devicePixelRatio }));
+  const wide = await fit();
+  await page.setViewportSize({ width: 1000, height: 900 });
+  await page.waitForFunction((w) => {
+    const f = document.querySelector('gpt-playground').shadowRoot.querySelector('.learned-fig');
+    return f.clientWidth !== w && Math.abs(f.querySelector('canvas').width / devicePixelRatio - f.clientWidth) <= 2;
+  }, wide.fig);
+  const narrow = await fit();
+  assert.ok(narrow.drawn < wide.drawn, `${JSON.stringify(narrow)} after ${JSON.stringify(wide)}`);
+  assert.ok(Math.abs(narrow.drawn - narrow.fig) <= 2);
+  await page.close();
+});
