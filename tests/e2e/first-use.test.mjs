@@ -174,6 +174,17 @@ test('keyboard: Enter on Generate lands on Stop, the end of the run returns to G
   await page.keyboard.press('Enter');
   await page.waitForFunction(() => document.querySelector('gpt-playground').shadowRoot.querySelector('.status').textContent.startsWith('Done'));
   assert.equal(await focused(), 'generate primary');
+  // The text by keyboard: focus starts at the newest character, arrows move, Enter selects; the
+  // page does not scroll.
+  const y = await page.evaluate(() => scrollY);
+  await gp(page, '.output').focus();
+  await page.keyboard.press('ArrowLeft');
+  await page.keyboard.press('Enter');
+  const n = await page.locator('gpt-playground .output .tok').count();
+  await page.waitForFunction((i) => document.querySelector('gpt-playground').shadowRoot.querySelectorAll('.output .tok')[i]
+    .classList.contains('selected'), n - 2);
+  assert.match(await textWhen(page, '.next-name', /^How/), /^How “.+” was chosen$/);
+  assert.equal(await page.evaluate(() => scrollY), y);
   // Enter on a grid head opens it large and keeps focus in the grid.
   await gp(page, '.cell[aria-pressed="true"]').focus();
   await page.keyboard.press('ArrowDown');
