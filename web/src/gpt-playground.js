@@ -489,10 +489,13 @@ export class GptPlayground extends HTMLElement {
     else this.revealDetail();
   }
 
+  // Scrolls as little as shows the whole large view, or its top when it is taller than the window.
   revealDetail() {
     const detail = this.$('.detail');
     const r = detail.getBoundingClientRect();
-    if (r.height && (r.top < 0 || r.top > innerHeight - Math.min(r.height, 200))) detail.scrollIntoView({ block: 'start' });
+    if (!r.height) return;
+    if (r.height <= innerHeight && (r.top < 0 || r.bottom > innerHeight)) detail.scrollIntoView({ block: r.top < 0 ? 'start' : 'end' });
+    else if (r.height > innerHeight && (r.top < 0 || r.top > innerHeight - 200)) detail.scrollIntoView({ block: 'start' });
   }
 
   // ---- controls ----
