@@ -174,6 +174,17 @@ test('keyboard: Enter on Generate lands on Stop, the end of the run returns to G
   await page.keyboard.press('Enter');
   await page.waitForFunction(() => document.querySelector('gpt-playground').shadowRoot.querySelector('.status').textContent.startsWith('Done'));
   assert.equal(await focused(), 'generate primary');
+  // The text by keyboard: focus starts at the newest character, arrows move, Enter selects; the
+  // page does not scroll.
+  const y = await page.evaluate(() => scrollY);
+  await gp(page, '.output').focus();
+  await page.keyboard.press('ArrowLeft');
+  await page.keyboard.press('Enter');
+  const n = await page.locator('gpt-playground .output .tok').count();
+  await page.waitForFunction((i) => document.querySelector('gpt-playground').shadowRoot.querySelectorAll('.output .tok')[i]
+    .classList.contains('selected'), n - 2);
+  assert.match(await textWhen(page, '.next-name', /^How/), /^How “.+” was chosen$/);
+  assert.equal(await page.evaluate(() => scrollY), y);
   // Enter on a grid head opens it large and keeps focus in the grid.
   await gp(page, '.cell[aria-pressed="true"]').focus();
   await page.keyboard.press('ArrowDown');
@@ -289,5 +300,22 @@ test('a 12 × 12 model: tiles without wrapped captions, on desktop and phone; th
   await page.waitForFunction(() => document.querySelector('gpt-playground').shadowRoot.querySelector('.status').textContent.startsWith('Loading the model'));
   release();
   await waitReady(page);
+  await page.close();
+});
+
+test('the large view follows the width it is given: resized, it redraws to fit its figure (item 8)', async () => {
+  const page = await open('desktop');
+  await run(page, { maxTokens: 60 });
+  const fit = () => gp(page, '.learned-fig').evaluate((f) => ({ fig: f.clientWidth, canvas: f.querySelector('canvas').getBoundingClientRect().width,
+                                                                 drawn: f.querySelector('canvas').width / devicePixelRatio }));
+  const wide = await fit();
+  await page.setViewportSize({ width: 1000, height: 900 });
+  await page.waitForFunction((w) => {
+    const f = document.querySelector('gpt-playground').shadowRoot.querySelector('.learned-fig');
+    return f.clientWidth !== w && Math.abs(f.querySelector('canvas').width / devicePixelRatio - f.clientWidth) <= 2;
+  }, wide.fig);
+  const narrow = await fit();
+  assert.ok(narrow.drawn < wide.drawn, `${JSON.stringify(narrow)} after ${JSON.stringify(wide)}`);
+  assert.ok(Math.abs(narrow.drawn - narrow.fig) <= 2);
   await page.close();
 });

@@ -64,12 +64,19 @@ export class GptPlayground extends HTMLElement {
     });
     this.grid = new HeadGrid(this.$('.grid'), { onSelect: (l, h, keyboard) => this.selectHead(l, h, keyboard) });
     this.detail = new DetailPanel(this.root);
+    // The large view fills its figure: redraw when the width the host gives changes.
+    let width = 0;
+    this.resizer = new ResizeObserver(([entry]) => {
+      if (Math.round(entry.contentRect.width) === width) return;
+      width = Math.round(entry.contentRect.width);
+      this.requestDraw();
+    });
     this.$('.scale-bar').style.background = GRADIENT_CSS;
     this.bindControls();
   }
 
   static get observedAttributes() {
-    return ['src', 'theme', 'view', ...Object.keys(ATTRIBUTE_SETTINGS)];
+    return ['src', 'theme', 'view', 'controls', ...Object.keys(ATTRIBUTE_SETTINGS)];
   }
 
   attributeChangedCallback(name, old, value) {
@@ -79,13 +86,14 @@ export class GptPlayground extends HTMLElement {
       if (this.client && old !== value) this.loadWeights(this.weightsUrl());
     } else if (name === 'theme') {
       this.updateTheme();
-    } else if (name === 'view') {
+    } else if (name === 'view' || name === 'controls') {
       this.requestDraw();
     }
   }
 
   connectedCallback() {
     this.updateTheme();
+    this.resizer.observe(this.$('.detail-pair'));
     if (this.client) return;
     // Lazy: start when the element comes within a screen of the viewport, or when it is used.
     this.$('.status').textContent = 'The model loads when the playground comes into view.';
@@ -100,6 +108,7 @@ export class GptPlayground extends HTMLElement {
   // and inserted again in the same task) keeps everything.
   disconnectedCallback() {
     this.observer?.disconnect();
+    this.resizer.disconnect();
     queueMicrotask(() => {
       if (this.isConnected) return;
       if (this.running) this.stop();
@@ -481,10 +490,13 @@ export class GptPlayground extends HTMLElement {
     else this.revealDetail();
   }
 
+  // Scrolls as little as shows the whole large view, or its top when it is taller than the window.
   revealDetail() {
     const detail = this.$('.detail');
     const r = detail.getBoundingClientRect();
-    if (r.height && (r.top < 0 || r.top > innerHeight - Math.min(r.height, 200))) detail.scrollIntoView({ block: 'start' });
+    if (!r.height) return;
+    if (r.height <= innerHeight && (r.top < 0 || r.bottom > innerHeight)) detail.scrollIntoView({ block: r.top < 0 ? 'start' : 'end' });
+    else if (r.height > innerHeight && (r.top < 0 || r.top > innerHeight - 200)) detail.scrollIntoView({ block: 'start' });
   }
 
   // ---- controls ----
