@@ -48,6 +48,7 @@ class Generator {
     const RunState& state() const { return state_; }
     const std::vector<int>& tokens() const { return tokens_; }  // the prompt, then every drawn token
     const float* probs() const { return probs_.data(); }       // (V) distribution of the last draw
+    const Sampler& sampler() const { return sampler_; }        // what the last draw chose among
     int prompt_length() const { return prompt_length_; }
     int window_start() const { return window_start_; }  // index in tokens() of window position 0
 

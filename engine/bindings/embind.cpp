@@ -229,7 +229,8 @@ class Engine {
         return val(emscripten::typed_memory_view(static_cast<size_t>(model_->config().vocab_size), generator_->probs()));
     }
 
-    // The k most likely tokens of the last draw: [{token, label, p}], most likely first.
+    // The k most likely tokens of the last draw: [{token, label, p, kept?, q?}], most likely first
+    // (kept and q only when top-k, top-p or greedy decoding filtered the candidates).
     val top(int k) const {
         val out = val::array();
         if (!generator_) return out;
@@ -242,11 +243,32 @@ class Engine {
         const auto key = [p](int a) { return std::isnan(p[a]) ? -1.0f : p[a]; };
         std::partial_sort(idx.begin(), idx.begin() + k, idx.end(),
                           [&key](int a, int b) { return key(a) != key(b) ? key(a) > key(b) : a < b; });
+        // What the top-k / top-p filters kept, and the renormalised probability q each kept token
+        // was drawn with (the sampler's own candidates, in double); a greedy draw kept only its
+        // token. Without a filter every token is kept with q = p, and neither is reported.
+        const gpt::Sampler& sm = generator_->sampler();
+        const int n_kept = sm.kept_count();
+        const bool drawn_yet = static_cast<int>(generator_->tokens().size()) > generator_->prompt_length();
+        const bool filtered = drawn_yet && n_kept < V;
+        double kept_sum = 0;
+        for (int i = 0; filtered && i < n_kept; i++) kept_sum += sm.kept(i).first;
+        const auto kept_q = [&](int token) -> double {  // -1 when the filters removed it
+            if (n_kept == 0) return token == generator_->tokens().back() ? 1.0 : -1.0;
+            for (int i = 0; i < n_kept; i++) {
+                if (sm.kept(i).second == token) return sm.kept(i).first / kept_sum;
+            }
+            return -1.0;
+        };
         for (int i = 0; i < k; i++) {
             val e = val::object();
             e.set("token", idx[i]);
             e.set("label", gpt::token_label(model_->tokenizer(), idx[i]));
             e.set("p", p[idx[i]]);
+            if (filtered) {
+                const double q = kept_q(idx[i]);
+                e.set("kept", q >= 0);
+                if (q >= 0) e.set("q", q);
+            }
             out.call<void>("push", e);
         }
         return out;

@@ -215,6 +215,26 @@ test('top-k 5: the bars show which candidates the filter removed (item 6)', asyn
   await page.close();
 });
 
+test('top-p 0.5: the bars mark what the nucleus left out and the renormalised probabilities the draw used (item 6)', async () => {
+  const page = await open('desktop');
+  await run(page, { maxTokens: 30, topK: 0, topP: 0.5, temperature: 1, seed: 4 });
+  await gp(page, '.output .tok.gen >> nth=12').click();
+  await page.waitForFunction(() => document.querySelector('gpt-playground').shadowRoot.querySelector('.next-step').textContent.includes('token'));
+  const bars = await page.evaluate(() => [...document.querySelector('gpt-playground').shadowRoot.querySelectorAll('.topk li')]
+    .map((li) => ({ removed: li.classList.contains('removed'), drawn: li.classList.contains('drawn'), text: li.textContent })));
+  const kept = bars.filter((b) => !b.removed).length;
+  assert.ok(kept >= 1 && kept < bars.length, `${kept} of ${bars.length} kept`);
+  assert.deepEqual(bars.map((b) => b.removed), bars.map((_, i) => i >= kept), 'the kept ones are the most likely');
+  assert.ok(bars.some((b) => b.drawn && !b.removed), 'the drawn token is among the kept');
+  // Each kept bar reads "p → q" with q ≥ p (renormalised over less than the whole distribution).
+  for (const b of bars.slice(0, kept)) {
+    const [p, q] = b.text.match(/([\d.]+)% → ([\d.]+)%/).slice(1).map(Number);
+    assert.ok(q >= p, b.text);
+  }
+  assert.match(await text(page, '.topk-note'), /renormalised/);
+  await page.close();
+});
+
 test('controls="minimal" and "none"; a 720×560 iframe shows attention and tells its height (item 8)', async () => {
   const page = await ctx.browser.newPage({ viewport: { width: 1000, height: 900 } });
   page.errors = [];

@@ -192,3 +192,41 @@ test('the same seed gives the same text; generation runs past the context window
   assert.notEqual(run(5), run(6));
   engine.delete();
 });
+
+test('top() marks what top-k, top-p and greedy decoding removed, with the probabilities the draw used', () => {
+  const engine = loadedEngine();
+  const V = engine.info().vocabSize;
+  const near = (a, b) => Math.abs(a - b) < 1e-6;
+  assert.equal(engine.start('hello', 3).ok, true);
+  assert.deepEqual(engine.top(5).map((t) => 'kept' in t), [false, false, false, false, false], 'nothing drawn yet');
+
+  // No filter: every token is a candidate with q = p; nothing is reported.
+  assert.equal(engine.step(1, 0, 1).ok, true);
+  assert.ok(engine.top(V).every((t) => !('kept' in t) && !('q' in t)));
+
+  // top-k 3: the three most likely are kept, renormalised among themselves.
+  const k3 = engine.step(1, 3, 1);
+  let top = engine.top(V);
+  assert.deepEqual(top.map((t) => t.kept), top.map((_, i) => i < 3));
+  const mass = top.slice(0, 3).reduce((s, t) => s + t.p, 0);
+  for (const t of top.slice(0, 3)) assert.ok(near(t.q, t.p / mass), `q of ${t.token}`);
+  assert.ok(near(top.slice(0, 3).reduce((s, t) => s + t.q, 0), 1));
+  assert.ok(top.slice(3).every((t) => !('q' in t)));
+  assert.ok(top.slice(0, 3).some((t) => t.token === k3.token), 'the drawn token was kept');
+
+  // top-p 0.6: the shortest prefix whose probability reaches 0.6.
+  engine.step(1, 0, 0.6);
+  top = engine.top(V);
+  const n = top.filter((t) => t.kept).length;
+  assert.deepEqual(top.map((t) => t.kept), top.map((_, i) => i < n));
+  const prefix = (m) => top.slice(0, m).reduce((s, t) => s + t.p, 0);
+  assert.ok(prefix(n) >= 0.6 - 1e-6 && (n === 1 || prefix(n - 1) < 0.6 + 1e-6), `${n} kept`);
+  assert.ok(near(top.filter((t) => t.kept).reduce((s, t) => s + t.q, 0), 1));
+
+  // Greedy: only the drawn token, with certainty.
+  const g = engine.step(0, 0, 1);
+  top = engine.top(V);
+  assert.deepEqual(top.filter((t) => t.kept).map((t) => [t.token, t.q]), [[g.token, 1]]);
+  assert.equal(top[0].token, g.token);
+  engine.delete();
+});

@@ -30,7 +30,8 @@ export function renderTopK(list, top, drawn, settings = {}) {
       (li.classList.contains('drawn') ? ' (drawn)' : '');
     list.append(li);
   }
-  const filters = [settings.topK > 0 && `top-k ${settings.topK}`, settings.topP < 1 && `top-p ${settings.topP}`].filter(Boolean);
+  const filters = settings.temperature === 0 ? ['greedy decoding (temperature 0)']
+    : [settings.topK > 0 && `top-k ${settings.topK}`, settings.topP < 1 && `top-p ${settings.topP}`].filter(Boolean);
   if (note && filters.length) {
     const removed = top.filter((t) => t.kept === false).length;
     note.textContent = `${filters.join(' and ')}: ${removed} of these ${top.length} candidates ${removed === 1 ? 'was' : 'were'} removed ` +

@@ -60,16 +60,6 @@ function generate(msg) {
   else finish('length');
 }
 
-// Which of the top candidates the sampler's filters removed. An engine that reports it gives each
-// entry kept (and q, the renormalised probability it was drawn with) and is passed on as it is.
-// Otherwise top-k alone is answered from the ranks: top() ranks exactly as the sampler does
-// (probability descending, token id ascending), so the first topK are the kept ones. Top-p needs
-// the sampler's own cut (engine/sampler.h), so without it nothing is marked.
-function filtered(top, { topK, topP }) {
-  if (top.length === 0 || top[0].kept !== undefined || !(topK > 0) || topP < 1) return top;
-  return top.map((t, rank) => ({ ...t, kept: rank < topK }));
-}
-
 // Tokens per second after the first token (llama2.c): the prompt's prefill is not counted.
 function rate() {
   return run.count > 1 ? ((run.count - 1) * 1000) / (performance.now() - run.tFirst) : 0;
@@ -97,7 +87,7 @@ function pump(id) {
     if (run.count++ === 0) run.tFirst = performance.now();
     const rows = engine.rows().slice();
     items.push({ token: s.token, text: s.text, label: s.label, pos: s.pos, windowStart: s.windowStart, keyStart: s.keyStart,
-                 prob: s.prob, rows, top: filtered(engine.top(TOP_K_SHOWN), run.settings) });
+                 prob: s.prob, rows, top: engine.top(TOP_K_SHOWN) });
     transfer.push(rows.buffer);
   } while (--run.left > 0 && performance.now() < deadline);
   post({ type: MSG.TOKENS, runId: run.id, items, tokensPerSec: rate() }, transfer);
