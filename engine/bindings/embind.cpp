@@ -92,6 +92,7 @@ class Engine {
         if (!m) return failure(m.error());
         generator_.reset();  // refers to the old model
         lab_.reset();
+        study_.reset();  // refers to the old model
         model_ = std::make_unique<gpt::Model>(m.take());
         interventions_ = gpt::Interventions(model_->config());
         const gpt::Config& c = model_->config();

@@ -190,3 +190,13 @@ test('bad requests are values and change nothing', () => {
   assert.equal(engine.step(1, 0, 1).ok, true);  // the run goes on
   engine.delete();
 });
+
+test('a head study ends with its model: after another load, headsNext asks for a new one', () => {
+  const { engine, prompt } = setup(CASES[0]);
+  assert.equal(engine.headsStart(prompt).ok, true);
+  assert.equal(loadBytes(Module, engine, readFileSync(join(root, 'weights', 'shakespeare-char.safetensors'))).ok, true);
+  assert.match(engine.headsNext().message, /start a head study first/);
+  assert.equal(engine.headsStart('ROMEO:\nBut soft').ok, true);
+  assert.equal(engine.headsNext().ok, true);
+  engine.delete();
+});
