@@ -4,6 +4,8 @@
 #include <iterator>
 #include <vector>
 
+#include "model.h"  // format_bytes
+
 namespace gpt {
 
 namespace {
@@ -58,8 +60,7 @@ class Builder {
     bool charge(uint64_t bytes) {
         used_ += bytes;
         if (used_ > limits_.max_memory) {
-            return fail("would take more than " + std::to_string(limits_.max_memory >> 20) +
-                        " MiB of memory as a JSON tree: refused");
+            return fail("would take more than " + format_bytes(limits_.max_memory) + " of memory as a JSON tree: refused");
         }
         return true;
     }

@@ -208,9 +208,16 @@ Result<Gpt2Tokenizer> Gpt2Tokenizer::build(std::vector<std::pair<std::string, in
     return t;
 }
 
-Result<Gpt2Tokenizer> Gpt2Tokenizer::from_tokenizer_json(const std::string& text) {
+// The JSON limits for a tokenizer file, within the memory the caller can spare.
+static JsonLimits json_limits(uint64_t max_memory) {
+    JsonLimits l;
+    l.max_memory = std::min(l.max_memory, max_memory);
+    return l;
+}
+
+Result<Gpt2Tokenizer> Gpt2Tokenizer::from_tokenizer_json(const std::string& text, uint64_t max_memory) {
     using R = Result<Gpt2Tokenizer>;
-    const auto parsed = parse_json(text, "tokenizer.json");
+    const auto parsed = parse_json(text, "tokenizer.json", json_limits(max_memory));
     if (!parsed) return R::fail(parsed.error());
     const json& j = parsed.value();
     if (!j.is_object()) return R::fail("tokenizer.json is not a JSON object");
@@ -271,9 +278,10 @@ Result<Gpt2Tokenizer> Gpt2Tokenizer::from_tokenizer_json(const std::string& text
     return t;
 }
 
-Result<Gpt2Tokenizer> Gpt2Tokenizer::from_vocab_merges(const std::string& vocab_json, const std::string& merges_txt) {
+Result<Gpt2Tokenizer> Gpt2Tokenizer::from_vocab_merges(const std::string& vocab_json, const std::string& merges_txt,
+                                                       uint64_t max_memory) {
     using R = Result<Gpt2Tokenizer>;
-    const auto parsed = parse_json(vocab_json, "vocab.json");
+    const auto parsed = parse_json(vocab_json, "vocab.json", json_limits(max_memory));
     if (!parsed) return R::fail(parsed.error());
     const json& v = parsed.value();
     if (!v.is_object()) return R::fail("vocab.json is not a JSON object of token -> id");

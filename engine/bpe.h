@@ -28,9 +28,12 @@ class Gpt2Tokenizer : public Tokenizer {
   public:
     // From a Hugging Face tokenizer.json (model.type "BPE": model.vocab, model.merges as "a b"
     // strings or [a, b] pairs; added_tokens are added to the vocabulary for decoding).
-    static Result<Gpt2Tokenizer> from_tokenizer_json(const std::string& json);
+    // max_memory bounds the JSON tree parsed on the way (engine/bounded_json.h; at most 256 MiB):
+    // the checkpoint reader passes what the model leaves of the memory it may take.
+    static Result<Gpt2Tokenizer> from_tokenizer_json(const std::string& json, uint64_t max_memory = UINT64_MAX);
     // From OpenAI's / Hugging Face's vocab.json + merges.txt.
-    static Result<Gpt2Tokenizer> from_vocab_merges(const std::string& vocab_json, const std::string& merges_txt);
+    static Result<Gpt2Tokenizer> from_vocab_merges(const std::string& vocab_json, const std::string& merges_txt,
+                                                   uint64_t max_memory = UINT64_MAX);
 
     // Any bytes encode: byte-level BPE has no unknown characters.
     Encoded encode(const std::string& text) const override;

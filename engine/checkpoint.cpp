@@ -53,7 +53,8 @@ bool has_engine_metadata(const safetensors::File& f) {
 }
 
 // The config of a file without the engine's metadata: from config.json if given, else the shapes.
-R<Config> config_from_shapes(const safetensors::File& f, const std::string& prefix, const std::string& config_json) {
+R<Config> config_from_shapes(const safetensors::File& f, const std::string& prefix, const std::string& config_json,
+                             uint64_t max_memory) {
     Config c;
     const auto* wte = f.find(prefix + "wte.weight");
     const auto* wpe = f.find(prefix + "wpe.weight");
@@ -76,7 +77,9 @@ R<Config> config_from_shapes(const safetensors::File& f, const std::string& pref
     c.n_head = c.n_embd % 64 == 0 ? c.n_embd / 64 : 0;  // GPT-2 models all have heads of 64
 
     if (!config_json.empty()) {
-        const auto parsed = parse_json(config_json, "config.json");
+        JsonLimits limits;
+        limits.max_memory = std::min(limits.max_memory, max_memory / 2);  // before the model's needs are known
+        const auto parsed = parse_json(config_json, "config.json", limits);
         if (!parsed) return R<Config>::fail(parsed.error());
         const json& j = parsed.value();
         if (!j.is_object()) return R<Config>::fail("config.json is not a JSON object");
@@ -122,20 +125,22 @@ R<Config> config_from_shapes(const safetensors::File& f, const std::string& pref
     return c;
 }
 
-R<std::unique_ptr<Tokenizer>> tokenizer_for(const safetensors::File& f, const CheckpointFiles& files, const Config& c) {
+// memory: what a GPT-2 tokenizer may take to parse its files.
+R<std::unique_ptr<Tokenizer>> tokenizer_for(const safetensors::File& f, const CheckpointFiles& files, const Config& c,
+                                            uint64_t memory) {
     using Out = R<std::unique_ptr<Tokenizer>>;
     auto wrap = [](auto r) -> Out {
         if (!r) return Out::fail(r.error());
         return std::unique_ptr<Tokenizer>(new auto(r.take()));
     };
-    if (!files.tokenizer_json.empty()) return wrap(Gpt2Tokenizer::from_tokenizer_json(files.tokenizer_json));
+    if (!files.tokenizer_json.empty()) return wrap(Gpt2Tokenizer::from_tokenizer_json(files.tokenizer_json, memory));
     if (!files.vocab_json.empty() || !files.merges_txt.empty()) {
         if (files.vocab_json.empty() || files.merges_txt.empty()) return Out::fail("vocab.json and merges.txt go together: add both");
-        return wrap(Gpt2Tokenizer::from_vocab_merges(files.vocab_json, files.merges_txt));
+        return wrap(Gpt2Tokenizer::from_vocab_merges(files.vocab_json, files.merges_txt, memory));
     }
     const auto tok = f.metadata.find("tokenizer");
     const auto tj = f.metadata.find("tokenizer_json");
-    if (tj != f.metadata.end()) return wrap(Gpt2Tokenizer::from_tokenizer_json(tj->second));
+    if (tj != f.metadata.end()) return wrap(Gpt2Tokenizer::from_tokenizer_json(tj->second, memory));
     if (tok != f.metadata.end() && tok->second == "gpt2") {
         return Out::fail("this checkpoint's GPT-2 tokenizer is not in the file: add its tokenizer.json (or vocab.json and merges.txt)");
     }
@@ -147,6 +152,7 @@ R<std::unique_ptr<Tokenizer>> tokenizer_for(const safetensors::File& f, const Ch
         return Out::fail(has_engine_metadata(f) ? "__metadata__ has no 'vocab' (the tokenizer's characters)"
                                                 : "this checkpoint has no tokenizer: add its tokenizer.json (or vocab.json and merges.txt)");
     }
+    // One character per token: a small array whose tree is bounded by the default limit.
     const auto parsed = parse_json(vit->second, "__metadata__ 'vocab'");
     if (!parsed) return Out::fail("__metadata__ 'vocab' must be a JSON array of strings (" + parsed.error() + ")");
     if (!parsed->is_array()) return Out::fail("__metadata__ 'vocab' must be a JSON array of strings");
@@ -200,7 +206,7 @@ Result<Checkpoint> read_checkpoint(const CheckpointFiles& files, uint64_t max_me
             c.gelu_exact = act->second == "gelu";
         }
     } else {
-        auto derived = config_from_shapes(f, prefix, files.config_json);
+        auto derived = config_from_shapes(f, prefix, files.config_json, max_memory);
         if (!derived) return R<Checkpoint>::fail(derived.error());
         c = derived.value();
     }
@@ -220,7 +226,9 @@ Result<Checkpoint> read_checkpoint(const CheckpointFiles& files, uint64_t max_me
                                    format_bytes(needs.state) + "), more than the " + format_bytes(max_memory) + " available");
     }
 
-    auto tokenizer = tokenizer_for(f, files, c);
+    // Half of what the model leaves goes to parsing the tokenizer, so that a tokenizer file too
+    // large for the memory at hand is a refusal with the figure, not an allocation that fails.
+    auto tokenizer = tokenizer_for(f, files, c, (max_memory - needs.total()) / 2);
     if (!tokenizer) return R<Checkpoint>::fail(tokenizer.error());
     ck.tokenizer = tokenizer.take();
     if (ck.tokenizer->vocab_size() > c.vocab_size) {

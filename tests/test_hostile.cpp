@@ -129,11 +129,14 @@ TEST_CASE("tokenizer files past the limits are refused with the figure, before t
     for (int i = 0; i < 3000000; i++) big += i ? ",{}" : "{}";
     big += "]}";
     const std::string err = Gpt2Tokenizer::from_tokenizer_json(big).error();
-    REQUIRE_THAT(err, Contains("tokenizer.json would take more than 256 MiB of memory as a JSON tree: refused (at byte "));
+    REQUIRE_THAT(err, Contains("tokenizer.json would take more than 256.0 MiB of memory as a JSON tree: refused (at byte "));
 
     // 10,000 nested arrays: refused at the 65th, no recursion anywhere.
     const std::string deep = "{\"x\":" + std::string(10000, '[') + std::string(10000, ']') + "}";
     REQUIRE_THAT(Gpt2Tokenizer::from_tokenizer_json(deep).error(), Contains("tokenizer.json nests deeper than 64 levels (at byte 69)"));
     REQUIRE_THAT(Gpt2Tokenizer::from_vocab_merges(deep, "").error(), Contains("vocab.json nests deeper than 64 levels"));
     REQUIRE_THAT(Gpt2Tokenizer::from_vocab_merges(R"({"a": -1})", "").error(), Contains("token 'a': token id -1 is out of range"));
+    // The caller's budget: what a loaded model leaves (checkpoint.cpp gives half of it).
+    REQUIRE_THAT(Gpt2Tokenizer::from_tokenizer_json(read_text(data_path("bpe/tokenizer.json")), 20000).error(),
+                 Contains("tokenizer.json would take more than 19.5 KiB of memory as a JSON tree: refused (at byte "));
 }

@@ -15,7 +15,9 @@
 #include <cmath>
 #include <cstdlib>
 #include <memory>
+#include <new>
 #include <numeric>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -88,7 +90,18 @@ class Engine {
         const auto upload = std::move(upload_);
         files.weights = upload.get();
         files.weights_size = std::exchange(upload_size_, 0);
-        auto m = gpt::Model::load(files, available_memory());
+        // The engine refuses bad files with values and bounds what it allocates; if the system still
+        // refuses memory (a tokenizer parsed while a large model fills the heap), the bad_alloc is
+        // caught here, the one file compiled with -fexceptions, instead of reaching JS as a number.
+        std::optional<gpt::Result<gpt::Model>> loaded;
+        try {
+            loaded.emplace(gpt::Model::load(files, available_memory()));
+        } catch (const std::bad_alloc&) {
+            return failure("out of memory while loading this model (the browser's wasm memory is full): nothing was changed");
+        } catch (...) {
+            return failure("unexpected error while loading this model: nothing was changed");
+        }
+        auto& m = *loaded;
         if (!m) return failure(m.error());
         generator_.reset();  // refers to the old model
         lab_.reset();
@@ -513,7 +526,9 @@ class Engine {
     // for the stack and small allocations.
     static uint64_t available_memory() {
         const uint64_t max = emscripten_get_heap_max();
-        const uint64_t used = static_cast<uint64_t>(mallinfo().uordblks) + (16u << 20);
+        // uordblks is declared int but dlmalloc fills it as a 32-bit size_t: past 2 GiB in use it
+        // reads negative, which as uint64 would leave "0 bytes available". Read it unsigned.
+        const uint64_t used = static_cast<uint64_t>(static_cast<uint32_t>(mallinfo().uordblks)) + (16u << 20);
         return max > used ? max - used : 0;
     }
 

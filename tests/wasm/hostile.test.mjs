@@ -174,3 +174,59 @@ test('GPT-2\'s real vocab.json and merges.txt through the bindings', { skip: !ex
   assert.deepEqual(s.texts, ['Hello', ' world']);
   engine.delete();
 });
+
+// Fills the wasm heap with other engines' upload buffers, then gives back `spare` MiB.
+function fillHeap(spare) {
+  const fillers = [];
+  for (const size of [256 << 20, 16 << 20, 1 << 20]) {
+    for (;;) {
+      const e = new Module.Engine();
+      if (!e.uploadBuffer(size)) {
+        e.delete();
+        break;
+      }
+      fillers.push(e);
+    }
+  }
+  for (let i = 0; i < spare; i++) fillers.pop().delete();  // 1 MiB buffers
+  return { release: () => fillers.forEach((e) => e.delete()) };
+}
+
+test('with the heap nearly full, a tokenizer too big for what is left is refused with the figure', () => {
+  // 200,439 tokens; 18 MiB left: the tiny model's memory check passes (0.6 MiB + 16 MiB of slack),
+  // and half of what it leaves bounds the tokenizer's tree.
+  const tj = JSON.parse(bpeJson);
+  for (let id = 439; id < 200439; id++) tj.added_tokens.push({ id, content: `<${id}>` });
+  const engine = loadedEngine();
+  assert.equal(engine.setFile('tokenizer.json', JSON.stringify(tj)).ok, true);  // its text, before the heap fills
+  const heap = fillHeap(18);
+  try {
+    const r = loadBytes(Module, engine, tiny);
+    assert.equal(r.ok, false);
+    assert.match(r.message, /^tokenizer\.json would take more than [\d.]+ [KM]iB of memory as a JSON tree: refused \(at byte \d+\)$/);
+  } finally {
+    heap.release();
+  }
+  assertUsable(engine);  // the previous model, intact
+  assert.equal(loadBytes(Module, engine, tiny).ok, true);  // and no tokenizer left behind
+  engine.delete();
+});
+
+test('an allocation the system still refuses during a load is caught: a message, and nothing changes', () => {
+  // merges.txt of 999,999 lines: its table is reserved in one ~64 MB allocation, which a heap with
+  // 18 MiB left cannot give, while the exception itself still finds the few bytes it needs.
+  const engine = loadedEngine();
+  assert.equal(engine.setFile('vocab.json', readFileSync(data('bpe/vocab.json'), 'utf8')).ok, true);
+  assert.equal(engine.setFile('merges.txt', '#version: 0.2\n' + 'a b\n'.repeat(999999)).ok, true);
+  const heap = fillHeap(18);
+  try {
+    const r = loadBytes(Module, engine, tiny);
+    assert.equal(r.ok, false);
+    assert.equal(r.message, "out of memory while loading this model (the browser's wasm memory is full): nothing was changed");
+  } finally {
+    heap.release();
+  }
+  assertUsable(engine);
+  assert.equal(loadBytes(Module, engine, tiny).ok, true);
+  engine.delete();
+});
