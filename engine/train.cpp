@@ -38,6 +38,11 @@ uint64_t train_memory(const Config& c, int batch) {
     return 4 * (4 * P + acts + scratch) + 8 * BT;
 }
 
+double train_flops_per_step(const Config& c, int batch) {
+    const double C = c.n_embd, L = c.n_layer, T = c.block_size, tokens = static_cast<double>(batch) * T;
+    return tokens * (6.0 * (L * 12 * C * C + c.vocab_size * C) + 6.0 * L * C * T);
+}
+
 void TrainState::allocate(const Config& c, int batch) {
     config_ = c;
     B_ = batch;
