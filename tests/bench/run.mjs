@@ -10,7 +10,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 
 import { loadBytes, loadModule, root } from '../wasm/load-module.mjs';
-import { trainingBench, trainingTable } from './train-bench.mjs';
+import { previousCharacterHead, trainingBench, trainingTable } from './train-bench.mjs';
 
 const quick = process.argv.includes('--quick');
 const out = join(root, 'build', 'bench');
@@ -105,6 +105,7 @@ results.generation = { tokens: GEN_TOKENS, node_wasm_tok_s: await nodeGeneration
 
 // Training speed of the page's presets (tests/bench/train-bench.mjs).
 results.training = trainingBench(run, (build) => results.builds[build].limits.peak_GFLOPs, quick, log);
+results.previous_character_head = await previousCharacterHead();
 
 // ---- derived figures ----
 const B = results.builds;
@@ -168,4 +169,6 @@ console.log(`engine (native, 1 thread) / PyTorch (${results.torch ? `${results.t
 console.log(`page / Node wasm, generating ${GEN_TOKENS} tokens: ${num(results.generation.page_tok_s)} / ${num(results.generation.node_wasm_tok_s)} tok/s = ${frac(results.ratios.page_over_node)}`);
 console.log('');
 console.log(trainingTable(results.training));
+const head = results.previous_character_head;
+if (head) console.log(`tiny preset in wasm: previous-character attention ${head.mean_attention_on_previous.toFixed(2)} after ${head.steps} steps${head.seconds_to_threshold ? ` (${head.seconds_to_threshold.toFixed(0)} s)` : ''}`);
 console.log(`\nwritten: ${join(out, 'results.json')}`);

@@ -9,11 +9,12 @@
 // time per step (natively and for PyTorch with one thread), which a busy machine disturbs less than
 // the wall clock.
 import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { root } from '../wasm/load-module.mjs';
+import { loadModule, root } from '../wasm/load-module.mjs';
 
 export const PRESETS = ['tiny', 'small', 'shakespeare'];
 
@@ -41,6 +42,39 @@ export function trainingBench(run, peak, quick, log = console.error) {
     out[preset] = r;
   }
   return out;
+}
+
+// How soon the page's smallest preset shows a previous-character head: the tiny preset trains in
+// wasm (the page's module, in Node, one thread) on the first 256 KiB of Tiny Shakespeare, 5 steps
+// between probes; at each probe, the layer-0 head with the most mean attention on the previous
+// character (over a fixed 80-character probe text). Returns when that passes `threshold`, or after
+// `seconds`. null without the text (it is not part of the project).
+export async function previousCharacterHead(seconds = 60, threshold = 0.3) {
+  const data = process.env.GPT_TINYSHAKESPEARE || join(root, '..', 'shared', 'data', 'tinyshakespeare.txt');
+  if (!existsSync(data)) return null;
+  const Module = await loadModule();
+  const t = new Module.Trainer();
+  const plan = t.create(readFileSync(data, 'utf8').slice(0, 256 * 1024), { preset: 'tiny' }, 1337);
+  if (!plan.ok) throw new Error(plan.message);
+  const probe = 'First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.';
+  const t0 = performance.now();
+  let best = 0, step = 0, at = null;
+  while ((performance.now() - t0) / 1000 < seconds) {
+    step = t.step(5).step;
+    const p = t.probe(probe);
+    best = 0;
+    for (let h = 0; h < plan.nHead; h++) {
+      let m = 0;
+      for (let q = 1; q < p.n; q++) m += p.data[(h * p.n + q) * p.n + q - 1];
+      best = Math.max(best, m / (p.n - 1));
+    }
+    if (best >= threshold) {
+      at = (performance.now() - t0) / 1000;
+      break;
+    }
+  }
+  t.delete();
+  return { threshold, seconds_to_threshold: at, steps: step, mean_attention_on_previous: best };
 }
 
 export function trainingTable(training) {
@@ -75,6 +109,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   };
   const limits = Object.fromEntries(Object.keys(builds).map((b) => [b, run(b, ['limits'])]));
   const training = trainingBench(run, (b) => limits[b].peak_GFLOPs, quick);
-  console.log(JSON.stringify({ machine: { cpu: cpus()[0]?.model, cores: cpus().length, date: new Date().toISOString() }, limits, training }));
+  const head = await previousCharacterHead();
+  console.log(JSON.stringify({ machine: { cpu: cpus()[0]?.model, cores: cpus().length, date: new Date().toISOString() }, limits, training, head }));
   console.log(trainingTable(training));
+  console.log(head ? `tiny preset in wasm: a layer-0 head puts ${head.mean_attention_on_previous.toFixed(2)} of its attention on the previous character after ${head.steps} steps` +
+    (head.seconds_to_threshold ? ` (${head.seconds_to_threshold.toFixed(0)} s)` : ' (threshold not reached in 60 s)') : 'previous-character head: Tiny Shakespeare not found');
 }
