@@ -38,6 +38,11 @@ uint64_t train_memory(const Config& c, int batch) {
     return 4 * (4 * P + acts + scratch) + 8 * BT;
 }
 
+double train_flops_per_step(const Config& c, int batch) {
+    const double C = c.n_embd, L = c.n_layer, T = c.block_size, tokens = static_cast<double>(batch) * T;
+    return tokens * (6.0 * (L * 12 * C * C + c.vocab_size * C) + 6.0 * L * C * T);
+}
+
 void TrainState::allocate(const Config& c, int batch) {
     config_ = c;
     B_ = batch;
@@ -145,25 +150,31 @@ const float* TrainState::attention(int layer, int row, int head) const {
     return att.data() + ((static_cast<size_t>(layer) * n_ + row) * NH + head) * T * T;
 }
 
+namespace {
+// Attention works on blocks of kRows query rows (or key columns): each block's products stop at the
+// causal boundary, so only about half of the T x T products are computed.
+constexpr int kRows = 32;
+}  // namespace
+
 void attention_forward(float* out, float* att, const float* qkv, int n, int t, int C, int NH) {
     const int hs = C / NH;
     const float scale = 1.0f / std::sqrt(static_cast<float>(hs));
     for (int b = 0; b < n; b++) {
         const float* q0 = qkv + static_cast<size_t>(b) * t * 3 * C;  // (t, 3C) of this row
+        float* o0 = out + static_cast<size_t>(b) * t * C;             // (t, C)
         for (int h = 0; h < NH; h++) {
             const float* q = q0 + h * hs;
             const float* k = q0 + C + h * hs;
             const float* v = q0 + 2 * C + h * hs;
             float* a = att + (static_cast<size_t>(b) * NH + h) * t * t;  // (t, t)
-            // Scores of the causal part only: blocks of rows against the keys up to their last.
-            constexpr int RB = 16;
-            for (int i0 = 0; i0 < t; i0 += RB) {
-                const int rows = std::min(RB, t - i0), keys = i0 + rows;
-                ops::gemm(a + static_cast<size_t>(i0) * t, t, q + static_cast<size_t>(i0) * 3 * C, 3 * C, false, k, 3 * C,
-                          true, scale, false, rows, keys, hs);
+            // Rows i0 .. i0+rows-1 see keys 0 .. i0+rows-1: S = scale Q Kᵀ, softmax, out = A V.
+            for (int i0 = 0; i0 < t; i0 += kRows) {
+                const int rows = std::min(kRows, t - i0), keys = i0 + rows;
+                float* ab = a + static_cast<size_t>(i0) * t;
+                ops::gemm(ab, t, q + static_cast<size_t>(i0) * 3 * C, 3 * C, false, k, 3 * C, true, scale, false, rows, keys, hs);
+                for (int i = i0; i < keys; i++) ops::masked_softmax(a + static_cast<size_t>(i) * t, t, i + 1);
+                ops::gemm(o0 + static_cast<size_t>(i0) * C + h * hs, C, ab, t, false, v, 3 * C, false, 1.0f, false, rows, hs, keys);
             }
-            for (int i = 0; i < t; i++) ops::masked_softmax(a + static_cast<size_t>(i) * t, t, i + 1);
-            ops::gemm(out + static_cast<size_t>(b) * t * C + h * hs, C, a, t, false, v, 3 * C, false, 1.0f, false, t, hs, t);
         }
     }
 }
@@ -181,16 +192,27 @@ void attention_backward(float* dqkv, float* datt, const float* dout, const float
             const float* v = q0 + 2 * C + h * hs;
             const float* a = att + (static_cast<size_t>(b) * NH + h) * t * t;  // (t, t)
             const float* dy = dout + static_cast<size_t>(b) * t * C + h * hs;   // (t, hs), rows C apart
-            // out = A V:  dA = dout Vᵀ, dV = Aᵀ dout.
-            ops::gemm(datt, t, dy, C, false, v, 3 * C, true, 1.0f, false, t, t, hs);
-            ops::gemm(d0 + 2 * C + h * hs, 3 * C, a, t, true, dy, C, false, 1.0f, false, t, hs, t);
-            // A = softmax(S) row by row over the keys up to i; S = scale Q Kᵀ.
-            for (int i = 0; i < t; i++) {
-                float* r = datt + static_cast<size_t>(i) * t;
-                ops::masked_softmax_backward(r, a + static_cast<size_t>(i) * t, r, t, i + 1);
+            // By query rows: dA = dout Vᵀ; dS = softmax backward of each row (zero past i); dQ = s dS K.
+            for (int i0 = 0; i0 < t; i0 += kRows) {
+                const int rows = std::min(kRows, t - i0), keys = i0 + rows;
+                float* db = datt + static_cast<size_t>(i0) * t;
+                ops::gemm(db, t, dy + static_cast<size_t>(i0) * C, C, false, v, 3 * C, true, 1.0f, false, rows, keys, hs);
+                for (int i = i0; i < keys; i++) {
+                    float* r = datt + static_cast<size_t>(i) * t;
+                    ops::masked_softmax_backward(r, a + static_cast<size_t>(i) * t, r, t, i + 1);
+                }
+                ops::gemm(d0 + static_cast<size_t>(i0) * 3 * C + h * hs, 3 * C, db, t, false, k, 3 * C, false, scale, false,
+                          rows, hs, keys);
             }
-            ops::gemm(d0 + h * hs, 3 * C, datt, t, false, k, 3 * C, false, scale, false, t, hs, t);      // dQ = s dS K
-            ops::gemm(d0 + C + h * hs, 3 * C, datt, t, true, q, 3 * C, false, scale, false, t, hs, t);   // dK = s dSᵀ Q
+            // By key columns j0 .. j0+cols-1, which queries j0 .. t-1 see: dK = s dSᵀ Q, dV = Aᵀ dout.
+            for (int j0 = 0; j0 < t; j0 += kRows) {
+                const int cols = std::min(kRows, t - j0), queries = t - j0;
+                const size_t corner = static_cast<size_t>(j0) * t + j0;
+                ops::gemm(d0 + C + static_cast<size_t>(j0) * 3 * C + h * hs, 3 * C, datt + corner, t, true,
+                          q + static_cast<size_t>(j0) * 3 * C, 3 * C, false, scale, false, cols, hs, queries);
+                ops::gemm(d0 + 2 * C + static_cast<size_t>(j0) * 3 * C + h * hs, 3 * C, a + corner, t, true,
+                          dy + static_cast<size_t>(j0) * C, C, false, 1.0f, false, cols, hs, queries);
+            }
         }
     }
 }

@@ -36,6 +36,10 @@ double learning_rate(const TrainSettings& s, int step);
 
 // Memory of a TrainState for a config and batch, computed before anything is allocated.
 uint64_t train_memory(const Config& c, int batch);
+// Arithmetic of one step, counted as for "model flops utilisation": 6 per weight of every matrix
+// product per token (forward 2, backward 4; the tied head included) plus attention's QKᵀ and AV
+// over the causal half, 3 x 4 x L x C x T / 2 per token.
+double train_flops_per_step(const Config& c, int batch);
 
 class TrainState {
   public:

@@ -12,8 +12,8 @@ namespace gpt {
 const std::vector<Preset>& presets() {
     // Work per step is about 6 x parameters x B x T flops plus attention. "tiny" takes short
     // windows, small batches and a high learning rate so that it makes many steps a second in wasm:
-    // a layer-0 head puts ~40% of its attention on the previous character within the first minute
-    // on Tiny Shakespeare (measured in Node on a busy core; tests/bench/run.mjs measures it).
+    // a layer-0 head puts 30% of its attention on the previous character after ~600 steps, under
+    // half a minute in Node on a busy core (tests/bench/train-bench.mjs measures it).
     static const std::vector<Preset> p = {
         {"tiny", "2 layers x 4 heads, 64 wide, context 32 (0.1M parameters)", 2, 4, 64, 32, 8, 1e-2f},
         {"small", "4 layers x 4 heads, 128 wide, context 64 (0.8M parameters)", 4, 4, 128, 64, 16, 3e-3f},

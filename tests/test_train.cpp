@@ -14,6 +14,7 @@
 
 #include <cmath>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -197,4 +198,64 @@ TEST_CASE("training: bad input is refused with a message", "[train]") {
     s.lr = 1e-3f;
     auto unknown = Trainer::create(std::string(100, 'a') + "~", arch, s, 1, false, &m);
     REQUIRE(unknown.error().find("does not know the character '~'") != std::string::npos);
+}
+
+TEST_CASE("training: causal attention forward and backward over several row blocks match a float64 reference", "[train]") {
+    // Longer than the blocks attention_forward/backward cut the rows into (the golden model's
+    // context of 16 is a single block), odd sizes, two rows of the batch.
+    const int n = 2, t = 77, NH = 3, hs = 5, C = NH * hs;
+    std::mt19937 rng(31);
+    const auto qkv = random_floats(static_cast<size_t>(n) * t * 3 * C, rng);
+    const auto dout = random_floats(static_cast<size_t>(n) * t * C, rng);
+    std::vector<float> out(static_cast<size_t>(n) * t * C), att(static_cast<size_t>(n) * NH * t * t, 7.0f),
+        dqkv(qkv.size(), 7.0f), datt(static_cast<size_t>(t) * t);
+    attention_forward(out.data(), att.data(), qkv.data(), n, t, C, NH);
+    attention_backward(dqkv.data(), datt.data(), dout.data(), qkv.data(), att.data(), n, t, C, NH);
+
+    const double scale = 1.0 / std::sqrt(static_cast<double>(hs));
+    double worst_out = 0, worst_att = 0, worst_grad = 0, mag = 0;
+    std::vector<double> want(qkv.size(), 0.0);
+    for (int b = 0; b < n; b++)
+        for (int h = 0; h < NH; h++) {
+            auto Q = [&](int i, int d) { return static_cast<double>(qkv[(static_cast<size_t>(b) * t + i) * 3 * C + h * hs + d]); };
+            auto K = [&](int i, int d) { return static_cast<double>(qkv[(static_cast<size_t>(b) * t + i) * 3 * C + C + h * hs + d]); };
+            auto V = [&](int i, int d) { return static_cast<double>(qkv[(static_cast<size_t>(b) * t + i) * 3 * C + 2 * C + h * hs + d]); };
+            auto DY = [&](int i, int d) { return static_cast<double>(dout[(static_cast<size_t>(b) * t + i) * C + h * hs + d]); };
+            auto W = [&](int i, int part, int d) -> double& { return want[(static_cast<size_t>(b) * t + i) * 3 * C + part * C + h * hs + d]; };
+            for (int i = 0; i < t; i++) {
+                std::vector<double> a(static_cast<size_t>(i) + 1), da(a.size());
+                double mx = -1e300, z = 0, dot = 0;
+                for (int j = 0; j <= i; j++) {
+                    double s = 0;
+                    for (int d = 0; d < hs; d++) s += Q(i, d) * K(j, d);
+                    a[j] = s * scale, mx = std::max(mx, a[j]);
+                }
+                for (double& x : a) z += (x = std::exp(x - mx));
+                for (double& x : a) x /= z;
+                const float* row = att.data() + ((static_cast<size_t>(b) * NH + h) * t + i) * t;
+                for (int j = 0; j < t; j++) worst_att = std::max(worst_att, std::fabs(row[j] - (j <= i ? a[j] : 0.0)));
+                for (int d = 0; d < hs; d++) {
+                    double o = 0;
+                    for (int j = 0; j <= i; j++) o += a[j] * V(j, d);
+                    worst_out = std::max(worst_out, std::fabs(out[(static_cast<size_t>(b) * t + i) * C + h * hs + d] - o));
+                }
+                for (int j = 0; j <= i; j++) {
+                    for (int d = 0; d < hs; d++) da[j] += DY(i, d) * V(j, d), W(j, 2, d) += a[j] * DY(i, d);
+                    dot += a[j] * da[j];
+                }
+                for (int j = 0; j <= i; j++) {
+                    const double ds = a[j] * (da[j] - dot) * scale;
+                    for (int d = 0; d < hs; d++) W(i, 0, d) += ds * K(j, d), W(j, 1, d) += ds * Q(i, d);
+                }
+            }
+        }
+    for (size_t i = 0; i < want.size(); i++) {
+        worst_grad = std::max(worst_grad, std::fabs(dqkv[i] - want[i]));
+        mag = std::max(mag, std::fabs(want[i]));
+    }
+    INFO("out " << worst_out << ", att " << worst_att << ", dqkv " << worst_grad << " of " << mag);
+    // Sums of up to t products of order-one numbers: within sqrt(t) * 64u of their scale.
+    REQUIRE(worst_att <= std::sqrt(t) * 64 * kU);
+    REQUIRE(worst_out <= std::sqrt(t) * 64 * kU * 3);
+    REQUIRE(worst_grad <= std::sqrt(t) * 64 * kU * mag);
 }

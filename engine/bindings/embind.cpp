@@ -813,6 +813,9 @@ class Trainer {
         r.set("trainChars", static_cast<double>(p.train_chars));
         r.set("valChars", static_cast<double>(p.val_chars));
         r.set("tokensPerStep", static_cast<double>(p.settings.batch) * p.arch.block_size);
+        gpt::Config c = p.arch;
+        c.vocab_size = p.vocab_size;
+        r.set("flopsPerStep", gpt::train_flops_per_step(c, p.settings.batch));  // with a measured rate: time
         return r;
     }
 

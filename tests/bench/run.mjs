@@ -10,6 +10,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 
 import { loadBytes, loadModule, root } from '../wasm/load-module.mjs';
+import { previousCharacterHead, trainingBench, trainingTable } from './train-bench.mjs';
 
 const quick = process.argv.includes('--quick');
 const out = join(root, 'build', 'bench');
@@ -102,31 +103,9 @@ const GEN_TOKENS = 2000;
 log('bench: generation in Node (wasm) and in the page');
 results.generation = { tokens: GEN_TOKENS, node_wasm_tok_s: await nodeGeneration(GEN_TOKENS), page_tok_s: await pageGeneration(GEN_TOKENS) };
 
-// Training (engine/trainer.h): tokens/s of each preset natively and in wasm (one thread), beside
-// PyTorch CPU training the same model with the same batch shape, and the fraction of each build's
-// peak arithmetic it reaches.
-const PRESETS = ['tiny', 'small', 'shakespeare'];
-results.training = {};
-for (const preset of PRESETS) {
-  const steps = quick || preset === 'shakespeare' ? '3' : '8';
-  const r = {};
-  for (const build of ['native-simd', 'wasm']) {
-    r[build] = run(build, ['train', preset, '--steps', steps]);
-    r[build].of_peak = r[build].GFLOPs / B_limits(build);
-  }
-  const n = r['native-simd'];
-  try {
-    for (const threads of [1, cpus().length]) {
-      r[`torch_${threads === 1 ? 1 : 'all'}`] = JSON.parse(execFileSync('/usr/bin/python3', [join(root, 'tests', 'bench', 'torch_train_bench.py'),
-        '--n-layer', n.n_layer, '--n-head', n.n_head, '--n-embd', n.n_embd, '--block-size', n.block_size, '--batch', n.batch,
-        '--vocab', n.vocab_size, '--steps', steps, '--threads', threads].map(String), { encoding: 'utf8' }));
-    }
-  } catch {
-    log('bench: PyTorch not installed; training comparison skipped');
-  }
-  results.training[preset] = r;
-}
-function B_limits(build) { return results.builds[build].limits.peak_GFLOPs; }
+// Training speed of the page's presets (tests/bench/train-bench.mjs).
+results.training = trainingBench(run, (build) => results.builds[build].limits.peak_GFLOPs, quick, log);
+results.previous_character_head = await previousCharacterHead();
 
 // ---- derived figures ----
 const B = results.builds;
@@ -189,12 +168,7 @@ console.log(`wasm / native decode @256: ${results.ratios.wasm_over_native_decode
 console.log(`engine (native, 1 thread) / PyTorch (${results.torch ? `${results.torch.threads} threads, ${num(results.torch.tok_s, 1)} tok/s` : 'not installed'}): ${results.ratios.engine_over_torch ? `${results.ratios.engine_over_torch.toFixed(1)}x` : '—'}`);
 console.log(`page / Node wasm, generating ${GEN_TOKENS} tokens: ${num(results.generation.page_tok_s)} / ${num(results.generation.node_wasm_tok_s)} tok/s = ${frac(results.ratios.page_over_node)}`);
 console.log('');
-const trow = [['training, tokens/s (batch x context)', 'native SIMD', 'wasm (Node)', 'PyTorch 1 thread', `PyTorch ${cpus().length} threads`, 'native / wasm % of peak']];
-for (const [preset, r] of Object.entries(results.training)) {
-  const n = r['native-simd'];
-  trow.push([`${preset} (${n.n_layer}x${n.n_head}x${n.n_embd}, ${n.batch}x${n.block_size})`, num(n.tok_s), num(r.wasm.tok_s),
-    num(r.torch_1?.tok_s), num(r.torch_all?.tok_s), `${frac(n.of_peak)} / ${frac(r.wasm.of_peak)}`]);
-}
-const tw = trow[0].map((_, i) => Math.max(...trow.map((r) => String(r[i]).length)));
-console.log(trow.map((r) => r.map((c, i) => (i === 0 ? String(c).padEnd(tw[i]) : String(c).padStart(tw[i]))).join('  ')).join('\n'));
+console.log(trainingTable(results.training));
+const head = results.previous_character_head;
+if (head) console.log(`tiny preset in wasm: previous-character attention ${head.mean_attention_on_previous.toFixed(2)} after ${head.steps} steps${head.seconds_to_threshold ? ` (${head.seconds_to_threshold.toFixed(0)} s)` : ''}`);
 console.log(`\nwritten: ${join(out, 'results.json')}`);

@@ -34,18 +34,20 @@ def main():
                             lr=1e-3, betas=(0.9, 0.99))
     x = torch.randint(a.vocab, (a.batch, a.block_size))
     y = torch.randint(a.vocab, (a.batch, a.block_size))
-    times = []
+    times, cpu = [], []
     for _ in range(a.steps + 2):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         _, loss, _ = model(x, y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         times.append(time.perf_counter() - t0)
-    times = sorted(times[2:])  # two warm-up steps
+        cpu.append(time.process_time() - c0)  # of all threads: comparable with the engine's with --threads 1
+    times, cpu = sorted(times[2:]), sorted(cpu[2:])  # two warm-up steps
     step = times[len(times) // 2]
-    print(json.dumps({"tok_s": a.batch * a.block_size / step, "step_s": step, "threads": a.threads, "torch": torch.__version__}))
+    print(json.dumps({"tok_s": a.batch * a.block_size / step, "step_s": step, "cpu_step_s": cpu[len(cpu) // 2],
+                      "threads": a.threads, "torch": torch.__version__}))
 
 
 if __name__ == "__main__":

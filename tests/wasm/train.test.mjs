@@ -27,6 +27,7 @@ test('plan reports the memory and shape before anything is allocated', () => {
   assert.equal(p.vocabSize, new Set(text).size);
   assert.ok(p.params > 100000 && p.memoryBytes > 8 * p.params, `${p.params} parameters, ${p.memoryBytes} bytes`);
   assert.equal(p.trainChars + p.valChars, [...text].length);
+  assert.ok(p.flopsPerStep > 4 * p.params * p.tokensPerStep);
   t.delete();
 });
 
