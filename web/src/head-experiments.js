@@ -6,7 +6,7 @@ import { count } from './format.js';
 
 const NEXT = { normal: 'off', off: 'uniform', uniform: 'normal' };
 const ROLE_COLUMNS = [
-  ['lossIncrease', 'loss ↑ when off'], ['prevToken', 'previous-token'], ['induction', 'induction'], ['entropy', 'entropy'],
+  ['lossIncrease', 'loss ↑ off'], ['prevToken', 'prev. token'], ['induction', 'induction'], ['entropy', 'entropy'],
 ];
 
 const list = (s) => (s ? s.split(',') : []);

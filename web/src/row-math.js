@@ -49,11 +49,11 @@ export function renderRowMath(body, { run, row, windowStart, e, alpha, alphaRow 
   const how = el('p', 'look-note', `score_j = q·k_j ÷ √${hs} (× ${e.scale.toFixed(4)}). Keys after #${row} are the future: masked ` +
     `(−∞ before the softmax), weight 0. weight_j = softmax(scores)_j = exp(score_j) / Σ exp(score_i).${note}`);
 
-  const keys = el('div', 'keys');
+  const keys = el('div', alphaRow ? 'keys with-alpha' : 'keys');
   keys.setAttribute('role', 'table');
   keys.setAttribute('aria-label', 'The visible keys, their scores and weights');
-  const alphaName = alphaRow ? `α=${alpha.toFixed(2)}` : '';
-  for (const h of ['key', `k_j (${hs})`, 'q·k_j', `÷√${hs}`, 'weight', alphaName]) keys.append(el('span', 'k-head', h));
+  const heads = ['key', `k_j (${hs})`, 'q·k_j', `÷√${hs}`, 'weight', ...(alphaRow ? [`α=${alpha.toFixed(2)}`] : [])];
+  for (const h of heads) keys.append(el('span', 'k-head', h));
   for (let j = n - 1; j >= 0; j--) {  // the query's own key first: the nearest characters lead
     const k = windowStart + j;
     const tok = el('span', 'tok-label', label(run.tokens[k]?.label ?? '?'));
@@ -61,13 +61,16 @@ export function renderRowMath(body, { run, row, windowStart, e, alpha, alphaRow 
     const w = el('span', 'num weight', e.probs[j].toFixed(4));
     w.dataset.key = k;
     w.dataset.p = e.probs[j];
-    const a = el('span', 'num alpha-weight', alphaRow ? alphaRow[j].toFixed(4) : '');
-    if (alphaRow) a.dataset.p = alphaRow[j];
     keys.append(tok, strip(e.k.subarray(j * hs, (j + 1) * hs), m, `k_${k}`), el('span', 'num', e.dots[j].toFixed(3)),
-                el('span', 'num', e.scores[j].toFixed(3)), w, a);
+                el('span', 'num', e.scores[j].toFixed(3)), w);
+    if (!alphaRow) continue;
+    const a = el('span', 'num alpha-weight', alphaRow[j].toFixed(4));
+    a.title = `softmax(α · scores) at α = ${alpha}`;
+    a.dataset.p = alphaRow[j];
+    keys.append(a);
   }
   const future = run.length - 1 - row;
   if (future > 0) keys.append(el('span', 'masked', '…'), el('span', 'masked', `${future} later positions: masked, −∞ → weight 0`),
-                              el('span'), el('span'), el('span', 'num masked', '0'), el('span'));
+                              el('span'), el('span'), el('span', 'num masked', '0'), ...(alphaRow ? [el('span', 'num masked', '0')] : []));
   body.replaceChildren(steps, how, keys);
 }
