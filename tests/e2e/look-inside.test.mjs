@@ -4,6 +4,9 @@
 // check the panels agree with what the rest of the page shows, and the hash with the native CLI.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { cliText, generate, generatedText, gp, openPage, root, shots, withBrowser } from './harness.mjs';
@@ -20,6 +23,14 @@ const inRoot = (page, fn, arg) => page.evaluate(([f, a]) => new Function('el', '
 const column = (page, cls) => inRoot(page, `return [...root.querySelectorAll('.keys .${cls}')].map((s) => [Number(s.dataset.key ?? s.previousElementSibling.dataset.key), Number(s.dataset.p)]);`);
 const waitText = (page, sel, re) => page.waitForFunction(([s, r]) => new RegExp(r).test(document.querySelector('gpt-playground').shadowRoot.querySelector(s)?.textContent ?? ''),
   [sel, re.source], { timeout: 20000 });
+// `gpt loss` on a text (one window when it fits the context), with head lists as on the page.
+function cliLoss(text, ablate = '') {
+  const file = join(mkdtempSync(join(tmpdir(), 'gp-loss-')), 'text.txt');
+  writeFileSync(file, text);
+  const out = execFileSync(join(root, 'build', 'native', 'gpt'), ['loss', '--weights', WEIGHTS, '--data', file, '--split', 'all',
+    ...(ablate ? ['--ablate', ablate] : [])], { encoding: 'utf8' });
+  return Number(out.match(/^loss ([0-9.]+) nats/)[1]);
+}
 const waitDone = (page) => page.waitForFunction(() => /^(Done|Stopped)/.test(document.querySelector('gpt-playground').shadowRoot.querySelector('.status').textContent), null, { timeout: 60000 });
 
 test('the math of one row: opened from the heatmap by click and keyboard, its softmax weights are the heatmap row', async () => {
@@ -70,7 +81,14 @@ test('α from 0 to 1: the uniform causal average 1/(i+1), then the learned head,
   for (const [, p] of zero) assert.equal(p, Math.fround(1 / (q + 1)));
   // The whole head at α = 0: every row of the large view is the uniform average.
   await gp(page, '.alpha-whole').check();
-  await page.waitForFunction(() => /at α/.test(document.querySelector('gpt-playground').shadowRoot.querySelector('.learned').getAttribute('aria-label') ?? '') || true);
+  // Its tooltip reads the matrix drawn: a cell on the diagonal half of a row holds 1/(query + 1).
+  await page.waitForTimeout(300);
+  await gp(page, 'canvas.learned').scrollIntoViewIfNeeded();
+  const box = await gp(page, 'canvas.learned').boundingBox();
+  await page.mouse.move(box.x + box.width * 0.4, box.y + box.height * 0.8);
+  const tip = await gp(page, '.tooltip').textContent();
+  const [, tq, w] = tip.match(/#(\d+) → key .* #\d+: ([0-9.]+)$/);
+  assert.equal(w, (1 / (Number(tq) + 1)).toFixed(4), tip);
   await page.screenshot({ path: join(shots, 'look-alpha0-desktop.png') });
   await gp(page, '.alpha').fill('1');
   await waitText(page, '.keys', /α=1\.00/);
@@ -150,6 +168,12 @@ test('ablation in the URL hash reproduces the CLI `gpt generate --ablate --unifo
     el.setAttribute('uniform', '');
   });
   assert.equal(await generate(page), cliText({ weights: WEIGHTS, ...settings, ablate: '0.1' }));
+  // The loss readout is `gpt loss` on the same text, with the head off and without.
+  await waitText(page, '.loss-readout', /with 1 off/);
+  const whole = await inRoot(page, 'return el.run.text();');
+  const [now, base] = await inRoot(page, 'return [Number(root.querySelector(".loss-now").dataset.loss), root.querySelector(".loss-base").textContent];');
+  assert.ok(Math.abs(now - cliLoss(whole, '0.1')) < 1e-4, `loss with 0.1 off: page ${now}, CLI ${cliLoss(whole, '0.1')}`);
+  assert.equal(base, `${cliLoss(whole).toFixed(3)} nats`);
   // A head the model does not have: a clear message, nothing generated, the page keeps working.
   await page.evaluate(() => document.querySelector('gpt-playground').setAttribute('ablate', '9.9'));
   await gp(page, '.generate').click();
