@@ -83,7 +83,7 @@ export const TEMPLATE = `
             <option value="sqrt">√ weight</option><option value="linear">weight</option></select></label>
         </div>
       </div>
-      <div class="grid" role="group" aria-label="Attention heads: arrow keys move, Enter opens"></div>
+      <div class="grid" role="group" aria-label="Attention heads: arrow keys move, Enter opens, M switches a head off, uniform, normal"></div>
       <section class="detail" aria-label="Selected head, large">
         <div class="detail-pair">
           <figure class="learned-fig"><canvas class="learned" aria-label="Selected head's attention matrix"></canvas>
