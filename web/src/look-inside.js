@@ -113,9 +113,9 @@ export class LookInside {
     const q = this.row, ws = run.rows[last]?.windowStart ?? 0, name = `“${label(run.tokens[q].label)}” (#${q})`;
     const sameWindow = run.rows[q]?.windowStart === ws;
     const one = head !== 'mean';
-    const e = ready && sameWindow && one ? this.get(run, 'explain', { layer, head, pos: q }) : undefined;
-    const t = ready && one && (this.alpha < 1 || this.whole) ? this.get(run, 'tempered', { layer, head, alpha: this.alpha }) : undefined;
-    const lens = ready && sameWindow ? this.get(run, 'lens', { pos: q, k: 5 }) : undefined;
+    const e = ready && sameWindow && one ? this.get(run, 'explain', { layer, head, pos: q, ws }) : undefined;
+    const t = ready && one && (this.alpha < 1 || this.whole) ? this.get(run, 'tempered', { layer, head, alpha: this.alpha, ws }) : undefined;
+    const lens = ready && sameWindow ? this.get(run, 'lens', { pos: q, k: 5, ws }) : undefined;
     const why = !run.done || running ? 'The numbers come when the run ends.'
       : !sameWindow ? 'This row was computed in an earlier context window; open a row of the current window.' : '';
     const tOk = t && !t.error ? t : null;

@@ -7,7 +7,8 @@
 //                     GENERATE also carries off, uniform: heads as "L.H,L.H" lists (engine setInterventions)
 //                 {type: INSPECT, id, kind, ...}  the current window, looked inside (look-inside.js):
 //                     kind 'explain' {layer, head, pos} | 'tempered' {layer, head, alpha} | 'lens' {pos, k}
-//                     | 'loss' | 'heads' {text}; pos is a token index of the run
+//                     | 'loss' | 'heads' {text}; pos is a token index of the run; ws (optional): the
+//                     window start the page expects (refused when the engine's differs)
 // Worker -> page: {type: LOADED, id, info, bytes, ms} | {type: LOAD_ERROR, id, message}
 //                 {type: STARTED, runId, tokens, texts, labels, windowStart, att, firstQuery, capture}
 //                     att: the prompt's kept attention rows, query after query (engine promptRows())

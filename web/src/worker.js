@@ -121,6 +121,8 @@ function inspect(msg) {
   const { id, kind, layer, head, pos } = msg;
   const reply = (r) => post(r.ok ? { type: MSG.INSPECTED, id, ok: true, result: copy(r) } : { type: MSG.INSPECTED, id, ok: false, message: r.message });
   if (!engine?.loaded()) return reply({ ok: false, message: 'no model is loaded yet' });
+  // ws: the window the page drew the row in; the engine's may have moved on (a run stopped on screen).
+  if (msg.ws !== undefined && msg.ws !== windowStart) return reply({ ok: false, message: 'the engine has moved on to another context window: generate again' });
   if (kind === 'explain') return reply({ ...engine.explain(layer, head, pos - windowStart), windowStart });
   if (kind === 'lens') return reply(engine.lens(pos - windowStart, msg.k));
   if (kind === 'loss') return reply(engine.windowLoss());
