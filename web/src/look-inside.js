@@ -16,6 +16,7 @@ export class LookInside {
     this.alpha = 1;
     this.whole = false;     // α applied to the selected head's whole matrix in the large view
     this.slots = {};        // kind -> {run, key, value}: the engine's last answer, asked again when the key changes
+    this.busy = new Set();  // kinds with a question in the worker
     this.drawn = {};        // what the panels show now, to redraw them only when it changes
     this.lastSelected = -1;
     this.span = { first: 0, last: -1 };
@@ -80,15 +81,21 @@ export class LookInside {
   }
 
   // The engine's answer for (kind, args) on this run, or undefined while it is on its way (a
-  // redraw follows its arrival); {error} when the engine refused.
+  // redraw follows its arrival); {error} when the engine refused. One question of a kind at a time:
+  // keys held down or a slider dragged ask only for where they are when the last answer comes.
   get(run, kind, args) {
     const key = JSON.stringify(args), slot = this.slots[kind];
     if (slot?.run === run && slot.key === key) return slot.value;
+    if (this.busy.has(kind)) return undefined;
     const s = { run, key, value: undefined };
     this.slots[kind] = s;
+    this.busy.add(kind);
     this.pg.client.inspect(kind, args)
       .then((v) => (s.value = v), (e) => (s.value = { error: e.message }))
-      .finally(() => this.slots[kind] === s && this.pg.requestDraw());
+      .finally(() => {
+        this.busy.delete(kind);
+        this.pg.requestDraw();
+      });
     return undefined;
   }
 
