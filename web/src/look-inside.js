@@ -19,6 +19,7 @@ export class LookInside {
     this.busy = new Set();  // kinds with a question in the worker
     this.drawn = {};        // what the panels show now, to redraw them only when it changes
     this.lastSelected = -1;
+    this.alphaRow = null;   // {t, q, row}: the α column, kept while its inputs stay
     this.span = { first: 0, last: -1 };
     this.sortBy = 'lossIncrease';
     this.report = null;     // the head study's latest report
@@ -126,8 +127,12 @@ export class LookInside {
     const why = !run.done || running ? 'The numbers come when the run ends.'
       : !sameWindow ? 'This row was computed in an earlier context window; open a row of the current window.' : '';
     const tOk = t && !t.error ? t : null;
-    const alphaRow = tOk && tOk.firstQuery <= q && q - tOk.capture + 1 <= ws
-      ? tOk.data.subarray((q - tOk.firstQuery) * tOk.capture, (q - tOk.firstQuery) * tOk.capture + q - ws + 1) : null;
+    // Row q of the tempered band (keys ws..q), the same array while t and q stay (show() compares).
+    if (this.alphaRow?.t !== tOk || this.alphaRow.q !== q) {
+      const at = tOk ? (q - tOk.firstQuery) * tOk.capture : -1;
+      this.alphaRow = { t: tOk, q, row: tOk && at >= 0 && q - tOk.capture + 1 <= ws ? tOk.data.subarray(at, at + q - ws + 1) : null };
+    }
+    const alphaRow = this.alphaRow.row;
     this.show('math', [q, layer, head, e, alphaRow, why], () => {
       this.$('.math-title').textContent = `Row ${name} in ${headLabel}: where its weights come from`;
       const body = this.$('.math-body');
@@ -140,7 +145,7 @@ export class LookInside {
       this.$('.lens-title').textContent = `Logit lens at ${name}: what each layer predicts next`;
       const table = this.$('.lens-table');
       if (lens && !lens.error) renderLens(table, lens.layers);
-      else table.replaceChildren(Object.assign(document.createElement('caption'), { textContent: lens?.error ?? why }));
+      else table.replaceChildren(Object.assign(document.createElement('caption'), { textContent: lens?.error ?? (why || 'Asking the engine…') }));
     });
     if (!this.whole || !tOk) return { highlight: q };
     const R = tOk.capture;
