@@ -5,11 +5,11 @@
 // or 64 reads as a picture rather than a wall of digits.
 import { label } from './format.js';
 
-// A signed value as a colour: blue below zero, orange above, white at zero; m = the largest |value|.
+// A signed value as RGBA: blue below zero, orange above, as opaque as |value| / m (m = the largest
+// |value| of the strips compared), so zero is the panel's own colour in either theme.
 function diverging(v, m) {
   const t = Math.min(1, Math.abs(v) / (m || 1));
-  const [r, g, b] = v < 0 ? [49, 104, 196] : [222, 110, 20];
-  return [255 + (r - 255) * t, 255 + (g - 255) * t, 255 + (b - 255) * t];
+  return [...(v < 0 ? [49, 104, 196] : [222, 110, 20]), Math.round(255 * t)];
 }
 
 // values (a Float32Array of one vector); m: the scale shared by the strips that are compared.
@@ -20,10 +20,7 @@ export function strip(values, m, name) {
   c.height = 1;
   const ctx = c.getContext('2d');
   const img = ctx.createImageData(values.length, 1);
-  values.forEach((v, i) => {
-    img.data.set(diverging(v, m), 4 * i);
-    img.data[4 * i + 3] = 255;
-  });
+  values.forEach((v, i) => img.data.set(diverging(v, m), 4 * i));
   ctx.putImageData(img, 0, 0);
   c.title = `${name}: ${values.length} numbers (hover for each)`;
   c.addEventListener('mousemove', (e) => {
@@ -47,7 +44,8 @@ export function renderRowMath(body, { run, row, windowStart, e, alpha, alphaRow 
   steps.append(el('span', 'what', `q (query of “${label(run.tokens[row].label)}”, ${hs} numbers)`), strip(e.q, m, 'q'),
                el('span', 'what', `output = Σ weight_j · v_j (${hs} numbers)`), strip(e.out, maxAbs(e.out), 'output'));
   const how = el('p', 'look-note', `score_j = q·k_j ÷ √${hs} (× ${e.scale.toFixed(4)}). Keys after #${row} are the future: masked ` +
-    `(−∞ before the softmax), weight 0. weight_j = softmax(scores)_j = exp(score_j) / Σ exp(score_i).${note}`);
+    `(−∞ before the softmax), weight 0. weight_j = softmax(scores)_j = exp(score_j) / Σ exp(score_i).${note} ` +
+    'Strips: one cell per dimension, blue below zero, orange above (hover for the value).');
 
   const keys = el('div', alphaRow ? 'keys with-alpha' : 'keys');
   keys.setAttribute('role', 'table');
