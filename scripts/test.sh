@@ -26,5 +26,7 @@ echo "== models kept in the browser's cache, and model folders as src =="
 node --test tests/e2e/model-cache.test.mjs
 echo "== GPT-2 family in the browser: several files at once, sub-word tokens, memory refusals =="
 node --test tests/e2e/gpt2.test.mjs
+echo "== looking inside: one row's math, the α slider, the logit lens, head experiments and roles =="
+node --test tests/e2e/look-inside.test.mjs
 echo "== first use on every screen: desktop, tablet and phone with touch, keyboard, embeds =="
 node --test tests/e2e/first-use.test.mjs

@@ -79,10 +79,12 @@ export async function generatedText(page) {
 }
 
 // The continuation the native CLI prints for the same weights, prompt and settings.
-export function cliText({ weights, prompt, tokens, temperature, topK = 0, topP = 1, seed }) {
+// ablate, uniform: head lists "L.H,L.H" (the head experiments), passed on when not empty.
+export function cliText({ weights, prompt, tokens, temperature, topK = 0, topP = 1, seed, ablate = '', uniform = '' }) {
+  const heads = [...(ablate ? ['--ablate', ablate] : []), ...(uniform ? ['--uniform', uniform] : [])];
   const out = execFileSync(join(root, 'build', 'native', 'gpt'), ['generate', '--weights', weights, `--prompt=${prompt}`,
     '--tokens', String(tokens), '--temperature', String(temperature), '--top-k', String(topK), '--top-p', String(topP),
-    '--seed', String(seed)], { encoding: 'utf8' });
+    '--seed', String(seed), ...heads], { encoding: 'utf8' });
   if (!out.startsWith(prompt) || !out.endsWith('\n')) throw new Error(`unexpected CLI output: ${out}`);
   return out.slice(prompt.length, -1);
 }

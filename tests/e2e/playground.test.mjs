@@ -38,7 +38,7 @@ test('200 tokens with a fixed seed give exactly the native CLI text; heatmaps ar
   // Every grid canvas holds a picture, not a blank.
   const cells = await page.locator('gpt-playground .grid .cell').count();
   assert.equal(cells, 4 * 5);
-  for (const sel of ['.grid .cell:nth-of-type(1) canvas', '.grid .cell:nth-of-type(7) canvas', '.grid .cell:nth-of-type(20) canvas']) {
+  for (const sel of ['.grid .tile:nth-of-type(1) canvas', '.grid .tile:nth-of-type(7) canvas', '.grid .tile:nth-of-type(20) canvas']) {
     assert.ok((await canvasColours(page, sel)) > 20, `${sel} is blank`);
   }
   // The next-token view lists ten candidates, one of them the drawn token.

@@ -19,18 +19,20 @@ export class DetailPanel {
     }
   }
 
-  // state: {first, last, selected (token index or -1), layer, head, headLabel, scale, colors}
-  update(run, { first, last, selected, layer, head, headLabel, scale, colors }) {
+  // state: {first, last, selected (token index or -1), layer, head, headLabel, scale, colors}, and
+  // from look-inside.js: highlight (the row opened in the math panel), weightAt (the head at α).
+  update(run, { first, last, selected, layer, head, headLabel, scale, colors, highlight: opened, weightAt }) {
     this.run = run;
     this.$('.outside-legend').hidden = !(run.rows[last]?.start > first);
     this.$('.scale-name').textContent = scale === 'sqrt' ? '(colour ∝ √weight)' : '(colour ∝ weight)';
     if (last < 0) return;
     const labelsOf = (a, b) => run.tokens.slice(a, b + 1).map((t) => t.label);
-    const highlight = selected >= 0 ? run.tokens[selected].query : undefined;
+    const highlight = opened ?? (selected >= 0 ? run.tokens[selected].query : undefined);
     const maxWidth = Math.max(120, this.$('.learned-fig').clientWidth || 300);
     this.learned.draw({ first, last, labels: labelsOf(first, last), colors, highlight, maxWidth, scale: SCALES[scale],
-                        title: `Learned: ${headLabel}`, weightAt: (q, k) => run.weight(layer, head, q, k) });
-    const before = highlight === undefined ? null : run.tokens[highlight];
+                        title: weightAt ? `${headLabel} at α` : `Learned: ${headLabel}`,
+                        weightAt: weightAt ?? ((q, k) => run.weight(layer, head, q, k)) });
+    const before = selected >= 0 && highlight === run.tokens[selected].query ? run.tokens[highlight] : null;
     this.$('.learned-caption').textContent = before
       ? `The outlined row is “${label(before.label)}”: what it attended to when “${label(run.tokens[selected].label)}” was predicted from it.`
       : 'Each row: what that character attends to; the newest is at the bottom.';

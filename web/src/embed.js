@@ -1,7 +1,7 @@
 // embed.html: the playground for hosts that only allow iframes. The query string sets it up:
 //   embed.html?prompt=...&seed=...&tokens=...&temperature=...&top_k=...&top_p=...&layer=...&head=...
 //              &view=both|text|attention|trick&controls=full|minimal|none&theme=auto|light|dark
-//              &autoplay=1&src=weights.safetensors
+//              &autoplay=1&src=weights.safetensors&ablate=0.1,2.3&uniform=1.0
 // src must be on the same origin as this page: an embed link cannot make the frame fetch elsewhere.
 // The frame tells its parent how tall it is ({type: 'gpt-playground:height', height}) whenever
 // that changes, so a host page can size the iframe to fit (the README's snippet).

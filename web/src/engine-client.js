@@ -74,6 +74,17 @@ export class EngineClient {
     return runId;
   }
 
+  // Looks inside the worker's current window (protocol.js INSPECT): resolves the engine's result,
+  // rejects with its message. onProgress(result) hears a head study's progress.
+  inspect(kind, args = {}, onProgress) {
+    if (this.dead) return Promise.reject(new Error('the engine was restarted'));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, onProgress });
+      this.worker.postMessage({ type: MSG.INSPECT, id, kind, ...args });
+    });
+  }
+
   // Tokens the worker drew after Stop was pressed but before it heard of it are not shown: the run
   // ends where the user stopped it.
   stop() {
@@ -84,9 +95,14 @@ export class EngineClient {
   }
 
   dispatch(msg) {
-    if (msg.type === MSG.LOADED || msg.type === MSG.LOAD_ERROR) {
+    if (msg.type === MSG.LOADED || msg.type === MSG.LOAD_ERROR || msg.type === MSG.INSPECTED || msg.type === MSG.PROGRESS) {
       const p = this.pending.get(msg.id);
       if (!p) return;
+      if (msg.type === MSG.PROGRESS) return p.onProgress?.(msg.result);
+      if (msg.type === MSG.INSPECTED) {
+        this.pending.delete(msg.id);
+        return msg.ok ? p.resolve(msg.result) : p.reject(new Error(msg.message));
+      }
       this.pending.delete(msg.id);
       if (msg.type === MSG.LOADED) p.resolve(msg);
       else p.reject(new Error(msg.message));

@@ -9,6 +9,7 @@
 //   controls     full | minimal | none                (minimal: prompt, Generate/Stop, head menus;
 //                                                      none: the text and pictures only)
 //   autoplay     generate as soon as the model is loaded
+//   ablate, uniform   heads switched off / made uniform, "L.H,L.H" (as the CLI's --ablate, --uniform)
 // Nothing heavy (worker, wasm, weights) is fetched until the element is near the viewport or used.
 // Properties: settings, applySettings(partial). Events: settingschange, modelload, generationend.
 import { EngineClient } from './engine-client.js';
@@ -18,6 +19,7 @@ import { download } from './download.js';
 import { ignoredNote, readFiles, sortFiles } from './files.js';
 import { modelName } from './shared.js';
 import { HeadGrid } from './head-grid.js';
+import { LookInside } from './look-inside.js';
 import { DetailPanel } from './detail-panel.js';
 import { SCALES } from './heatmap.js';
 import { Run } from './run.js';
@@ -29,7 +31,8 @@ import { renderTopK } from './topk-view.js';
 const DEFAULT_WEIGHTS = new URL('../weights/shakespeare-char.safetensors', import.meta.url).href;
 // attribute -> setting
 const ATTRIBUTE_SETTINGS = { prompt: 'prompt', 'max-tokens': 'maxTokens', temperature: 'temperature', 'top-k': 'topK',
-                             'top-p': 'topP', seed: 'seed', layer: 'layer', head: 'head' };
+                             'top-p': 'topP', seed: 'seed', layer: 'layer', head: 'head',
+                             ablate: 'ablate', uniform: 'uniform' };
 const CSS_URL = new URL('./playground.css', import.meta.url).href;
 const HEAVY_MS = 100;  // the matrices' redraw interval while tokens stream
 
@@ -62,8 +65,10 @@ export class GptPlayground extends HTMLElement {
       onFocusToken: (i) => this.setFocusToken(i),
       onSelectToken: (i) => this.selectToken(i),
     });
-    this.grid = new HeadGrid(this.$('.grid'), { onSelect: (l, h, keyboard) => this.selectHead(l, h, keyboard) });
+    this.grid = new HeadGrid(this.$('.grid'), { onSelect: (l, h, keyboard) => this.selectHead(l, h, keyboard),
+                                                onMode: (l, h) => this.look.cycle(l, h) });
     this.detail = new DetailPanel(this.root);
+    this.look = new LookInside(this);
     // The large view fills its figure: redraw when the width the host gives changes.
     let width = 0;
     this.resizer = new ResizeObserver(([entry]) => {
@@ -169,6 +174,7 @@ export class GptPlayground extends HTMLElement {
       if (parsed !== undefined) this.s[k] = parsed;
     }
     this.syncControls();
+    this.look.refreshModes();
     this.requestDraw();
   }
 
@@ -264,7 +270,8 @@ export class GptPlayground extends HTMLElement {
 
   // ---- generation ----
 
-  generate() {
+  // keepSeed: an experiment's rerun (look-inside.js) keeps the seed even with random seeds on.
+  generate({ keepSeed = false } = {}) {
     if (!this.info) {
       this.start();
       return;
@@ -276,7 +283,7 @@ export class GptPlayground extends HTMLElement {
       this.showPromptIssue('Type a prompt for the model to continue.');
       return;
     }
-    if (this.s.randomSeed) this.s.seed = randomSeed();
+    if (this.s.randomSeed && !keepSeed) this.s.seed = randomSeed();
     this.syncControls();
     this.emitSettings();
     this.hideError();
@@ -291,7 +298,7 @@ export class GptPlayground extends HTMLElement {
     this.$('.status').textContent = `Generating with seed ${settings.seed}…`;
     this.client.generate(
       { prompt, seed: settings.seed, maxTokens: settings.maxTokens, temperature: settings.temperature,
-        topK: settings.topK, topP: settings.topP },
+        topK: settings.topK, topP: settings.topP, off: settings.ablate, uniform: settings.uniform },
       {
         onStarted: (m) => {
           run.setPrompt(m);
@@ -447,8 +454,10 @@ export class GptPlayground extends HTMLElement {
     this.lastHeavyDraw = now;
     const { first, last } = this.span();
     this.grid.paint(run, first, last, this.colors(), SCALES[this.s.scale]);
+    const look = this.look.update(run, { first, last, layer: this.s.layer, head: this.s.head, headLabel: this.headLabel(),
+                                         selected: this.selected, running: this.running });
     this.detail.update(run, { first, last, selected: this.selected, layer: this.s.layer, head: this.s.head,
-                              headLabel: this.headLabel(), scale: this.s.scale, colors: this.colors() });
+                              headLabel: this.headLabel(), scale: this.s.scale, colors: this.colors(), ...look });
     // The distribution of the selected step, or of the newest.
     const stepIndex = this.selected >= 0 ? this.selected : run.length - 1;
     const t = run.tokens[stepIndex];
@@ -466,6 +475,7 @@ export class GptPlayground extends HTMLElement {
   buildGrid() {
     const { nLayer: L, nHead: NH } = this.info;
     this.grid.build(L, NH);
+    this.look.refreshModes();
     this.s.layer = Math.min(this.s.layer, L - 1);
     if (this.s.head !== 'mean') this.s.head = Math.min(this.s.head, NH - 1);
     this.fillSelect('layer', Array.from({ length: L }, (_, l) => [l, `${l}`]));

@@ -1,15 +1,19 @@
 // The layer x head grid: one thumbnail button per head (and one for each layer's mean), drawn with
 // the same matrices as the large view. The grid is a single tab stop: arrow keys move the
-// selection (roving tabindex), click or Enter selects.
+// selection (roving tabindex), click or Enter selects. Each head's tile has a corner switch for the
+// head experiments (normal -> off -> uniform -> normal); M on a focused head does the same.
 import { paintCells } from './heatmap.js';
 
 export class HeadGrid {
-  constructor(root, { onSelect }) {
+  constructor(root, { onSelect, onMode = () => {} }) {
     this.root = root;
     this.onSelect = onSelect;  // (layer, head | 'mean', fromKeyboard)
+    this.onMode = onMode;      // (layer, head): the tile's switch was pressed
     this.L = 0;
     this.NH = 0;
     root.addEventListener('click', (e) => {
+      const sw = e.target.closest('.mode');
+      if (sw) return this.onMode(Number(sw.dataset.layer), Number(sw.dataset.head));
       const btn = e.target.closest('.cell');
       if (btn) this.onSelect(...this.headOf(btn), false);
     });
@@ -44,10 +48,43 @@ export class HeadGrid {
         const thumb = document.createElement('canvas');
         thumb.setAttribute('aria-hidden', 'true');  // the button's label names it
         btn.append(thumb);
-        items.push(btn);
+        const tile = document.createElement('div');
+        tile.className = 'tile';
+        tile.append(btn);
+        if (h < NH) {
+          btn.setAttribute('aria-keyshortcuts', 'M');
+          // Out of the tab order (the grid is one tab stop): M on the head does what a click here does.
+          const sw = Object.assign(document.createElement('button'), { type: 'button', className: 'mode', tabIndex: -1 });
+          sw.dataset.layer = l;
+          sw.dataset.head = h;
+          tile.append(sw);
+        }
+        items.push(tile);
       }
     }
     this.root.replaceChildren(...items);
+  }
+
+  // modeOf(l, h) -> 'normal' | 'off' | 'uniform': the tiles and their switches say it.
+  setModes(modeOf) {
+    const next = { normal: 'off', off: 'uniform', uniform: 'normal' };
+    for (const sw of this.root.querySelectorAll('.mode')) {
+      const l = Number(sw.dataset.layer), h = Number(sw.dataset.head), mode = modeOf(l, h);
+      sw.parentElement.dataset.mode = mode;
+      sw.textContent = mode === 'off' ? '×' : mode === 'uniform' ? '=' : '';
+      sw.title = `Layer ${l}, head ${h} is ${mode}: click (or press M on the head) to make it ${next[mode]}`;
+      sw.setAttribute('aria-label', sw.title);
+      sw.previousElementSibling.setAttribute('aria-label', `Layer ${l}, head ${h}${mode === 'normal' ? '' : ` (${mode})`}`);
+    }
+  }
+
+  // role(l, h) -> 0..1 or null: tints each head's tile (the head roles view), or clears the tint.
+  tint(role) {
+    for (const tile of this.root.querySelectorAll('.tile')) {
+      const btn = tile.firstChild, v = role && btn.dataset.head !== 'mean' ? role(Number(btn.dataset.layer), Number(btn.dataset.head)) : null;
+      if (v === null || v === undefined) tile.style.removeProperty('--role');
+      else tile.style.setProperty('--role', `${Math.round(Math.max(0, Math.min(1, v)) * 100)}%`);
+    }
   }
 
   cells() {
@@ -85,7 +122,10 @@ export class HeadGrid {
     else if (e.key === 'ArrowLeft') h = Math.max(0, h - 1);
     else if (e.key === 'ArrowDown') l = Math.min(this.L - 1, l + 1);
     else if (e.key === 'ArrowUp') l = Math.max(0, l - 1);
-    else return;
+    else if ((e.key === 'm' || e.key === 'M') && h0 !== 'mean') {
+      e.preventDefault();
+      return this.onMode(l0, h0);
+    } else return;
     e.preventDefault();
     this.onSelect(l, h === cols - 1 ? 'mean' : h, true);
   }

@@ -4,6 +4,11 @@
 //                 {type: LOAD, id, bytes: ArrayBuffer, name, extras: {'tokenizer.json': text, ...}}
 //                 {type: GENERATE, runId, prompt, seed, maxTokens, temperature, topK, topP}
 //                 {type: STOP, runId}
+//                     GENERATE also carries off, uniform: heads as "L.H,L.H" lists (engine setInterventions)
+//                 {type: INSPECT, id, kind, ...}  the current window, looked inside (look-inside.js):
+//                     kind 'explain' {layer, head, pos} | 'tempered' {layer, head, alpha} | 'lens' {pos, k}
+//                     | 'loss' | 'heads' {text}; pos is a token index of the run; ws (optional): the
+//                     window start the page expects (refused when the engine's differs)
 // Worker -> page: {type: LOADED, id, info, bytes, ms} | {type: LOAD_ERROR, id, message}
 //                 {type: STARTED, runId, tokens, texts, labels, windowStart, att, firstQuery, capture}
 //                     att: the prompt's kept attention rows, query after query (engine promptRows())
@@ -12,10 +17,13 @@
 //                     rows: one packed row (below) over keys keyStart..; top: [{token, label, p, kept?, q?}]
 //                 {type: DONE, runId, reason: 'length' | 'stopped', tokensPerSec}
 //                 {type: RUN_ERROR, runId, message, unknown}
+//                 {type: INSPECTED, id, ok, result | message}; 'heads' first sends {type: PROGRESS, id, result}
+//                     after each head (result: the engine's headsNext() report)
 // Attention arrives in Float32Arrays whose buffers are transferred, not copied.
 export const MSG = Object.freeze({
   INIT: 'init', LOAD: 'load', GENERATE: 'generate', STOP: 'stop',
   LOADED: 'loaded', LOAD_ERROR: 'load-error', STARTED: 'started', TOKENS: 'tokens', DONE: 'done', RUN_ERROR: 'run-error',
+  INSPECT: 'inspect', INSPECTED: 'inspected', PROGRESS: 'progress',
 });
 
 // A packed attention row: for one query, every layer and head over the same len keys, (L, NH, len).

@@ -17,6 +17,9 @@ export const SCHEMA = {
   head: { type: 'head', default: 1, hash: 'head' },
   span: { type: 'int', default: 64, min: 8, max: 256, hash: 'span' },
   scale: { type: 'enum', values: ['sqrt', 'linear'], default: 'sqrt', hash: 'scale' },
+  // Head experiments: heads switched off / made uniform, as "L.H,L.H" (the CLI's --ablate / --uniform).
+  ablate: { type: 'heads', default: '', hash: 'ablate' },
+  uniform: { type: 'heads', default: '', hash: 'uniform' },
 };
 
 export function defaults() {
@@ -32,6 +35,10 @@ export function parseValue(name, text) {
       return String(text);
     case 'enum':
       return s.values.includes(text) ? text : undefined;
+    case 'heads': {  // "L.H,L.H" with spaces dropped; the engine checks the heads exist in the model
+      const t = String(text).replace(/\s+/g, '');
+      return /^(\d+\.\d+(,\d+\.\d+)*)?$/.test(t) ? t : undefined;
+    }
     case 'bool':
       return text === '' || text === 'true' || text === '1' || text === true;
     case 'head':

@@ -83,7 +83,7 @@ export const TEMPLATE = `
             <option value="sqrt">√ weight</option><option value="linear">weight</option></select></label>
         </div>
       </div>
-      <div class="grid" role="group" aria-label="Attention heads: arrow keys move, Enter opens"></div>
+      <div class="grid" role="group" aria-label="Attention heads: arrow keys move, Enter opens, M switches a head off, uniform, normal"></div>
       <section class="detail" aria-label="Selected head, large">
         <div class="detail-pair">
           <figure class="learned-fig"><canvas class="learned" aria-label="Selected head's attention matrix"></canvas>
@@ -103,6 +103,30 @@ export const TEMPLATE = `
         <div class="exports">
           <button type="button" class="export-png">Export heatmap (PNG)</button>
           <button type="button" class="export-json">Export run attention (JSON)</button>
+        </div>
+      </section>
+      <section class="look" aria-label="Inside the selected row" hidden>
+        <div class="row-math"><h3 class="math-title"></h3><div class="math-body"></div>
+          <div class="alpha-row"><label>α <input type="range" class="alpha" min="0" max="1" step="0.05" value="1"
+            aria-describedby="alpha-note"></label><output class="alpha-value">1.00</output>
+            <label><input type="checkbox" class="alpha-whole"> the whole head at this α</label></div>
+          <p class="look-note" id="alpha-note">softmax(α · scores) under the mask: α = 0 is the uniform average 1, ½, ⅓ … of the
+            “mathematical trick”, α = 1 the learned head.</p></div>
+        <div class="lens-view"><h3 class="lens-title">Logit lens</h3><table class="lens-table"></table>
+          <p class="look-note">Each layer's residual stream through the final LayerNorm and lm_head: what the model would
+            predict if it stopped there. The last row is the real prediction (at temperature 1).</p></div>
+      </section>
+      <section class="experiments" aria-label="Head experiments">
+        <div class="exp-bar">
+          <strong>Head experiments</strong>
+          <span class="hint">A head's corner switch (or M on a head) turns it off, then uniform, then back; the text is generated again.</span>
+          <button type="button" class="reset-heads" disabled>Reset all</button>
+          <button type="button" class="roles-start" aria-expanded="false">Head roles…</button>
+        </div>
+        <p class="loss-readout" aria-live="polite"></p>
+        <div class="roles" hidden>
+          <p><progress class="roles-progress" max="1" value="0"></progress> <span class="roles-status" aria-live="polite"></span></p>
+          <table class="roles-table"></table>
         </div>
       </section>
     </section>

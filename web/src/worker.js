@@ -11,6 +11,8 @@ let ready = null;  // the Emscripten module, once 'init' has brought the compile
 let Module = null;
 let engine = null;
 let run = null;  // {id, left, settings, count, tFirst}
+let windowStart = 0;  // the engine window's first token, as a run token index (inspections translate)
+let study = 0;        // the id of the head study under way ('heads'): a newer one replaces it
 
 const post = (msg, transfer = []) => self.postMessage(msg, transfer);
 
@@ -42,6 +44,11 @@ function generate(msg) {
     return;
   }
   run = null;
+  const iv = engine.setInterventions(msg.off ?? '', msg.uniform ?? '');
+  if (!iv.ok) {
+    post({ type: MSG.RUN_ERROR, runId: msg.runId, message: `Head experiments: ${iv.message}` });
+    return;
+  }
   // A lone surrogate has no UTF-8 form: Embind's encoder would pair it with the next character and
   // the unknown-character message would name a character nobody typed. U+FFFD keeps the UTF-16
   // positions, so the engine's utf16Index still points into the prompt as typed.
@@ -50,6 +57,7 @@ function generate(msg) {
     post({ type: MSG.RUN_ERROR, runId: msg.runId, message: r.message, unknown: r.unknown ?? [] });
     return;
   }
+  windowStart = r.windowStart;
   const tokens = r.tokens.slice();  // copy out of the wasm heap before anything can grow it
   const rows = engine.promptRows();
   const att = rows.data.slice();
@@ -84,6 +92,7 @@ function pump(id) {
       run = null;
       return;
     }
+    windowStart = s.windowStart;
     if (run.count++ === 0) run.tFirst = performance.now();
     const rows = engine.rows().slice();
     items.push({ token: s.token, text: s.text, label: s.label, pos: s.pos, windowStart: s.windowStart, keyStart: s.keyStart,
@@ -93,6 +102,37 @@ function pump(id) {
   post({ type: MSG.TOKENS, runId: run.id, items, tokensPerSec: rate() }, transfer);
   if (run.left === 0) finish('length');
   else schedule();
+}
+
+// Looking inside the current window: every number comes from the engine; views into the wasm
+// heap are copied out before anything can grow it. Positions are run token indices.
+const copy = (r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, ArrayBuffer.isView(v) ? v.slice() : v]));
+function inspect(msg) {
+  const { id, kind, layer, head, pos } = msg;
+  const reply = (r) => post(r.ok ? { type: MSG.INSPECTED, id, ok: true, result: copy(r) } : { type: MSG.INSPECTED, id, ok: false, message: r.message });
+  if (!engine?.loaded()) return reply({ ok: false, message: 'no model is loaded yet' });
+  // ws: the window the page drew the row in; the engine's may have moved on (a run stopped on screen).
+  if (msg.ws !== undefined && msg.ws !== windowStart) return reply({ ok: false, message: 'the engine has moved on to another context window: generate again' });
+  if (kind === 'explain') return reply({ ...engine.explain(layer, head, pos - windowStart), windowStart });
+  if (kind === 'lens') return reply(engine.lens(pos - windowStart, msg.k));
+  if (kind === 'loss') return reply(engine.windowLoss());
+  if (kind === 'tempered') {
+    const r = engine.tempered(layer, head, msg.alpha);
+    return reply(r.ok ? { ...r, firstQuery: r.firstQuery + windowStart, windowStart } : r);
+  }
+  if (kind === 'heads') {
+    study = id;
+    let r = engine.headsStart(msg.text);
+    const next = () => {
+      if (study !== id) return;  // replaced by a newer study
+      if (!r.ok || r.done === r.heads) return reply(r);
+      post({ type: MSG.PROGRESS, id, result: r });
+      r = engine.headsNext();
+      setTimeout(next, 0);  // one head at a time: generation and other messages go between
+    };
+    return next();
+  }
+  reply({ ok: false, message: `unknown inspection '${kind}'` });
 }
 
 // Yield to the event loop (so 'stop' can arrive) without setTimeout's 4 ms clamping.
@@ -117,5 +157,6 @@ self.onmessage = (e) => {
   if (msg.type === MSG.INIT) init(msg.wasm);
   else if (msg.type === MSG.LOAD) load(msg);
   else if (msg.type === MSG.GENERATE) generate(msg);
+  else if (msg.type === MSG.INSPECT) inspect(msg);
   else if (msg.type === MSG.STOP && run && (msg.runId === undefined || msg.runId === run.id)) finish('stopped');
 };
