@@ -1,8 +1,9 @@
 // Looking inside forward(): interventions on heads, and an observer forward reports to at fixed
 // points (gemma.cpp's activations observer), with Probe, the observer that records chosen positions.
 //
-// Both are inputs to forward() (ForwardHooks, model.h), off by default. Off costs one null-pointer
-// test per layer; nothing is computed or copied for an observer that is not there.
+// Both are inputs to forward() (ForwardHooks, model.h), off by default. Off costs a null-pointer
+// test per layer, head and fixed point, never per element; nothing is computed or copied for an
+// observer that is not there.
 #pragma once
 
 #include <cstdint>

@@ -484,7 +484,12 @@ class Engine {
         const gpt::Config& c = model_->config();
         if (layer < 0 || layer >= c.n_layer || head < 0 || head >= c.n_head) return failure("no head " + std::to_string(layer) + "." + std::to_string(head));
         if (pos < 0 || pos >= window_length()) return failure("position " + std::to_string(pos) + " is outside the window of " + std::to_string(window_length()) + " tokens");
-        if (!lab_) lab_ = std::make_unique<gpt::RunState>(c);
+        if (!lab_) {
+            // A second run state: checked against the memory left first (a failed allocation would abort).
+            const uint64_t need = gpt::RunState::bytes_needed(c);
+            if (need > available_memory()) return failure("inspecting this model needs " + gpt::format_bytes(need) + " more memory than is available");
+            lab_ = std::make_unique<gpt::RunState>(c);
+        }
         return val::null();
     }
 
