@@ -24,6 +24,7 @@ import { Run } from './run.js';
 import { defaults, parseValue, randomSeed } from './settings.js';
 import { TEMPLATE } from './template.js';
 import { TextView } from './text-view.js';
+import { Views } from './views.js';
 import { renderTopK } from './topk-view.js';
 
 const DEFAULT_WEIGHTS = new URL('../weights/shakespeare-char.safetensors', import.meta.url).href;
@@ -73,6 +74,7 @@ export class GptPlayground extends HTMLElement {
     });
     this.$('.scale-bar').style.background = GRADIENT_CSS;
     this.bindControls();
+    this.views = new Views(this);  // Generate | Train
   }
 
   static get observedAttributes() {
@@ -113,6 +115,7 @@ export class GptPlayground extends HTMLElement {
       if (this.isConnected) return;
       if (this.running) this.stop();
       this.client?.dispose();
+      this.views.dispose();
       this.client = null;
       this.info = null;
       this.darkQuery?.removeEventListener('change', this.darkListener);
@@ -552,7 +555,7 @@ export class GptPlayground extends HTMLElement {
   // left aside with a note.
   loadFiles(files) {
     files = [...files];
-    if (files.length === 0) return;
+    if (files.length === 0 || this.views.takeFiles(files)) return;
     const sorted = sortFiles(files);
     if (sorted.error) this.showError(sorted.error);
     else this.loadWeights(sorted);

@@ -1,0 +1,144 @@
+// The training Web Worker: owns its own wasm module and one Trainer (engine/bindings/embind.cpp),
+// apart from the generation worker, so a run never holds up Generate and the page stays responsive.
+// Steps run in short batches with a yield between them, so Pause and Reset land within one batch.
+//
+// The messages are in protocol.js (TRAIN).
+import createGptModule from '../wasm/gpt.mjs';
+import { TRAIN } from './protocol.js';
+
+const BATCH_MS = 60;         // steps per batch are sized to take about this long
+const SNAPSHOT_MS = 2500;    // validation loss, a sample, the probe's attention and the weights this often,
+const SNAPSHOT_SHARE = 0.2;  // or less often where they would take more than this share of the time
+const VAL_TOKENS = 2048;     // the validation loss reads this many characters (whole windows)
+const SAMPLE_TOKENS = 120;
+
+let Module = null;
+let ready = null;
+let trainer = null;
+let run = null;  // {plan, prompt, probe, seed, step, perStep (ms), lastSnapshot, snapshotMs, running, finished, samples}
+
+const post = (msg, transfer = []) => self.postMessage(msg, transfer);
+
+function init(wasm) {
+  ready = createGptModule({
+    instantiateWasm(imports, receive) {
+      WebAssembly.instantiate(wasm, imports).then((instance) => receive(instance, wasm));
+      return {};
+    },
+  }).then((m) => {
+    Module = m;
+    trainer = new Module.Trainer();
+    post({ type: TRAIN.READY, presets: Module.trainingPresets() });
+  });
+}
+
+// The plan (sizes, memory: nothing allocated), and the time of one step on this machine, from a
+// throwaway run of the same shape: with batch 1 (a full step is about `batch` times its work, a
+// little less), then, where that is quick, with the full batch.
+function plan({ id, text, options }) {
+  const p = trainer.plan(text, options);
+  if (!p.ok) return post({ type: TRAIN.PLAN_ERROR, id, message: p.message });
+  let secondsPerStep = null;
+  if (!run) {
+    secondsPerStep = timeStep(text, { ...options, batch: 1 }) * p.batch;
+    if (secondsPerStep < 0.25) secondsPerStep = timeStep(text, options);
+  }
+  post({ type: TRAIN.PLANNED, id, plan: p, secondsPerStep });
+}
+
+function timeStep(text, options) {
+  const scratch = new Module.Trainer();
+  let seconds = null;
+  if (scratch.create(text, options, 1).ok) {
+    scratch.step(1);  // the first step touches fresh memory
+    const t0 = performance.now();
+    scratch.step(2);
+    seconds = (performance.now() - t0) / 2000;
+  }
+  scratch.delete();
+  return seconds;
+}
+
+function start({ text, options, seed, probe, prompt }) {
+  run = null;
+  const r = trainer.create(text, options, seed);
+  if (!r.ok) return post({ type: TRAIN.TRAIN_ERROR, message: r.message });
+  run = { plan: r, probe, prompt, seed, perStep: 0, lastSnapshot: 0, running: false, samples: 0 };
+  post({ type: TRAIN.CREATED, plan: r });
+  snapshot(0);  // the untrained model: loss near ln(vocabulary), attention near uniform
+  resume();
+}
+
+// Everything the page shows between the loss curves: the validation loss, a sample, the probe
+// text's attention in every head, and the weights (kept by the page, so a worker that dies
+// leaves the last ones behind).
+function snapshot(step) {
+  const p = run.plan;
+  const t0 = performance.now();
+  const val = trainer.validationLoss(Math.max(p.batch, Math.ceil(VAL_TOKENS / p.blockSize)));
+  const sample = trainer.sample(run.prompt, SAMPLE_TOKENS, 0.8, run.seed + run.samples++);
+  const probed = trainer.probe(run.probe);
+  // Copies out of the wasm heap: the next call reuses (or grows) that memory.
+  const probe = probed.ok ? { n: probed.n, labels: probed.labels, data: probed.data.slice() } : null;
+  const bytes = trainer.exportBytes().slice();
+  post({ type: TRAIN.SNAPSHOT, step, valLoss: val.ok ? val.loss : null, sample: sample.ok ? run.prompt + sample.text : null,
+         sampleError: sample.ok ? null : sample.message, probe, bytes: bytes.buffer },
+       [bytes.buffer, ...(probe ? [probe.data.buffer] : [])]);
+  run.lastSnapshot = performance.now();
+  run.snapshotMs = run.lastSnapshot - t0;
+}
+
+function resume() {
+  if (!run || run.running || run.finished) return;
+  run.running = true;
+  schedule();
+}
+
+function pause() {
+  if (!run?.running) return;
+  run.running = false;
+  snapshot(run.step ?? 0);
+  post({ type: TRAIN.PAUSED, step: run.step ?? 0 });
+}
+
+function batch() {
+  if (!run?.running) return;
+  const left = run.plan.steps - (run.step ?? 0);
+  const n = Math.max(1, Math.min(left, run.perStep > 0 ? Math.floor(BATCH_MS / run.perStep) : 1));
+  const t0 = performance.now();
+  const r = trainer.step(n);
+  if (!r.ok) {
+    run.running = false;
+    return post({ type: TRAIN.TRAIN_ERROR, message: r.message });
+  }
+  run.perStep = (performance.now() - t0) / n;
+  run.step = r.step;
+  post({ type: TRAIN.PROGRESS, losses: r.losses, step: r.step, lr: r.lr, tokensPerSecond: r.tokensPerSecond, seconds: r.seconds });
+  if (r.step >= run.plan.steps) {
+    run.running = false;
+    run.finished = true;
+    snapshot(r.step);
+    return post({ type: TRAIN.FINISHED, step: r.step });
+  }
+  if (performance.now() - run.lastSnapshot > Math.max(SNAPSHOT_MS, run.snapshotMs / SNAPSHOT_SHARE)) snapshot(r.step);
+  schedule();
+}
+
+// Yield to the event loop between batches (so Pause and Reset are read) without setTimeout's clamp.
+const channel = new MessageChannel();
+channel.port1.onmessage = () => batch();
+const schedule = () => channel.port2.postMessage(null);
+
+self.onmessage = async (e) => {
+  const msg = e.data;
+  if (msg.type === TRAIN.INIT) return init(msg.wasm);
+  await ready;
+  if (msg.type === TRAIN.PLAN) plan(msg);
+  else if (msg.type === TRAIN.START) start(msg);
+  else if (msg.type === TRAIN.RESUME) resume();
+  else if (msg.type === TRAIN.PAUSE) pause();
+  else if (msg.type === TRAIN.RESET) {
+    run = null;
+    trainer.reset();
+  }
+};
