@@ -56,7 +56,7 @@ const TEMPLATE = `
 </section>
 <section class="train-attention" aria-label="Attention on the probe text">
   <h3>Attention on the text's opening <span class="hint train-probe-step"></span></h3>
-  <div class="grid train-grid" role="group" aria-label="Attention heads on the probe text: arrow keys move, Enter opens"></div>
+  <div class="train-grid" role="group" aria-label="Attention heads on the probe text: arrow keys move, Enter opens"></div>
   <canvas class="train-detail" aria-label="The selected head's attention on the probe text"></canvas>
 </section>`;
 
@@ -169,9 +169,13 @@ export class TrainView {
 
   async replan() {
     if (this.state !== 'idle' || !this.$('select[name=preset]').value) return;
+    // Leaving a field (a click on Start does) sends 'change' even when nothing changed.
+    const text = this.text(), key = JSON.stringify(this.options());
+    if (this.planned && this.planned.text === text && this.planned.key === key) return;
+    this.planned = { text, key };
     const seq = ++this.planSeq;
-    const text = this.text();
-    this.$('.train-start').disabled = true;
+    // Start stays as it was meanwhile: a click on it runs with the fields as they are now (the
+    // engine checks them again).
     this.$('.train-plan').textContent = 'Working out the memory and time…';
     try {
       if (this.client.dead) this.client = this.newClient();  // the element left the page and came back
@@ -189,6 +193,7 @@ export class TrainView {
     } catch (e) {
       if (seq !== this.planSeq) return;
       this.plan = null;
+      this.$('.train-start').disabled = true;
       this.$('.train-plan').textContent = `Cannot train on this: ${e.message}.`;
     }
   }
@@ -207,9 +212,7 @@ export class TrainView {
     this.chart.clear(this.plan.steps);
     this.probe = null;
     this.weights = null;
-    this.grid.build(this.plan.nLayer, this.plan.nHead);
-    this.head = { layer: 0, head: 0 };
-    this.grid.select(0, 0);
+    this.last = null;
     this.$('.train-sample-text').textContent = '';
     this.$('.train-sample-step').textContent = '';
     this.t0 = performance.now();
@@ -224,6 +227,9 @@ export class TrainView {
   created(plan) {
     this.plan = plan;
     this.chart.clear(plan.steps);
+    this.grid.build(plan.nLayer, plan.nHead);
+    this.head = { layer: 0, head: 0 };
+    this.grid.select(0, 0);
   }
 
   progress(m) {
@@ -311,6 +317,7 @@ export class TrainView {
   // The worker died: what it last exported stays usable; a new worker starts with the next run.
   crashed(message) {
     this.state = 'idle';
+    this.planned = null;  // a plan asked of the dead worker is asked again
     this.client = this.newClient();
     this.setState('idle');
     this.$('.train-reset').disabled = false;
@@ -349,7 +356,7 @@ export class TrainView {
       const state = { running: 'Training', paused: 'Paused at', finished: 'Done:', idle: 'Stopped at' }[this.state];
       const loss = this.chart.lastSmooth, val = this.valLoss;
       this.status(`${state} step ${int(m.step)} of ${int(steps)} · ${count(Math.round(m.tokensPerSecond))} characters/s · ` +
-        `${duration(m.seconds)} · loss ${loss.toFixed(3)}${val != null ? `, validation ${val.toFixed(3)}` : ''}`);
+        `${duration(m.seconds)}${this.state === 'running' && m.step > 0 ? ` (about ${approx((m.seconds * (steps - m.step)) / m.step)} to go)` : ''} · loss ${loss.toFixed(3)}${val != null ? `, validation ${val.toFixed(3)}` : ''}`);
     }
     if (this.heavy && this.probe) this.drawProbe(c);
     this.heavy = false;

@@ -46,14 +46,26 @@ function plan({ id, text, options }) {
   post({ type: TRAIN.PLANNED, id, plan: p, secondsPerStep });
 }
 
+// Seconds per step, timed in slices of SLICE_MS until two agree (the browser first runs wasm from
+// a quick baseline compile and swaps in optimised code while it runs; a single step of a small
+// model is also too short to time on a busy machine), for at most TIME_MS.
+const SLICE_MS = 100, TIME_MS = 1500;
 function timeStep(text, options) {
   const scratch = new Module.Trainer();
   let seconds = null;
   if (scratch.create(text, options, 1).ok) {
     scratch.step(1);  // the first step touches fresh memory
-    const t0 = performance.now();
-    scratch.step(2);
-    seconds = (performance.now() - t0) / 2000;
+    const start = performance.now();
+    let previous = Infinity;
+    for (;;) {
+      const t0 = performance.now();
+      let n = 0;
+      do scratch.step(1), n++;
+      while (performance.now() - t0 < SLICE_MS);
+      seconds = (performance.now() - t0) / n / 1000;
+      if (Math.abs(seconds - previous) < 0.15 * seconds || performance.now() - start > TIME_MS) break;
+      previous = seconds;
+    }
   }
   scratch.delete();
   return seconds;
