@@ -26,5 +26,7 @@ echo "== models kept in the browser's cache, and model folders as src =="
 node --test tests/e2e/model-cache.test.mjs
 echo "== GPT-2 family in the browser: several files at once, sub-word tokens, memory refusals =="
 node --test tests/e2e/gpt2.test.mjs
+echo "== the Train view: a short run in the page, its weights in Generate and in a file, Pause, Reset =="
+node --test tests/e2e/train.test.mjs
 echo "== first use on every screen: desktop, tablet and phone with touch, keyboard, embeds =="
 node --test tests/e2e/first-use.test.mjs
