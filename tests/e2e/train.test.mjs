@@ -5,11 +5,11 @@
 // desktop and phone sizes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { canvasColours, generate, gp, openPage, shots, withBrowser } from './harness.mjs';
+import { canvasColours, generate, gp, openPage, root, shots, withBrowser } from './harness.mjs';
 
 const ctx = withBrowser({ csp: true });
 const mean = (a) => a.reduce((s, x) => s + x, 0) / a.length;
@@ -110,6 +110,10 @@ test('a short run: the loss goes down, Pause holds, the weights generate in the 
 test('phone: a run in progress; a training worker that dies leaves its last weights usable', async () => {
   const page = await openPage(ctx.browser, ctx.url, { width: 390, height: 844 });
   await openTrain(page);
+  // A text of one's own (here picked; dropped files take the same path).
+  await gp(page, '.train-file').setInputFiles(join(root, 'tests', 'data', 'train-text.txt'));
+  await waitTrain(page, () => /^train-text\.txt: 742 characters/.test(document.querySelector('gpt-playground').views.train.$('.train-text-info').textContent));
+  assert.equal(await gp(page, '#train-text').inputValue(), readFileSync(join(root, 'tests', 'data', 'train-text.txt'), 'utf8'));
   await gp(page, '.train-start').click();
   await waitTrain(page, () => document.querySelector('gpt-playground').views.train.probe?.step > 0);
   await gp(page, '.train-progress').scrollIntoViewIfNeeded();
@@ -126,6 +130,8 @@ test('phone: a run in progress; a training worker that dies leaves its last weig
   assert.ok(kept > 0, note);
   await gp(page, '.train-use').click();
   await page.waitForFunction((n) => document.querySelector('gpt-playground').shadowRoot.querySelector('.info').textContent.includes(`step${n}`), kept);
+  // The shipped prompt has capitals this text lacks: the prompt becomes the text's first line.
+  assert.equal(await gp(page, '#prompt').inputValue(), 'The lamplighter came up the hill at dusk, as he had every evening for forty years.\n');
   assert.equal((await generate(page)).length, 200);
   assert.deepEqual(page.errors, []);
   await page.close();

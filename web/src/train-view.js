@@ -58,11 +58,13 @@ const TEMPLATE = `
   <h3>Attention on the text's opening <span class="hint train-probe-step"></span></h3>
   <div class="train-grid" role="group" aria-label="Attention heads on the probe text: arrow keys move, Enter opens"></div>
   <canvas class="train-detail" aria-label="The selected head's attention on the probe text"></canvas>
+  <p class="hint">Rows are queries, columns keys. A previous-character head lights up the cells just left of the
+    diagonal; one that reads a whole word or line shows vertical bands.</p>
 </section>`;
 
 export class TrainView {
   // panel: the Train view's element in the shadow root; colors(): the theme's canvas colours;
-  // onUse(file): load these weights into the playground.
+  // onUse(file, text): load these weights, trained on text, into the playground.
   constructor(panel, { colors, onUse }) {
     this.panel = panel;
     this.colors = colors;
@@ -209,6 +211,7 @@ export class TrainView {
     if (!this.plan) return;
     if (this.client.dead) this.client = this.newClient();
     const text = this.text();
+    this.runText = text;
     this.chart.clear(this.plan.steps);
     this.probe = null;
     this.weights = null;
@@ -241,7 +244,7 @@ export class TrainView {
   snapshot(m) {
     this.chart.addVal(m.step, m.valLoss);
     this.valLoss = m.valLoss;
-    this.weights = { bytes: m.bytes, step: m.step };
+    this.weights = { bytes: m.bytes, step: m.step, text: this.runText };
     if (m.probe) this.probe = { ...m.probe, step: m.step };
     const sample = this.$('.train-sample-text');
     sample.textContent = m.sample ?? m.sampleError;
@@ -274,7 +277,7 @@ export class TrainView {
       this.afterPause = () => this.use();
       return this.client.pause();
     }
-    if (this.weights) this.onUse(this.file());
+    if (this.weights) this.onUse(this.file(), this.weights.text);
   }
 
   save() {

@@ -37,8 +37,16 @@ export class Views {
     this.loading ??= import('./train-view.js').then(({ TrainView }) => {
       this.train = new TrainView($('.train'), {
         colors: () => this.pg.colors(),
-        onUse: async (file) => {
-          if (await this.pg.loadWeights({ weights: file, extras: [], ignored: [] })) this.show('generate');
+        onUse: async (file, text) => {
+          if (!(await this.pg.loadWeights({ weights: file, extras: [], ignored: [] }))) return;
+          // A prompt with characters the text never had would only meet the unknown-character
+          // message: start from the text's opening line instead.
+          const known = new Set(text);
+          if (![...this.pg.s.prompt].every((c) => known.has(c))) {
+            const line = text.slice(0, text.indexOf('\n') + 1);
+            this.pg.applySettings({ prompt: line.length > 1 && line.length <= 120 ? line : [...text].slice(0, 40).join('') });
+          }
+          this.show('generate');
         },
       });
     });
