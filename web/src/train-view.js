@@ -295,9 +295,10 @@ export class TrainView {
     start.textContent = { idle: 'Start', running: 'Pause', paused: 'Resume', finished: 'Done' }[state];
     start.disabled = state === 'finished' || (state === 'idle' && !this.plan);
     this.$('.train-reset').disabled = state === 'idle' && !this.weights;
-    for (const el of this.panel.querySelectorAll('.train-options :is(select, input), #train-text, .train-open, .train-default')) {
+    for (const el of this.panel.querySelectorAll('.train-options :is(select, input), .train-open, .train-default')) {
       el.disabled = state !== 'idle';
     }
+    this.$('#train-text').readOnly = state !== 'idle';  // still scrolls and selects
     this.buttons();
     this.drawSoon();
     if (state !== 'running' && this.afterPause) {
@@ -313,7 +314,7 @@ export class TrainView {
   }
 
   fail(message) {
-    this.note(`Training stopped: ${message}`);
+    this.note(`${this.last ? 'Training stopped' : 'Could not start'}: ${message}`);
     this.setState(this.weights ? 'paused' : 'idle');
   }
 
