@@ -38,13 +38,17 @@ function init(wasm) {
 function plan({ id, text, options }) {
   const p = trainer.plan(text, options);
   if (!p.ok) return post({ type: TRAIN.PLAN_ERROR, id, message: p.message });
-  let secondsPerStep = null;
-  if (!run) {
-    secondsPerStep = timeStep(text, { ...options, batch: 1 }) * p.batch;
-    if (secondsPerStep < 0.25) secondsPerStep = timeStep(text, options);
+  // Once per shape: the text changes little of a step's work (only the vocabulary's share), and
+  // re-timing on every edit of the text would keep the worker busy while the reader types.
+  const shape = JSON.stringify([p.nLayer, p.nHead, p.nEmbd, p.blockSize, p.batch]);
+  if (!timed.has(shape) && !run) {
+    let seconds = timeStep(text, { ...options, batch: 1 }) * p.batch;
+    if (seconds < 0.25) seconds = timeStep(text, options);
+    if (seconds) timed.set(shape, seconds);
   }
-  post({ type: TRAIN.PLANNED, id, plan: p, secondsPerStep });
+  post({ type: TRAIN.PLANNED, id, plan: p, secondsPerStep: timed.get(shape) ?? null });
 }
+const timed = new Map();  // shape -> seconds per step
 
 // Seconds per step, timed in slices of SLICE_MS until two agree (the browser first runs wasm from
 // a quick baseline compile and swaps in optimised code while it runs; a single step of a small
