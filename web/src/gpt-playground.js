@@ -160,6 +160,7 @@ export class GptPlayground extends HTMLElement {
     this.$('.gp').classList.toggle('dark', dark);
     this.colorCache = null;
     this.requestDraw();
+    this.views?.train?.shown();
   }
 
   get settings() {

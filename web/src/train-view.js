@@ -79,7 +79,7 @@ export class TrainView {
     this.detail = new DetailView(this.$('.train-detail'));
     this.head = { layer: 0, head: 0 };
     this.state = 'idle';     // idle | running | paused | finished
-    this.weights = null;     // {bytes: ArrayBuffer, step}: the last exported weights (kept if the worker dies)
+    this.weights = null;     // {bytes: ArrayBuffer, step, text}: the last exported weights (kept if the worker dies)
     this.probe = null;       // {n, labels, data (L, NH, n, n), step}
     this.planSeq = 0;
     this.$('input[name=steps]').value = DEFAULT_STEPS;
@@ -87,7 +87,7 @@ export class TrainView {
     this.bind();
     this.client = this.newClient();
     this.loadDefault();
-    this.resizer = new ResizeObserver(() => this.drawSoon());
+    this.resizer = new ResizeObserver(() => this.drawSoon(true));  // the chart and the large head fill their width
     this.resizer.observe(this.$('.loss-chart'));
   }
 
@@ -111,17 +111,22 @@ export class TrainView {
     $('.train-use').addEventListener('click', () => this.use());
     $('.train-download').addEventListener('click', () => this.save());
     $('.train-open').addEventListener('click', () => $('.train-file').click());
-    $('.train-file').addEventListener('change', (e) => e.target.files[0] && this.openFile(e.target.files[0]));
+    $('.train-file').addEventListener('change', (e) => {
+      if (e.target.files[0]) this.openFile(e.target.files[0]);
+      e.target.value = '';  // the same file picked again is read again
+    });
     $('.train-default').addEventListener('click', () => this.loadDefault());
     $('#train-text').addEventListener('input', () => {
+      this.source = null;  // edited: no longer the file or default it came from
       clearTimeout(this.planTimer);
       this.planTimer = setTimeout(() => this.replan(), 400);
     });
     for (const el of this.panel.querySelectorAll('.train-options :is(select, input)')) el.addEventListener('change', () => this.replan());
   }
 
+  // Shown again, or the theme changed: everything is redrawn in the current colours.
   shown() {
-    this.drawSoon();
+    this.drawSoon(true);
   }
 
   // ---- the text ----
