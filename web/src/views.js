@@ -49,6 +49,9 @@ export class Views {
           this.show('generate');
         },
       });
+    }, (e) => {
+      this.loading = null;  // opening the view again tries again
+      this.pg.showError(`Could not load the Train view: ${e.message}`);
     });
     await this.loading;
   }
