@@ -144,6 +144,17 @@ test('phone: a run in progress; a training worker that dies leaves its last weig
   // The shipped prompt has capitals this text lacks: the prompt becomes the text's first line.
   assert.equal(await gp(page, '#prompt').inputValue(), 'The lamplighter came up the hill at dusk, as he had every evening for forty years.\n');
   assert.equal((await generate(page)).length, 200);
+
+  // Reset in the middle of a run: at once, and nothing of that run arrives afterwards.
+  await gp(page, '#tab-train').click();
+  await gp(page, '.train-start').click();
+  await waitTrain(page, () => document.querySelector('gpt-playground').views.train.last?.step > 0);
+  await gp(page, '.train-reset').click();
+  assert.equal((await trainState(page)).state, 'idle');
+  await page.waitForTimeout(600);
+  const after = await trainState(page);
+  assert.deepEqual([after.state, after.step, after.losses.length, after.probeStep], ['idle', 0, 0, -1]);
+  assert.equal(await gp(page, '.train-use').isDisabled(), true);
   assert.deepEqual(page.errors, []);
   await page.close();
 });

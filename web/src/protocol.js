@@ -29,7 +29,7 @@ export const promptRowLength = (q, capture) => Math.min(q + 1, capture);
 // Page -> worker: {type: INIT, wasm}
 //                 {type: PLAN, id, text, options}        options: {preset, steps, ...} as Trainer.plan takes them
 //                 {type: START, text, options, seed, probe, prompt}   a new run (replacing any)
-//                 {type: RESUME} | {type: PAUSE} | {type: RESET}
+//                 {type: RESUME} | {type: PAUSE}           (Reset ends the worker: immediate, and frees its memory)
 // Worker -> page: {type: READY, presets}
 //                 {type: PLANNED, id, plan, secondsPerStep} | {type: PLAN_ERROR, id, message}
 //                     secondsPerStep: one step, timed on this machine in a throwaway run of the same shape
@@ -40,7 +40,7 @@ export const promptRowLength = (q, capture) => Math.min(q + 1, capture);
 //                 {type: PAUSED, step} | {type: FINISHED, step} (the schedule is complete)
 //                 {type: TRAIN_ERROR, message}
 export const TRAIN = Object.freeze({
-  INIT: 'init', PLAN: 'plan', START: 'start', RESUME: 'resume', PAUSE: 'pause', RESET: 'reset',
+  INIT: 'init', PLAN: 'plan', START: 'start', RESUME: 'resume', PAUSE: 'pause',
   READY: 'ready', PLANNED: 'planned', PLAN_ERROR: 'plan-error', CREATED: 'created', PROGRESS: 'progress',
   SNAPSHOT: 'snapshot', PAUSED: 'paused', FINISHED: 'finished', TRAIN_ERROR: 'train-error',
 });

@@ -50,10 +50,6 @@ export class TrainClient {
     this.post({ type: TRAIN.PAUSE }, false);
   }
 
-  reset() {
-    this.post({ type: TRAIN.RESET }, false);
-  }
-
   post(msg, running) {
     if (this.dead) return;
     this.worker.postMessage(msg);

@@ -168,9 +168,10 @@ export class TrainView {
   }
 
   fillPresets(presets) {
-    const sel = this.$('select[name=preset]');
+    const sel = this.$('select[name=preset]'), chosen = sel.value;  // a new worker keeps the choice
     sel.replaceChildren(...presets.map((p) => Object.assign(document.createElement('option'),
       { value: p.name, textContent: `${p.name}: ${p.description}` })));
+    if (chosen) sel.value = chosen;
     this.replan();
   }
 
@@ -259,8 +260,11 @@ export class TrainView {
     this.buttons();
   }
 
+  // The worker goes, with its wasm memory (which never shrinks) and any step under way: Reset is
+  // immediate even while a step of a big model takes seconds.
   reset() {
-    this.client.reset();
+    this.client.dispose();
+    this.client = this.newClient();
     this.weights = null;
     this.probe = null;
     this.last = null;
@@ -305,6 +309,7 @@ export class TrainView {
     }
     this.$('#train-text').readOnly = state !== 'idle';  // still scrolls and selects
     this.buttons();
+    this.drawProgress();
     this.drawSoon();
     if (state !== 'running' && this.afterPause) {
       const then = this.afterPause;
@@ -357,18 +362,23 @@ export class TrainView {
     const c = this.colors();
     this.chart.draw({ background: c.background, text: c.text, muted: c.muted, accent: c.highlight, val: '#0e9f6e',
                       grid: 'rgba(128, 128, 140, 0.25)' });
-    const m = this.last, steps = this.plan?.steps ?? 0;
-    if (m && steps) {
-      const done = m.step / steps;
-      this.$('.progress-bar').style.width = `${(100 * done).toFixed(1)}%`;
-      this.$('.progress-track').setAttribute('aria-valuenow', String(Math.round(100 * done)));
-      const state = { running: 'Training', paused: 'Paused at', finished: 'Done:', idle: 'Stopped at' }[this.state];
-      const loss = this.chart.lastSmooth, val = this.valLoss;
-      this.status(`${state} step ${int(m.step)} of ${int(steps)} · ${count(Math.round(m.tokensPerSecond))} characters/s · ` +
-        `${duration(m.seconds)}${this.state === 'running' && m.step > 0 ? ` (about ${approx((m.seconds * (steps - m.step)) / m.step)} to go)` : ''} · loss ${loss.toFixed(3)}${val != null ? `, validation ${val.toFixed(3)}` : ''}`);
-    }
+    this.drawProgress();
     if (this.heavy && this.probe) this.drawProbe(c);
     this.heavy = false;
+  }
+
+  // The progress bar and line (cheap: also drawn at once when the state changes).
+  drawProgress() {
+    const m = this.last, steps = this.plan?.steps ?? 0;
+    if (!m || !steps) return;
+    const done = m.step / steps;
+    this.$('.progress-bar').style.width = `${(100 * done).toFixed(1)}%`;
+    this.$('.progress-track').setAttribute('aria-valuenow', String(Math.round(100 * done)));
+    const state = { running: 'Training', paused: 'Paused at', finished: 'Done:', idle: 'Stopped at' }[this.state];
+    const left = this.state === 'running' && m.step > 0 && m.step < steps ? ` (about ${approx((m.seconds * (steps - m.step)) / m.step)} to go)` : '';
+    const loss = this.chart.lastSmooth, val = this.valLoss;
+    this.status(`${state} step ${int(m.step)} of ${int(steps)} · ${count(Math.round(m.tokensPerSecond))} characters/s · ` +
+      `${duration(m.seconds)}${left} · loss ${loss.toFixed(3)}${val != null ? `, validation ${val.toFixed(3)}` : ''}`);
   }
 
   // weight(l, h, q, k) on the probe's (L, NH, n, n) matrices, as HeadGrid and DetailView read a run.

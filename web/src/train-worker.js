@@ -1,6 +1,7 @@
 // The training Web Worker: owns its own wasm module and one Trainer (engine/bindings/embind.cpp),
 // apart from the generation worker, so a run never holds up Generate and the page stays responsive.
-// Steps run in short batches with a yield between them, so Pause and Reset land within one batch.
+// Steps run in short batches with a yield between them, so Pause lands within one batch (Reset
+// ends the worker).
 //
 // The messages are in protocol.js (TRAIN).
 import createGptModule from '../wasm/gpt.mjs';
@@ -140,7 +141,7 @@ function batch() {
   schedule();
 }
 
-// Yield to the event loop between batches (so Pause and Reset are read) without setTimeout's clamp.
+// Yield to the event loop between batches (so Pause is read) without setTimeout's clamp.
 const channel = new MessageChannel();
 channel.port1.onmessage = () => batch();
 const schedule = () => channel.port2.postMessage(null);
@@ -153,8 +154,4 @@ self.onmessage = async (e) => {
   else if (msg.type === TRAIN.START) start(msg);
   else if (msg.type === TRAIN.RESUME) resume();
   else if (msg.type === TRAIN.PAUSE) pause();
-  else if (msg.type === TRAIN.RESET) {
-    run = null;
-    trainer.reset();
-  }
 };
