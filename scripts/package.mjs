@@ -5,6 +5,7 @@
 //   src/                      the <gpt-playground> element, its worker and styles (ES modules as written)
 //   wasm/                     the engine (Emscripten ES module + wasm)
 //   weights/                  the shipped model and its card
+//   data/                     the Train view's default text (fetched only when that view opens)
 //   examples/blog-post.html   an article with two widgets
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,6 +33,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   for (const f of ['index.html', 'embed.html', 'page.css', 'embed.css', 'favicon.svg']) cpSync(join(root, 'web', f), join(distDir, f));
   cpSync(join(root, 'web', 'src'), join(distDir, 'src'), { recursive: true });
   cpSync(join(root, 'web', 'examples'), join(distDir, 'examples'), { recursive: true });
+  cpSync(join(root, 'web', 'data'), join(distDir, 'data'), { recursive: true });
   mkdirSync(join(distDir, 'wasm'));
   for (const f of ['gpt.mjs', 'gpt.wasm']) cpSync(join(root, 'build', 'wasm', f), join(distDir, 'wasm', f));
   mkdirSync(join(distDir, 'weights'));

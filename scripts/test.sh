@@ -28,5 +28,7 @@ echo "== GPT-2 family in the browser: several files at once, sub-word tokens, me
 node --test tests/e2e/gpt2.test.mjs
 echo "== looking inside: one row's math, the α slider, the logit lens, head experiments and roles =="
 node --test tests/e2e/look-inside.test.mjs
+echo "== the Train view: a short run in the page, its weights in Generate and in a file, Pause, Reset =="
+node --test tests/e2e/train.test.mjs
 echo "== first use on every screen: desktop, tablet and phone with touch, keyboard, embeds =="
 node --test tests/e2e/first-use.test.mjs

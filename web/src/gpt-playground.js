@@ -26,6 +26,7 @@ import { Run } from './run.js';
 import { defaults, parseValue, randomSeed } from './settings.js';
 import { TEMPLATE } from './template.js';
 import { TextView } from './text-view.js';
+import { Views } from './views.js';
 import { renderTopK } from './topk-view.js';
 
 const DEFAULT_WEIGHTS = new URL('../weights/shakespeare-char.safetensors', import.meta.url).href;
@@ -78,6 +79,7 @@ export class GptPlayground extends HTMLElement {
     });
     this.$('.scale-bar').style.background = GRADIENT_CSS;
     this.bindControls();
+    this.views = new Views(this);  // Generate | Train
   }
 
   static get observedAttributes() {
@@ -118,6 +120,7 @@ export class GptPlayground extends HTMLElement {
       if (this.isConnected) return;
       if (this.running) this.stop();
       this.client?.dispose();
+      this.views.dispose();
       this.client = null;
       this.info = null;
       this.darkQuery?.removeEventListener('change', this.darkListener);
@@ -162,6 +165,7 @@ export class GptPlayground extends HTMLElement {
     this.$('.gp').classList.toggle('dark', dark);
     this.colorCache = null;
     this.requestDraw();
+    this.views?.train?.shown();
   }
 
   get settings() {
@@ -562,7 +566,7 @@ export class GptPlayground extends HTMLElement {
   // left aside with a note.
   loadFiles(files) {
     files = [...files];
-    if (files.length === 0) return;
+    if (files.length === 0 || this.views.takeFiles(files)) return;
     const sorted = sortFiles(files);
     if (sorted.error) this.showError(sorted.error);
     else this.loadWeights(sorted);

@@ -31,3 +31,24 @@ export const rowSize = (L, NH, len) => L * NH * len;
 export const rowIndex = (NH, len, l, h, j) => (l * NH + h) * len + j;
 // In STARTED's att, window position q's row has this many keys (the engine keeps at most capture).
 export const promptRowLength = (q, capture) => Math.min(q + 1, capture);
+
+// The training worker's protocol (train-worker.js, train-client.js; the engine's Trainer binding).
+//
+// Page -> worker: {type: INIT, wasm}
+//                 {type: PLAN, id, text, options}        options: {preset, steps, ...} as Trainer.plan takes them
+//                 {type: START, text, options, seed, probe, prompt}   a new run (replacing any)
+//                 {type: RESUME} | {type: PAUSE}           (Reset ends the worker: immediate, and frees its memory)
+// Worker -> page: {type: READY, presets}
+//                 {type: PLANNED, id, plan, secondsPerStep} | {type: PLAN_ERROR, id, message}
+//                     secondsPerStep: one step, timed on this machine in a throwaway run of the same shape
+//                 {type: CREATED, plan}
+//                 {type: PROGRESS, losses, step, lr, tokensPerSecond, seconds}   after each batch of steps
+//                 {type: SNAPSHOT, step, valLoss, sample, probe: {n, labels, data}, bytes}   every few seconds,
+//                     at pause and at the end; data (L, NH, n, n) and bytes (the .safetensors) are transferred
+//                 {type: PAUSED, step} | {type: FINISHED, step} (the schedule is complete)
+//                 {type: TRAIN_ERROR, message}
+export const TRAIN = Object.freeze({
+  INIT: 'init', PLAN: 'plan', START: 'start', RESUME: 'resume', PAUSE: 'pause',
+  READY: 'ready', PLANNED: 'planned', PLAN_ERROR: 'plan-error', CREATED: 'created', PROGRESS: 'progress',
+  SNAPSHOT: 'snapshot', PAUSED: 'paused', FINISHED: 'finished', TRAIN_ERROR: 'train-error',
+});

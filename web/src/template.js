@@ -3,6 +3,10 @@
 // (style-src 'self') allows where an inline <style> would not be.
 export const TEMPLATE = `
 <div class="gp" part="root">
+  <div class="tabs" role="tablist" aria-label="Views">
+    <button type="button" role="tab" class="tab" id="tab-generate" data-view="generate" aria-selected="true" aria-controls="view-generate">Generate</button>
+    <button type="button" role="tab" class="tab" id="tab-train" data-view="train" aria-selected="false" aria-controls="view-train" tabindex="-1">Train</button>
+  </div>
   <div class="drop-overlay" hidden><p>Drop a <code>.safetensors</code> checkpoint (with its <code>tokenizer.json</code>
     and <code>config.json</code> if it has them) to load it</p></div>
 
@@ -26,7 +30,7 @@ export const TEMPLATE = `
     <button type="button" class="error-close" aria-label="Dismiss the message">×</button>
   </div>
 
-  <div class="main">
+  <div class="main" id="view-generate" role="tabpanel" aria-labelledby="tab-generate">
     <section class="left" aria-label="Generation">
       <div class="field prompt-field">
         <label for="prompt">Prompt</label>
@@ -131,4 +135,5 @@ export const TEMPLATE = `
       </section>
     </section>
   </div>
+  <div class="train" id="view-train" role="tabpanel" aria-labelledby="tab-train" hidden></div>
 </div>`;
