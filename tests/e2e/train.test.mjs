@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { canvasColours, generate, gp, openPage, root, shots, withBrowser } from './harness.mjs';
 
 const ctx = withBrowser({ csp: true });
+const nextFrame = (page) => page.evaluate(() => new Promise((resolve) => requestAnimationFrame(resolve)));
 const mean = (a) => a.reduce((s, x) => s + x, 0) / a.length;
 
 const trainState = (page) => page.evaluate(() => {
@@ -53,6 +54,7 @@ test('a short run: the loss goes down, Pause holds, the weights generate in the 
   await gp(page, '.train-start').click();
   assert.equal(await gp(page, '.train-start').textContent(), 'Pause');
   await waitTrain(page, () => document.querySelector('gpt-playground').views.train.probe?.step > 0);
+  await nextFrame(page);  // the view draws on the frame after a snapshot
   await page.screenshot({ path: join(shots, 'train-desktop.png') });
   assert.ok(await canvasColours(page, '.train-detail') > 20, 'the probe\'s attention is drawn');
   assert.ok(await canvasColours(page, '.loss-chart') > 3, 'the loss curves are drawn');
@@ -127,6 +129,7 @@ test('phone: a run in progress; a training worker that dies leaves its last weig
   assert.equal(await gp(page, '#train-text').inputValue(), readFileSync(join(root, 'tests', 'data', 'train-text.txt'), 'utf8'));
   await gp(page, '.train-start').click();
   await waitTrain(page, () => document.querySelector('gpt-playground').views.train.probe?.step > 0);
+  await nextFrame(page);  // the view draws on the frame after a snapshot
   await gp(page, '.train-progress').scrollIntoViewIfNeeded();
   await page.screenshot({ path: join(shots, 'train-phone.png') });
   await gp(page, '.train-attention').scrollIntoViewIfNeeded();
