@@ -6,16 +6,7 @@ set(OUT ${CMAKE_CURRENT_BINARY_DIR}/cli-train)
 file(REMOVE_RECURSE ${OUT})
 file(MAKE_DIRECTORY ${OUT})
 
-function(expect code pattern)  # the remaining arguments are the command line
-  execute_process(COMMAND ${GPT} ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(NOT rc STREQUAL "${code}")
-    message(FATAL_ERROR "gpt ${ARGN}: exit ${rc}, expected ${code}\nstdout: ${out}\nstderr: ${err}")
-  endif()
-  if(NOT "${out}${err}" MATCHES "${pattern}")
-    message(FATAL_ERROR "gpt ${ARGN}: output does not match '${pattern}'\nstdout: ${out}\nstderr: ${err}")
-  endif()
-  set(LAST_OUT "${out}" PARENT_SCOPE)
-endfunction()
+include(${CMAKE_CURRENT_LIST_DIR}/cli_expect.cmake)
 
 set(SMALL --n-layer 1 --n-head 2 --n-embd 32 --block-size 16 --batch 8 --lr 1e-2)
 expect(0 "step +100 +train [0-9.]+ +val [0-9.]+ +lr [0-9.e+-]+ +[0-9]+ tokens/s"
@@ -60,4 +51,6 @@ expect(2 "the learning rate must be between 0 and 10" train --data ${TEXT} --out
 expect(1 "n_head 3 does not divide n_embd 32" train --data ${TEXT} --out ${OUT}/x.safetensors --n-head 3 --n-embd 32)
 expect(1 "the text is too short" train --data ${DATA}/tiny-text.txt --out ${OUT}/x.safetensors --block-size 128)
 expect(1 "cannot open '/nonexistent.txt'" train --data /nonexistent.txt --out ${OUT}/x.safetensors)
+expect(1 "'${OUT}' is a directory, not a file" train --data ${OUT} --out ${OUT}/x.safetensors)
+expect(1 "'${OUT}' is a directory, not a file" train --data ${TEXT} --init ${OUT} --out ${OUT}/x.safetensors)
 expect(1 "the model does not know the character" train --data ${DATA}/train-text.txt --init ${DATA}/tiny-f32.safetensors --out ${OUT}/x.safetensors)

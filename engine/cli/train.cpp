@@ -16,7 +16,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <iterator>
 #include <map>
 #include <memory>
 #include <set>
@@ -25,8 +24,11 @@
 
 #include "../model.h"
 #include "../trainer.h"
+#include "cli.h"
 
 namespace {
+
+using cli::read_file;  // refuses directories and other non-files by name
 
 const char* kTrainUsage = "usage: gpt train --data FILE --out F.safetensors [--preset NAME] [--n-layer 2 --n-head 4 --n-embd 64 "
                    "--block-size 64] [--gelu tanh|exact] [--batch 16] [--steps 1000] [--lr 3e-3] [--min-lr LR/10] "
@@ -91,12 +93,6 @@ Options parse(int argc, char** argv) {
         }
     }
     return o;
-}
-
-std::vector<uint8_t> read_file(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    if (!f) fail(1, "cannot open '" + path + "': " + std::strerror(errno));
-    return std::vector<uint8_t>((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
 }
 
 void write_file(const std::string& path, const std::vector<uint8_t>& bytes) {
