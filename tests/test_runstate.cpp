@@ -12,13 +12,25 @@ bool counting = false;
 size_t counted = 0;
 }  // namespace
 
+// Every form of the global new and delete is replaced, so that all of them pair malloc with free
+// (Catch allocates with the nothrow form; AddressSanitizer checks the pairs).
 void* operator new(std::size_t n) {
     if (counting) counted += n;
     if (void* p = std::malloc(n ? n : 1)) return p;
     throw std::bad_alloc();
 }
+void* operator new[](std::size_t n) { return operator new(n); }
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+    if (counting) counted += n;
+    return std::malloc(n ? n : 1);
+}
+void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept { return operator new(n, t); }
 void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 TEST_CASE("RunState::bytes_needed is what a RunState allocates", "[model][memory]") {
     using gpt::Config;
