@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "../generator.h"
 #include "../model.h"
 #include "../trainer.h"
 #include "common.h"
@@ -128,7 +129,11 @@ class Trainer {
         gpt::Generator g(*model_);
         if (gpt::Status st = g.start(enc.tokens, static_cast<uint64_t>(std::max(0.0, seed))); !st) return failure(st.error);
         std::string text;
-        for (int i = 0; i < std::max(0, std::min(tokens, 10000)); i++) text += model_->tokenizer().token_bytes(g.step(s).token);
+        for (int i = 0; i < std::max(0, std::min(tokens, 10000)); i++) {
+            const auto step = g.step(s);
+            if (!step.ok()) return failure(step.error);  // weights gone non-finite (a learning rate too high)
+            text += model_->tokenizer().token_bytes(step.token);
+        }
         val o = success();
         o.set("text", text);
         return o;
