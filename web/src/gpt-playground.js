@@ -462,6 +462,10 @@ export class GptPlayground extends HTMLElement {
                                          selected: this.selected, running: this.running });
     this.detail.update(run, { first, last, selected: this.selected, layer: this.s.layer, head: this.s.head,
                               headLabel: this.headLabel(), scale: this.s.scale, colors: this.colors(), ...look });
+    if (this.revealPending) {
+      this.revealPending = false;
+      this.revealDetail();
+    }
     // The distribution of the selected step, or of the newest.
     const stepIndex = this.selected >= 0 ? this.selected : run.length - 1;
     const t = run.tokens[stepIndex];
@@ -501,6 +505,7 @@ export class GptPlayground extends HTMLElement {
     this.emitSettings();
     this.requestDraw();
     if (focus) this.grid.focus(layer, head);
+    else if (this.run) this.revealPending = true;  // after the draw, which may resize what is above it
     else this.revealDetail();
   }
 
