@@ -78,9 +78,13 @@ test('a download cut off at 50% leaves nothing in the cache, and the next try do
   await gp(page, '.error').waitFor({ state: 'visible' });
   assert.match(await gp(page, '.error-text').textContent(), /was cut off after \d+ of \d+ bytes/);
   assert.deepEqual(await keptUrls(page), ['/weights/shakespeare-char.safetensors']);
+  // Retry: the message stays up meanwhile, so wait for the second request and the end of its load.
   await gp(page, '.error-retry').click();
-  await page.waitForFunction(() => document.querySelector('gpt-playground').shadowRoot.querySelector('.error-text').textContent.includes('cut off'));
-  assert.equal(page.requested.filter((p) => p === '/broken/truncated.safetensors').length, 2);
+  const truncated = () => page.requested.filter((p) => p === '/broken/truncated.safetensors').length;
+  for (let t = 0; truncated() < 2 && t < 200; t++) await page.waitForTimeout(50);
+  assert.equal(truncated(), 2);
+  await gp(page, '.progress').waitFor({ state: 'hidden' });
+  assert.match(await gp(page, '.error-text').textContent(), /was cut off after \d+ of \d+ bytes/);
   assert.deepEqual(await keptUrls(page), ['/weights/shakespeare-char.safetensors']);
   await context.close();
 });
