@@ -31,6 +31,8 @@ function cliLoss(text, ablate = '') {
     ...(ablate ? ['--ablate', ablate] : [])], { encoding: 'utf8' });
   return Number(out.match(/^loss ([0-9.]+) nats/)[1]);
 }
+// A status already saying Done (the last run's) would answer waitDone at once: clear it first.
+const clearStatus = (page) => page.evaluate(() => { document.querySelector('gpt-playground').shadowRoot.querySelector('.status').textContent = ''; });
 const waitDone = (page) => page.waitForFunction(() => /^(Done|Stopped)/.test(document.querySelector('gpt-playground').shadowRoot.querySelector('.status').textContent), null, { timeout: 60000 });
 
 test('the math of one row: opened from the heatmap by click and keyboard, its softmax weights are the heatmap row', async () => {
@@ -127,6 +129,7 @@ test('a head switched off (click or keyboard) changes the distribution, the loss
     return inRoot(page, 'return [...root.querySelectorAll(".topk li")].map((li) => li.title);');
   };
   const before = await firstDist();
+  await clearStatus(page);
   await gp(page, '.tile:nth-of-type(2) .mode').click();  // layer 0, head 1: the previous-character head
   await waitDone(page);
   await waitText(page, '.loss-readout', /with 1 off/);
@@ -138,11 +141,13 @@ test('a head switched off (click or keyboard) changes the distribution, the loss
   await page.screenshot({ path: join(shots, 'look-head-off-desktop.png') });
   // Keyboard: M on a focused head moves it on (normal -> off -> uniform).
   await gp(page, '.cell[data-layer="1"][data-head="2"]').focus();
+  await clearStatus(page);
   await page.keyboard.press('m');
   await page.keyboard.press('m');
   await waitDone(page);
   assert.equal(await inRoot(page, 'return root.querySelector(".cell[data-layer=\'1\'][data-head=\'2\']").parentElement.dataset.mode;'), 'uniform');
   assert.match(await page.evaluate(() => location.hash), /uniform=1\.2(&|$)/);
+  await clearStatus(page);
   await gp(page, '.reset-heads').click();
   await waitDone(page);
   await waitText(page, '.loss-readout', /every head normal\.$/);
