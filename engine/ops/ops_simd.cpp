@@ -26,6 +26,27 @@ namespace {
 
 inline batch load(const float* p) { return batch::load_unaligned(p); }
 
+// The mean of x(C) and 1 / sqrt(variance + 1e-5): what layernorm and its backward both start from.
+inline void mean_rstd(const float* x, int C, float* mean_out, float* rstd_out) {
+    const int Cv = C - C % L;
+    batch acc(0.0f);
+    for (int i = 0; i < Cv; i += L) acc += load(x + i);
+    float sum = xsimd::hadd(acc);
+    for (int i = Cv; i < C; i++) sum += x[i];
+    const float mean = sum / C;
+    const batch mv(mean);
+    acc = batch(0.0f);
+    for (int i = 0; i < Cv; i += L) {
+        const batch d = load(x + i) - mv;
+        acc = xsimd::fma(d, d, acc);
+    }
+    float var = xsimd::hadd(acc);
+    for (int i = Cv; i < C; i++) var += (x[i] - mean) * (x[i] - mean);
+    var /= C;
+    *mean_out = mean;
+    *rstd_out = 1.0f / std::sqrt(var + 1e-5f);
+}
+
 // out[r] = sum of the lanes of acc[r], r < R; uses the parallel reduction when R is a multiple of
 // the lane count (R batches -> R/L stores instead of R separate horizontal adds). Not with 16
 // lanes: xsimd 8.1's AVX-512 haddp returns the sums in the wrong lanes (rows 2-5 and 10-13 swap);
@@ -178,22 +199,9 @@ void gemm_nn(float* out, int ldo, const float* x, int ldx, const float* v, int l
 void layernorm(float* out, const float* x, const float* w, const float* b, int C) {
     if (C <= 0) return;
     const int Cv = C - C % L;
-    batch acc(0.0f);
-    for (int i = 0; i < Cv; i += L) acc += load(x + i);
-    float sum = xsimd::hadd(acc);
-    for (int i = Cv; i < C; i++) sum += x[i];
-    const float mean = sum / C;
-    const batch mv(mean);
-    acc = batch(0.0f);
-    for (int i = 0; i < Cv; i += L) {
-        const batch d = load(x + i) - mv;
-        acc = xsimd::fma(d, d, acc);
-    }
-    float var = xsimd::hadd(acc);
-    for (int i = Cv; i < C; i++) var += (x[i] - mean) * (x[i] - mean);
-    var /= C;
-    const float rstd = 1.0f / std::sqrt(var + 1e-5f);
-    const batch rv(rstd);
+    float mean, rstd;
+    mean_rstd(x, C, &mean, &rstd);
+    const batch mv(mean), rv(rstd);
     for (int i = 0; i < Cv; i += L) {
         xsimd::fma((load(x + i) - mv) * rv, load(w + i), load(b + i)).store_unaligned(out + i);
     }
@@ -294,22 +302,9 @@ void matmul_backward(float* dx, float* dw, float* dbias, const float* dout, cons
 void layernorm_backward(float* dx, float* dw, float* db, const float* dout, const float* x, const float* w, int C) {
     if (C <= 0) return;
     const int Cv = C - C % L;
-    batch acc(0.0f);
-    for (int i = 0; i < Cv; i += L) acc += load(x + i);
-    float sum = xsimd::hadd(acc);
-    for (int i = Cv; i < C; i++) sum += x[i];
-    const float mean = sum / C;
-    const batch mv(mean);
-    acc = batch(0.0f);
-    for (int i = 0; i < Cv; i += L) {
-        const batch d = load(x + i) - mv;
-        acc = xsimd::fma(d, d, acc);
-    }
-    float var = xsimd::hadd(acc);
-    for (int i = Cv; i < C; i++) var += (x[i] - mean) * (x[i] - mean);
-    var /= C;
-    const float rstd = 1.0f / std::sqrt(var + 1e-5f);
-    const batch rv(rstd);
+    float mean, rstd;
+    mean_rstd(x, C, &mean, &rstd);
+    const batch mv(mean), rv(rstd);
     // With xhat = (x - mean) rstd and g = dout w: dx = rstd (g - mean(g) - xhat mean(g xhat)).
     batch ag(0.0f), agx(0.0f);
     for (int i = 0; i < Cv; i += L) {
