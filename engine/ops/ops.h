@@ -8,8 +8,31 @@
 // No kernel allocates, and every kernel accepts any alignment and any length, 0 included.
 #pragma once
 
+#include <cstdint>
+
 namespace gpt {
 namespace ops {
+
+// ---- Compact weights (issue 14) ----
+// A weight matrix W(M, K) as the model keeps it in memory:
+//   F32: float data[M * K];
+//   F16: uint16_t data[M * K], IEEE half bit patterns (exactly what an F16 file holds; finite);
+//   Q8:  int8_t data[M * K] with one float scale per group of kQ8Group consecutive elements of a
+//        row: W(m, k) = data[m * K + k] * scales[m * q8_groups(K) + k / kQ8Group] (the last group
+//        of a row is shorter when K is not a multiple of kQ8Group).
+// The kernels taking a WeightView widen to float32 in registers; their result is the float32
+// kernel's on the widened matrix, up to the order of the sums. No float32 copy is ever made.
+enum class WFormat : unsigned char { F32, F16, Q8 };
+constexpr int kQ8Group = 32;
+inline int q8_groups(int K) { return (K + kQ8Group - 1) / kQ8Group; }
+struct WeightView {
+    WFormat format = WFormat::F32;
+    const void* data = nullptr;
+    const float* scales = nullptr;  // Q8 only: (M, q8_groups(K))
+    static WeightView f32(const float* w) { return {WFormat::F32, w, nullptr}; }
+    // The float32 data of an F32 view (training and tests, which only ever hold float32).
+    const float* as_f32() const { return format == WFormat::F32 ? static_cast<const float*>(data) : nullptr; }
+};
 
 #define GPT_OPS_KERNELS                                                                          \
     /* sum_i a[i] * b[i] */                                                                      \
@@ -38,6 +61,11 @@ namespace ops {
     void add(float* out, const float* a, const float* b, int n);                                 \
     /* y(n) += a * x(n) */                                                                        \
     void axpy(float* y, float a, const float* x, int n);                                         \
+    /* The same three with W in any WeightView format (widened in registers): */                \
+    void matvec_w(float* out, WeightView w, const float* x, const float* bias, int M, int K);   \
+    void matmul_w(float* out, const float* x, WeightView w, const float* bias, int N, int M, int K); \
+    /* out(K) = row `row` of W(., K) as float32 (an embedding lookup) */                        \
+    void widen_row(float* out, WeightView w, int row, int K);                                    \
     /* ---- training (backward passes and the optimizer; engine/train.cpp) ---- */              \
     /* out(N, M) = alpha * op(a) · op(b), added to out when accumulate. op(a) (N, K) is a itself */ \
     /* (rows lda apart) or, trans_a, a(K, N)ᵀ; op(b) (K, M) is b or, trans_b, b(M, K)ᵀ. */        \
@@ -100,6 +128,13 @@ inline void matmul(float* out, const float* x, const float* w, const float* bias
                    int K) {
     active::matmul(out, x, w, bias, N, M, K);
 }
+inline void matvec_w(float* out, WeightView w, const float* x, const float* bias, int M, int K) {
+    active::matvec_w(out, w, x, bias, M, K);
+}
+inline void matmul_w(float* out, const float* x, WeightView w, const float* bias, int N, int M, int K) {
+    active::matmul_w(out, x, w, bias, N, M, K);
+}
+inline void widen_row(float* out, WeightView w, int row, int K) { active::widen_row(out, w, row, K); }
 inline void gemm_nt(float* out, int ldo, const float* x, int ldx, const float* w, int ldw, float alpha, int N, int M,
                     int K) {
     active::gemm_nt(out, ldo, x, ldx, w, ldw, alpha, N, M, K);

@@ -1,6 +1,7 @@
 // Scalar twins of the kernels (forward, backward, optimizer): plain loops, the reference every SIMD kernel is tested against and
 // what the engine runs when built with GPT_SIMD=OFF.
 #include <cmath>
+#include <cstdint>
 
 #include "ops.h"
 
@@ -24,6 +25,47 @@ void matmul(float* out, const float* x, const float* w, const float* bias, int N
     for (int n = 0; n < N; n++) {
         matvec(out + static_cast<long>(n) * M, w, x + static_cast<long>(n) * K, bias, M, K);
     }
+}
+
+namespace {
+// IEEE half -> float for finite values (normal, subnormal, zero): exact.
+float half_to_float(uint16_t h) {
+    const uint32_t sign = static_cast<uint32_t>(h & 0x8000) << 16;
+    const int exp = (h >> 10) & 0x1F;
+    const int mant = h & 0x3FF;
+    const float mag = exp == 0 ? std::ldexp(static_cast<float>(mant), -24)                  // subnormal
+                               : std::ldexp(static_cast<float>(mant | 0x400), exp - 25);  // normal
+    return sign ? -mag : mag;
+}
+
+// W(m, k) of any format.
+inline float weight_at(WeightView w, int m, int k, int K) {
+    const long i = static_cast<long>(m) * K + k;
+    switch (w.format) {
+        case WFormat::F16: return half_to_float(static_cast<const uint16_t*>(w.data)[i]);
+        case WFormat::Q8:
+            return static_cast<float>(static_cast<const int8_t*>(w.data)[i]) *
+                   w.scales[static_cast<long>(m) * q8_groups(K) + k / kQ8Group];
+        case WFormat::F32: break;
+    }
+    return static_cast<const float*>(w.data)[i];
+}
+}  // namespace
+
+void widen_row(float* out, WeightView w, int row, int K) {
+    for (int k = 0; k < K; k++) out[k] = weight_at(w, row, k, K);
+}
+
+void matvec_w(float* out, WeightView w, const float* x, const float* bias, int M, int K) {
+    for (int m = 0; m < M; m++) {
+        float s = 0.0f;
+        for (int k = 0; k < K; k++) s += weight_at(w, m, k, K) * x[k];
+        out[m] = s + (bias ? bias[m] : 0.0f);
+    }
+}
+
+void matmul_w(float* out, const float* x, WeightView w, const float* bias, int N, int M, int K) {
+    for (int n = 0; n < N; n++) scalar::matvec_w(out + static_cast<long>(n) * M, w, x + static_cast<long>(n) * K, bias, M, K);
 }
 
 void gemm_nt(float* out, int ldo, const float* x, int ldx, const float* w, int ldw, float alpha, int N, int M, int K) {

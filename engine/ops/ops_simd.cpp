@@ -188,6 +188,26 @@ void matmul(float* out, const float* x, const float* w, const float* bias, int N
     gemm<true>(out, M, x, K, w, K, bias, 1.0f, N, M, K);
 }
 
+// Compact formats: float32 goes to the kernels above; F16 and Q8 use the scalar twins until their
+// SIMD widening lands (issue 14).
+void matvec_w(float* out, WeightView w, const float* x, const float* bias, int M, int K) {
+    if (w.format == WFormat::F32) return matvec(out, w.as_f32(), x, bias, M, K);
+    scalar::matvec_w(out, w, x, bias, M, K);
+}
+
+void matmul_w(float* out, const float* x, WeightView w, const float* bias, int N, int M, int K) {
+    if (w.format == WFormat::F32) return matmul(out, x, w.as_f32(), bias, N, M, K);
+    scalar::matmul_w(out, x, w, bias, N, M, K);
+}
+
+void widen_row(float* out, WeightView w, int row, int K) {
+    if (w.format == WFormat::F32) {
+        const float* r = w.as_f32() + static_cast<long>(row) * K;
+        return void(std::copy(r, r + K, out));
+    }
+    scalar::widen_row(out, w, row, K);
+}
+
 void gemm_nt(float* out, int ldo, const float* x, int ldx, const float* w, int ldw, float alpha, int N, int M, int K) {
     gemm<true>(out, ldo, x, ldx, w, ldw, nullptr, alpha, N, M, K);
 }
