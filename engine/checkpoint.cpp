@@ -174,7 +174,7 @@ bool same_bytes(const safetensors::File& f, const safetensors::TensorInfo& a, co
 
 }  // namespace
 
-Result<Checkpoint> read_checkpoint(const CheckpointFiles& files, uint64_t max_memory) {
+Result<Checkpoint> read_checkpoint(const CheckpointFiles& files, uint64_t max_memory, WeightsIn weights_in) {
     auto parsed = safetensors::parse(files.weights, files.weights_size);
     if (!parsed) return R<Checkpoint>::fail(parsed.error());
     Checkpoint ck;
@@ -219,7 +219,10 @@ Result<Checkpoint> read_checkpoint(const CheckpointFiles& files, uint64_t max_me
 
     // Computed first, from the config alone: a model that cannot fit is refused before anything
     // else is checked or allocated. Config limits keep every product far from overflow.
-    const MemoryNeeds needs = memory_needs(c, untied);
+    bool all_f16 = !f.tensors.empty();
+    for (const auto& t : f.tensors) all_f16 = all_f16 && t.dtype == safetensors::DType::F16;
+    ck.format = resolve_weights_in(weights_in, count_params(c, untied), all_f16);
+    const MemoryNeeds needs = memory_needs(c, untied, ck.format);
     if (needs.total() > max_memory) {
         return R<Checkpoint>::fail("this model needs " + format_bytes(needs.total()) + " of memory (weights " +
                                    format_bytes(needs.weights) + ", activations, KV cache and attention " +

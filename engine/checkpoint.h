@@ -42,10 +42,13 @@ struct Checkpoint {
     std::string layout;      // "gpt-playground" or "huggingface"
     std::unique_ptr<Tokenizer> tokenizer;
     std::vector<Source> tensors;  // tensor_specs(config), then lm_head.weight if untied
+    ops::WFormat format = ops::WFormat::F32;  // the weight matrices' format in memory (resolved)
 };
 
 // Validates everything (container, layout, config, memory, tokenizer, tensor names and shapes)
-// without reading a single weight.
-Result<Checkpoint> read_checkpoint(const CheckpointFiles& files, uint64_t max_memory);
+// without reading a single weight. The memory check counts the weight matrices in the format
+// weights_in resolves to (weights_format.h).
+Result<Checkpoint> read_checkpoint(const CheckpointFiles& files, uint64_t max_memory,
+                                   WeightsIn weights_in = WeightsIn::automatic);
 
 }  // namespace gpt

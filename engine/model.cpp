@@ -10,6 +10,7 @@
 #include "ops/ops.h"
 #include "probe.h"
 #include "safetensors.h"
+#include "weights_format.h"
 
 namespace gpt {
 
@@ -40,40 +41,81 @@ std::vector<TensorSpec> tensor_specs(const Config& c) {
         std::vector<int64_t> shape;
         bool linear;
         const float* LayerWeights::*field;
+        ops::WeightView LayerWeights::*matrix;
     };
     const Part block[] = {
-        {"ln_1.weight", {C}, false, &LayerWeights::ln1_w},
-        {"ln_1.bias", {C}, false, &LayerWeights::ln1_b},
-        {"attn.c_attn.weight", {3 * C, C}, true, &LayerWeights::qkv_w},
-        {"attn.c_attn.bias", {3 * C}, false, &LayerWeights::qkv_b},
-        {"attn.c_proj.weight", {C, C}, true, &LayerWeights::attn_proj_w},
-        {"attn.c_proj.bias", {C}, false, &LayerWeights::attn_proj_b},
-        {"ln_2.weight", {C}, false, &LayerWeights::ln2_w},
-        {"ln_2.bias", {C}, false, &LayerWeights::ln2_b},
-        {"mlp.c_fc.weight", {4 * C, C}, true, &LayerWeights::fc_w},
-        {"mlp.c_fc.bias", {4 * C}, false, &LayerWeights::fc_b},
-        {"mlp.c_proj.weight", {C, 4 * C}, true, &LayerWeights::mlp_proj_w},
-        {"mlp.c_proj.bias", {C}, false, &LayerWeights::mlp_proj_b},
+        {"ln_1.weight", {C}, false, &LayerWeights::ln1_w, nullptr},
+        {"ln_1.bias", {C}, false, &LayerWeights::ln1_b, nullptr},
+        {"attn.c_attn.weight", {3 * C, C}, true, nullptr, &LayerWeights::qkv_w},
+        {"attn.c_attn.bias", {3 * C}, false, &LayerWeights::qkv_b, nullptr},
+        {"attn.c_proj.weight", {C, C}, true, nullptr, &LayerWeights::attn_proj_w},
+        {"attn.c_proj.bias", {C}, false, &LayerWeights::attn_proj_b, nullptr},
+        {"ln_2.weight", {C}, false, &LayerWeights::ln2_w, nullptr},
+        {"ln_2.bias", {C}, false, &LayerWeights::ln2_b, nullptr},
+        {"mlp.c_fc.weight", {4 * C, C}, true, nullptr, &LayerWeights::fc_w},
+        {"mlp.c_fc.bias", {4 * C}, false, &LayerWeights::fc_b, nullptr},
+        {"mlp.c_proj.weight", {C, 4 * C}, true, nullptr, &LayerWeights::mlp_proj_w},
+        {"mlp.c_proj.bias", {C}, false, &LayerWeights::mlp_proj_b, nullptr},
     };
-    std::vector<TensorSpec> s = {{"wte.weight", {V, C}, false, -1, &Weights::wte, nullptr},
-                                 {"wpe.weight", {T, C}, false, -1, &Weights::wpe, nullptr}};
+    std::vector<TensorSpec> s = {{"wte.weight", {V, C}, false, -1, nullptr, nullptr, &Weights::wte, nullptr},
+                                 {"wpe.weight", {T, C}, false, -1, &Weights::wpe, nullptr, nullptr, nullptr}};
     for (int l = 0; l < c.n_layer; l++) {
-        for (const Part& x : block) s.push_back({"h." + std::to_string(l) + "." + x.name, x.shape, x.linear, l, nullptr, x.field});
+        for (const Part& x : block) {
+            s.push_back({"h." + std::to_string(l) + "." + x.name, x.shape, x.linear, l, nullptr, x.field, nullptr, x.matrix});
+        }
     }
-    s.push_back({"ln_f.weight", {C}, false, -1, &Weights::lnf_w, nullptr});
-    s.push_back({"ln_f.bias", {C}, false, -1, &Weights::lnf_b, nullptr});
+    s.push_back({"ln_f.weight", {C}, false, -1, &Weights::lnf_w, nullptr, nullptr, nullptr});
+    s.push_back({"ln_f.bias", {C}, false, -1, &Weights::lnf_b, nullptr, nullptr, nullptr});
     return s;
 }
 
 TensorSpec lm_head_spec(const Config& c) {
-    return {"lm_head.weight", {c.vocab_size, c.n_embd}, false, -1, &Weights::lm_head, nullptr};
+    return {"lm_head.weight", {c.vocab_size, c.n_embd}, false, -1, nullptr, nullptr, &Weights::lm_head, nullptr};
 }
 
-MemoryNeeds memory_needs(const Config& c, bool untied_head) {
+void TensorSpec::point(Weights& w, const float* p) const {
+    if (matrix()) return point(w, ops::WeightView::f32(p));
+    if (layer < 0) w.*global = p;
+    else w.layers[static_cast<size_t>(layer)].*field = p;
+}
+
+void TensorSpec::point(Weights& w, ops::WeightView v) const {
+    if (layer < 0) w.*global_matrix = v;
+    else w.layers[static_cast<size_t>(layer)].*field_matrix = v;
+}
+
+ops::WeightView TensorSpec::view(const Weights& w) const {
+    if (!matrix()) return ops::WeightView::f32(layer < 0 ? w.*global : w.layers[static_cast<size_t>(layer)].*field);
+    return layer < 0 ? w.*global_matrix : w.layers[static_cast<size_t>(layer)].*field_matrix;
+}
+
+int64_t TensorSpec::numel() const {
+    int64_t n = 1;
+    for (int64_t d : shape) n *= d;
+    return n;
+}
+
+namespace {
+// Bytes a tensor takes in the Model: float32, or a matrix in `format` (weights_format.h). The one
+// rule memory_needs() and Model::load() both follow.
+uint64_t tensor_bytes(const TensorSpec& t, ops::WFormat format) {
+    if (!t.matrix() || format == ops::WFormat::F32) return 4 * static_cast<uint64_t>(t.numel());
+    return matrix_bytes(format, static_cast<uint64_t>(t.shape[0]), static_cast<uint64_t>(t.shape[1]));
+}
+}  // namespace
+
+uint64_t count_params(const Config& c, bool untied_head) {
     const uint64_t C = static_cast<uint64_t>(c.n_embd), V = static_cast<uint64_t>(c.vocab_size);
-    const uint64_t params = V * C * (untied_head ? 2 : 1) + static_cast<uint64_t>(c.block_size) * C +
-                            static_cast<uint64_t>(c.n_layer) * (12 * C * C + 13 * C) + 2 * C;
-    return {4 * params, RunState::bytes_needed(c)};
+    return V * C * (untied_head ? 2 : 1) + static_cast<uint64_t>(c.block_size) * C +
+           static_cast<uint64_t>(c.n_layer) * (12 * C * C + 13 * C) + 2 * C;
+}
+
+MemoryNeeds memory_needs(const Config& c, bool untied_head, ops::WFormat format) {
+    if (format == ops::WFormat::F32) return {4 * count_params(c, untied_head), RunState::bytes_needed(c)};
+    uint64_t bytes = 0;
+    for (const TensorSpec& t : tensor_specs(c)) bytes += tensor_bytes(t, format);
+    if (untied_head) bytes += tensor_bytes(lm_head_spec(c), format);
+    return {bytes, RunState::bytes_needed(c)};
 }
 
 std::string format_bytes(uint64_t n) {
@@ -86,53 +128,101 @@ std::string format_bytes(uint64_t n) {
     return buf;
 }
 
-Result<Model> Model::load(const uint8_t* bytes, size_t size, uint64_t max_memory) {
+Result<Model> Model::load(const uint8_t* bytes, size_t size, uint64_t max_memory, WeightsIn weights_in) {
     CheckpointFiles files;
     files.weights = bytes;
     files.weights_size = size;
-    return load(files, max_memory);
+    return load(files, max_memory, weights_in);
 }
 
-Result<Model> Model::load(const CheckpointFiles& files, uint64_t max_memory) {
-    auto read = read_checkpoint(files, max_memory);
+Result<Model> Model::load(const CheckpointFiles& files, uint64_t max_memory, WeightsIn weights_in) {
+    auto read = read_checkpoint(files, max_memory, weights_in);
     if (!read) return Result<Model>::fail(read.error());
     Checkpoint& ck = read.value();
 
     Model m;
     m.config_ = ck.config;
     m.layout_ = ck.layout;
+    m.format_ = ck.format;
     m.tokenizer_ = std::move(ck.tokenizer);
     m.weights_.layers.resize(static_cast<size_t>(m.config_.n_layer));
+    const bool compact = m.format_ != ops::WFormat::F32;
 
     // Only now, with everything validated, are the weights read: converted to float32 and, where
-    // stored [in, out], transposed to the engine's [out, in].
-    size_t total = 0, largest_transposed = 0;
+    // stored [in, out], transposed to the engine's [out, in]; the matrices of a compact model go
+    // straight from the file to their format, a row at a time (a transposed one through a scratch
+    // the size of that one tensor): no float32 copy of the model is ever made.
+    size_t floats = 0, compact_bytes = 0, largest_transposed = 0;
+    int widest = 0;
     for (const auto& src : ck.tensors) {
-        total += src.stored->numel;
+        m.num_params_ += src.stored->numel;
+        if (compact && src.spec.matrix()) {
+            compact_bytes += static_cast<size_t>(tensor_bytes(src.spec, m.format_));
+            widest = std::max(widest, static_cast<int>(src.spec.shape[1]));
+        } else {
+            floats += src.stored->numel;
+        }
         if (src.transpose) largest_transposed = std::max(largest_transposed, src.stored->numel);
     }
-    m.params_.resize(total);
-    std::vector<float> tmp(largest_transposed);
+    m.params_.resize(floats);
+    m.compact_.resize(compact_bytes);
+    std::vector<float> tmp(largest_transposed);        // (in, out) of one stored-transposed tensor
+    std::vector<float> row(static_cast<size_t>(widest));  // (K) one row of a compact matrix
     std::set<std::string> dtypes;
-    size_t at = 0;
+    size_t at = 0, at_compact = 0;
+    auto non_finite = [](const std::string& name, size_t i) {
+        return Result<Model>::fail("tensor '" + name + "' holds a non-finite value (NaN or infinity) at element " +
+                                   std::to_string(i));
+    };
     for (const auto& src : ck.tensors) {
         const safetensors::TensorInfo& t = *src.stored;
-        float* dst = m.params_.data() + at;
-        const long bad = safetensors::to_f32(ck.file, t, src.transpose ? tmp.data() : dst);
-        if (bad >= 0) {
-            return Result<Model>::fail("tensor '" + t.name + "' holds a non-finite value (NaN or infinity) at element " +
-                                       std::to_string(bad));
-        }
-        if (src.transpose) {  // stored (in, out) = shape; written (out, in)
-            const size_t rows = static_cast<size_t>(t.shape[0]), cols = static_cast<size_t>(t.shape[1]);
-            for (size_t i = 0; i < rows; i++)
-                for (size_t j = 0; j < cols; j++) dst[j * rows + i] = tmp[i * cols + j];
-        }
-        src.spec.in(m.weights_) = dst;
         dtypes.insert(safetensors::dtype_name(t.dtype));
-        at += t.numel;
+        if (!compact || !src.spec.matrix()) {
+            float* dst = m.params_.data() + at;
+            const long bad = safetensors::to_f32(ck.file, t, src.transpose ? tmp.data() : dst);
+            if (bad >= 0) return non_finite(t.name, static_cast<size_t>(bad));
+            if (src.transpose) {  // stored (in, out) = shape; written (out, in)
+                const size_t rows = static_cast<size_t>(t.shape[0]), cols = static_cast<size_t>(t.shape[1]);
+                for (size_t i = 0; i < rows; i++)
+                    for (size_t j = 0; j < cols; j++) dst[j * rows + i] = tmp[i * cols + j];
+            }
+            src.spec.point(m.weights_, dst);
+            at += t.numel;
+            continue;
+        }
+        // A weight matrix W(M, K) into the compact format, row by row.
+        const int M = static_cast<int>(src.spec.shape[0]), K = static_cast<int>(src.spec.shape[1]);
+        uint8_t* data = m.compact_.data() + at_compact;
+        float* scales = reinterpret_cast<float*>(data + align_up(matrix_data_bytes(m.format_, M, K)));
+        if (src.transpose) {
+            const long bad = safetensors::to_f32(ck.file, t, tmp.data());
+            if (bad >= 0) return non_finite(t.name, static_cast<size_t>(bad));
+        }
+        for (int r = 0; r < M; r++) {
+            if (src.transpose) {  // row r of W is column r of the stored (K, M)
+                for (int k = 0; k < K; k++) row[static_cast<size_t>(k)] = tmp[static_cast<size_t>(k) * M + r];
+            } else {
+                safetensors::TensorInfo part = t;  // the r-th run of K elements
+                part.begin = t.begin + static_cast<size_t>(r) * K * safetensors::dtype_size(t.dtype);
+                part.numel = static_cast<size_t>(K);
+                const long bad = safetensors::to_f32(ck.file, part, row.data());
+                if (bad >= 0) return non_finite(t.name, static_cast<size_t>(r) * K + static_cast<size_t>(bad));
+            }
+            if (m.format_ == ops::WFormat::F16) {
+                const long bad = to_f16_row(reinterpret_cast<uint16_t*>(data) + static_cast<size_t>(r) * K, row.data(), K);
+                if (bad >= 0) {
+                    return Result<Model>::fail("tensor '" + t.name + "' holds " + std::to_string(row[static_cast<size_t>(bad)]) +
+                                               ", beyond float16's range: load it as f32 or int8");
+                }
+            } else {
+                quantize_q8_row(reinterpret_cast<int8_t*>(data) + static_cast<size_t>(r) * K,
+                                scales + static_cast<size_t>(r) * ops::q8_groups(K), row.data(), K);
+            }
+        }
+        src.spec.point(m.weights_, ops::WeightView{m.format_, data, m.format_ == ops::WFormat::Q8 ? scales : nullptr});
+        at_compact += static_cast<size_t>(tensor_bytes(src.spec, m.format_));
     }
-    if (!m.weights_.lm_head) m.weights_.lm_head = m.weights_.wte;  // tied
+    if (!m.weights_.lm_head.data) m.weights_.lm_head = m.weights_.wte;  // tied
     m.dtype_ = dtypes.size() == 1 ? *dtypes.begin() : "mixed";
     return m;
 }
@@ -291,25 +381,26 @@ Status forward(const Model& m, RunState& s, const int* tokens, int n, int pos0, 
     float* y = s.y.data();
     float* h = s.h.data();
 
-    for (int i = 0; i < n; i++) {
-        ops::add(x + i * C, w.wte + static_cast<size_t>(tokens[i]) * C, w.wpe + static_cast<size_t>(pos0 + i) * C, C);
+    for (int i = 0; i < n; i++) {  // x = wte[token] + wpe[pos], the embedding widened to float32 first
+        ops::widen_row(x + i * C, w.wte, tokens[i], C);
+        ops::add(x + i * C, x + i * C, w.wpe + static_cast<size_t>(pos0 + i) * C, C);
     }
     report([&](int i, int p) { obs->residual(-1, p, x + i * C); });
     for (int l = 0; l < c.n_layer; l++) {
         const LayerWeights& lw = w.layers[static_cast<size_t>(l)];
         // x = x + attn(ln_1(x))
         for (int i = 0; i < n; i++) ops::layernorm(xn + i * C, x + i * C, lw.ln1_w, lw.ln1_b, C);
-        ops::matmul(qkv, xn, lw.qkv_w, lw.qkv_b, n, 3 * C, C);
+        ops::matmul_w(qkv, xn, lw.qkv_w, lw.qkv_b, n, 3 * C, C);
         attention_forward(y, s, l, qkv, n, pos0, iv ? &iv->modes[static_cast<size_t>(l) * NH] : nullptr, obs);
-        ops::matmul(xn, y, lw.attn_proj_w, lw.attn_proj_b, n, C, C);
+        ops::matmul_w(xn, y, lw.attn_proj_w, lw.attn_proj_b, n, C, C);
         report([&](int i, int p) { obs->attn_output(l, p, xn + i * C); });
         ops::add(x, x, xn, n * C);
         // x = x + mlp(ln_2(x)), mlp = proj(gelu(fc(.)))
         for (int i = 0; i < n; i++) ops::layernorm(xn + i * C, x + i * C, lw.ln2_w, lw.ln2_b, C);
-        ops::matmul(h, xn, lw.fc_w, lw.fc_b, n, 4 * C, C);
+        ops::matmul_w(h, xn, lw.fc_w, lw.fc_b, n, 4 * C, C);
         if (c.gelu_exact) ops::gelu_exact(h, h, n * 4 * C);
         else ops::gelu(h, h, n * 4 * C);
-        ops::matmul(xn, h, lw.mlp_proj_w, lw.mlp_proj_b, n, C, 4 * C);
+        ops::matmul_w(xn, h, lw.mlp_proj_w, lw.mlp_proj_b, n, C, 4 * C);
         report([&](int i, int p) { obs->mlp_output(l, p, xn + i * C); });
         ops::add(x, x, xn, n * C);
         report([&](int i, int p) { obs->residual(l, p, x + i * C); });
@@ -328,7 +419,7 @@ void attend(float* out, float* att, const float* q, const float* keys, const flo
 
 void logits_of_row(const Model& m, const RunState& s, int i, float* out) {
     const Config& c = m.config();
-    ops::matvec(out, m.weights().lm_head, s.xn.data() + static_cast<size_t>(i) * c.n_embd, nullptr, c.vocab_size,
+    ops::matvec_w(out, m.weights().lm_head, s.xn.data() + static_cast<size_t>(i) * c.n_embd, nullptr, c.vocab_size,
                 c.n_embd);
 }
 

@@ -2,8 +2,8 @@
 // (eps 1e-5, with bias), fused QKV projection, causal multi-head attention, MLP with tanh-GELU,
 // final LayerNorm, lm_head tied to the token embedding.
 //
-// Three structs, one owner (llama2.c): Config, Weights (non-owning views into the Model's single
-// float32 buffer) and RunState (every activation, the KV cache and the attention probabilities,
+// Three structs, one owner (llama2.c): Config, Weights (non-owning views into the Model's buffers:
+// float32 for the small tensors, the chosen format for the weight matrices) and RunState (every activation, the KV cache and the attention probabilities,
 // sized once from the Config). forward() never allocates.
 //
 // Dimension names (llm.c): L layers, NH heads, C = n_embd, hs = C / NH, T = block_size, V = vocab.
@@ -16,8 +16,10 @@
 #include <string>
 #include <vector>
 
+#include "ops/ops.h"
 #include "result.h"
 #include "tokenizer.h"
+#include "weights_format.h"
 
 namespace gpt {
 
@@ -42,28 +44,31 @@ struct ConfigLimits {
 };
 Status validate(const Config& c, const ConfigLimits& limits = ConfigLimits());
 
+// The weight matrices are WeightViews (float32, float16 or int8, as chosen at load; ops.h); the
+// small tensors (LayerNorm, biases, wpe) are always float32.
 struct LayerWeights {
-    const float* ln1_w;       // (C)
-    const float* ln1_b;       // (C)
-    const float* qkv_w;       // (3C, C) rows: q for all heads, then k, then v
-    const float* qkv_b;       // (3C)
-    const float* attn_proj_w; // (C, C)
-    const float* attn_proj_b; // (C)
-    const float* ln2_w;       // (C)
-    const float* ln2_b;       // (C)
-    const float* fc_w;        // (4C, C)
-    const float* fc_b;        // (4C)
-    const float* mlp_proj_w;  // (C, 4C)
-    const float* mlp_proj_b;  // (C)
+    const float* ln1_w;           // (C)
+    const float* ln1_b;           // (C)
+    ops::WeightView qkv_w;        // (3C, C) rows: q for all heads, then k, then v
+    const float* qkv_b;           // (3C)
+    ops::WeightView attn_proj_w;  // (C, C)
+    const float* attn_proj_b;     // (C)
+    const float* ln2_w;           // (C)
+    const float* ln2_b;           // (C)
+    ops::WeightView fc_w;         // (4C, C)
+    const float* fc_b;            // (4C)
+    ops::WeightView mlp_proj_w;   // (C, 4C)
+    const float* mlp_proj_b;      // (C)
 };
 
 struct Weights {
-    const float* wte;  // (V, C) token embedding
-    const float* wpe;  // (T, C) position embedding
+    ops::WeightView wte;  // (V, C) token embedding
+    const float* wpe;     // (T, C) position embedding
     std::vector<LayerWeights> layers;
-    const float* lnf_w;    // (C)
-    const float* lnf_b;    // (C)
-    const float* lm_head;  // (V, C): wte itself when tied (the usual case)
+    const float* lnf_w;       // (C)
+    const float* lnf_b;       // (C)
+    ops::WeightView lm_head;  // (V, C): wte itself when tied (the usual case)
+    bool tied() const { return lm_head.data == wte.data; }
 };
 
 // One weight tensor a config requires, as the engine lays it out: the one list of a model's tensors,
@@ -73,9 +78,20 @@ struct TensorSpec {
     std::vector<int64_t> shape;         // Linear weights [out, in]
     bool linear;                        // a Linear weight: Hugging Face's Conv1D stores it [in, out]
     int layer;                          // its block, or -1 for the model-wide tensors
-    const float* Weights::*global;      // its pointer in Weights when layer is -1,
-    const float* LayerWeights::*field;  // else this one of Weights::layers[layer]
-    const float*& in(Weights& w) const { return layer < 0 ? w.*global : w.layers[static_cast<size_t>(layer)].*field; }
+    // Where Weights points to it: a float32 pointer (small tensors) or, for the weight matrices
+    // (matrix()), a WeightView; model-wide when layer is -1, else in Weights::layers[layer].
+    const float* Weights::*global = nullptr;
+    const float* LayerWeights::*field = nullptr;
+    ops::WeightView Weights::*global_matrix = nullptr;
+    ops::WeightView LayerWeights::*field_matrix = nullptr;
+    // A weight matrix: kept in the format chosen at load (the rest stays float32).
+    bool matrix() const { return global_matrix || field_matrix; }
+    // Points w's entry for this tensor at p (a float32 view for a matrix).
+    void point(Weights& w, const float* p) const;
+    void point(Weights& w, ops::WeightView v) const;  // a matrix only
+    // w's entry for this tensor, as a view (small tensors: a float32 view).
+    ops::WeightView view(const Weights& w) const;
+    int64_t numel() const;
 };
 // Every tensor of a model with config c but lm_head, which is wte unless a file has its own.
 std::vector<TensorSpec> tensor_specs(const Config& c);
@@ -84,11 +100,13 @@ TensorSpec lm_head_spec(const Config& c);
 
 // Memory a model takes once loaded, computed from its config alone (before anything is allocated).
 struct MemoryNeeds {
-    uint64_t weights;  // float32 parameters
+    uint64_t weights;  // the parameters: float32, the matrices in `format` (Model::weights_bytes())
     uint64_t state;    // RunState: activations, KV cache, attention probabilities
     uint64_t total() const { return weights + state; }
 };
-MemoryNeeds memory_needs(const Config& c, bool untied_head = false);
+MemoryNeeds memory_needs(const Config& c, bool untied_head = false, ops::WFormat format = ops::WFormat::F32);
+// Parameters of a config (elements, whatever their format).
+uint64_t count_params(const Config& c, bool untied_head = false);
 // "1.5 GiB" and the like, for messages.
 std::string format_bytes(uint64_t n);
 
@@ -100,11 +118,15 @@ class Model {
     // "Weight format"). Nothing in `bytes` is used before the whole file has been validated; the
     // Model keeps its own float32 copy, so `bytes` can be freed afterwards. A model whose weights
     // and run state would need more than max_memory bytes is refused, with the figure, before any
-    // allocation (the browser caps WebAssembly memory at 4 GiB).
-    static Result<Model> load(const uint8_t* bytes, size_t size, uint64_t max_memory = UINT64_MAX);
+    // allocation (the browser caps WebAssembly memory at 4 GiB). weights_in: the format the weight
+    // matrices are kept in (weights_format.h; automatic: by size), converted tensor by tensor as they
+    // are read: never a float32 copy of the whole model.
+    static Result<Model> load(const uint8_t* bytes, size_t size, uint64_t max_memory = UINT64_MAX,
+                              WeightsIn weights_in = WeightsIn::automatic);
     // The same with what may come beside the weights (tokenizer.json, config.json; checkpoint.h),
     // in any layout the engine reads.
-    static Result<Model> load(const CheckpointFiles& files, uint64_t max_memory = UINT64_MAX);
+    static Result<Model> load(const CheckpointFiles& files, uint64_t max_memory = UINT64_MAX,
+                              WeightsIn weights_in = WeightsIn::automatic);
 
     Model(Model&&) = default;
     Model& operator=(Model&&) = default;
@@ -114,7 +136,9 @@ class Model {
     const Config& config() const { return config_; }
     const Weights& weights() const { return weights_; }
     const Tokenizer& tokenizer() const { return *tokenizer_; }
-    size_t num_params() const { return params_.size(); }
+    size_t num_params() const { return num_params_; }
+    ops::WFormat weights_format() const { return format_; }  // of the weight matrices in memory
+    uint64_t weights_bytes() const { return 4 * params_.size() + compact_.size(); }  // what load allocated
     const std::string& dtype() const { return dtype_; }    // of the file: F32, F16, BF16 or mixed
     const std::string& layout() const { return layout_; }  // "gpt-playground" or "huggingface"
 
@@ -124,7 +148,13 @@ class Model {
     Weights weights_{};
     std::unique_ptr<Tokenizer> tokenizer_;
     std::string dtype_, layout_;
-    std::vector<float> params_;  // every weight, float32, in tensor_specs() order; weights_ points in here
+    ops::WFormat format_ = ops::WFormat::F32;
+    size_t num_params_ = 0;
+    // Float32 tensors in tensor_specs() order: every weight when format_ is F32, else the small ones.
+    std::vector<float> params_;
+    // The weight matrices when format_ is compact, in tensor_specs() order: each one's data then (Q8)
+    // its scales, every part kWeightAlign-aligned (weights_format.h, matrix_bytes()).
+    std::vector<uint8_t> compact_;
 };
 
 struct RunState {

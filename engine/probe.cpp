@@ -128,7 +128,7 @@ void lens(const Model& m, const float* x, float* scratch, float* out) {
     const Weights& w = m.weights();
     // The same kernels, in the same order, as the end of forward() and logits_of_row().
     ops::layernorm(scratch, x, w.lnf_w, w.lnf_b, c.n_embd);
-    ops::matvec(out, w.lm_head, scratch, nullptr, c.vocab_size, c.n_embd);
+    ops::matvec_w(out, w.lm_head, scratch, nullptr, c.vocab_size, c.n_embd);
     ops::masked_softmax(out, c.vocab_size, c.vocab_size);
 }
 

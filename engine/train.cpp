@@ -124,15 +124,23 @@ Result<TrainState> TrainState::create(const Config& c, int batch, uint64_t seed)
 
 Result<TrainState> TrainState::from_model(const Model& m, int batch) {
     if (Status s = check_sizes(m.config(), batch); !s) return Result<TrainState>::fail(s.error);
-    if (m.weights().lm_head != m.weights().wte) {
+    if (!m.weights().tied()) {
         return Result<TrainState>::fail("this checkpoint has its own lm_head; training ties the head to wte");
     }
     TrainState t;
     t.allocate(m.config(), batch);
-    Weights w = m.weights();
+    // Training is float32: a model kept in a compact format is widened here, matrix by matrix.
+    const Weights& w = m.weights();
     for (size_t i = 0; i < t.specs_.size(); i++) {
-        const size_t n = (i + 1 < t.specs_.size() ? t.offsets_[i + 1] : t.params_.size()) - t.offsets_[i];
-        std::memcpy(t.params_.data() + t.offsets_[i], t.specs_[i].in(w), sizeof(float) * n);
+        const TensorSpec& s = t.specs_[i];
+        float* dst = t.params_.data() + t.offsets_[i];
+        const ops::WeightView v = s.view(w);
+        if (const float* f = v.as_f32()) {
+            std::memcpy(dst, f, sizeof(float) * static_cast<size_t>(s.numel()));
+            continue;
+        }
+        const int M = static_cast<int>(s.shape[0]), K = static_cast<int>(s.shape[1]);
+        for (int r = 0; r < M; r++) ops::widen_row(dst + static_cast<size_t>(r) * K, v, r, K);
     }
     return t;
 }
@@ -140,7 +148,7 @@ Result<TrainState> TrainState::from_model(const Model& m, int batch) {
 Weights TrainState::weights() const {
     Weights w{};
     w.layers.resize(static_cast<size_t>(config_.n_layer));
-    for (size_t i = 0; i < specs_.size(); i++) specs_[i].in(w) = params_.data() + offsets_[i];
+    for (size_t i = 0; i < specs_.size(); i++) specs_[i].point(w, params_.data() + offsets_[i]);
     w.lm_head = w.wte;
     return w;
 }
@@ -238,7 +246,7 @@ Result<float> TrainState::forward(const int* inputs, const int* targets, int n, 
     const size_t BTC = static_cast<size_t>(BT) * C;
 
     for (int i = 0; i < BT; i++) {
-        ops::add(encoded.data() + static_cast<size_t>(i) * C, w.wte + static_cast<size_t>(inputs[i]) * C,
+        ops::add(encoded.data() + static_cast<size_t>(i) * C, w.wte.as_f32() + static_cast<size_t>(inputs[i]) * C,
                  w.wpe + static_cast<size_t>(i % t) * C, C);
     }
     for (int l = 0; l < c.n_layer; l++) {
@@ -256,20 +264,20 @@ Result<float> TrainState::forward(const int* inputs, const int* targets, int n, 
         float* tmp = dtmp.data();  // (BT, C) the projections before the residual add
 
         for (int i = 0; i < BT; i++) ops::layernorm(l_ln1 + i * C, x + i * C, lw.ln1_w, lw.ln1_b, C);
-        ops::matmul(l_qkv, l_ln1, lw.qkv_w, lw.qkv_b, BT, 3 * C, C);
+        ops::matmul(l_qkv, l_ln1, lw.qkv_w.as_f32(), lw.qkv_b, BT, 3 * C, C);
         attention_forward(l_atty, l_att, l_qkv, n, t, C, NH);
-        ops::matmul(tmp, l_atty, lw.attn_proj_w, lw.attn_proj_b, BT, C, C);
+        ops::matmul(tmp, l_atty, lw.attn_proj_w.as_f32(), lw.attn_proj_b, BT, C, C);
         ops::add(l_res2, x, tmp, BT * C);
         for (int i = 0; i < BT; i++) ops::layernorm(l_ln2 + i * C, l_res2 + i * C, lw.ln2_w, lw.ln2_b, C);
-        ops::matmul(l_fch, l_ln2, lw.fc_w, lw.fc_b, BT, 4 * C, C);
+        ops::matmul(l_fch, l_ln2, lw.fc_w.as_f32(), lw.fc_b, BT, 4 * C, C);
         if (c.gelu_exact) ops::gelu_exact(l_fchg, l_fch, BT * 4 * C);
         else ops::gelu(l_fchg, l_fch, BT * 4 * C);
-        ops::matmul(tmp, l_fchg, lw.mlp_proj_w, lw.mlp_proj_b, BT, C, 4 * C);
+        ops::matmul(tmp, l_fchg, lw.mlp_proj_w.as_f32(), lw.mlp_proj_b, BT, C, 4 * C);
         ops::add(l_res3, l_res2, tmp, BT * C);
     }
     const float* last = res3.data() + (c.n_layer - 1) * BTC;
     for (int i = 0; i < BT; i++) ops::layernorm(lnf.data() + i * C, last + i * C, w.lnf_w, w.lnf_b, C);
-    ops::matmul(probs.data(), lnf.data(), w.wte, nullptr, BT, V, C);  // logits: the head is tied to wte
+    ops::matmul(probs.data(), lnf.data(), w.wte.as_f32(), nullptr, BT, V, C);  // logits: the head is tied to wte
     // Cross-entropy from the logits (log-sum-exp in double), then the logits become probabilities.
     double total = 0;
     for (int i = 0; i < BT; i++) {
@@ -292,7 +300,7 @@ void TrainState::backward() {
     // Gradient views in the same layout as the weights.
     Weights g{};
     g.layers.resize(static_cast<size_t>(c.n_layer));
-    for (size_t i = 0; i < specs_.size(); i++) specs_[i].in(g) = grads_.data() + offsets_[i];
+    for (size_t i = 0; i < specs_.size(); i++) specs_[i].point(g, grads_.data() + offsets_[i]);
     auto mut = [](const float* p) { return const_cast<float*>(p); };  // views of grads_, which we own
 
     // Mean cross-entropy: dlogits = (softmax - onehot(target)) / BT, in place of the probabilities.
@@ -303,7 +311,7 @@ void TrainState::backward() {
         ops::scale(row, inv, V);
     }
     // logits = lnf · wteᵀ
-    ops::matmul_backward(dtmp.data(), mut(g.wte), nullptr, probs.data(), lnf.data(), w.wte, BT, V, C);
+    ops::matmul_backward(dtmp.data(), mut(g.wte.as_f32()), nullptr, probs.data(), lnf.data(), w.wte.as_f32(), BT, V, C);
     std::fill(dres.begin(), dres.begin() + static_cast<long>(BTC), 0.0f);
     const float* last = res3.data() + (c.n_layer - 1) * BTC;
     for (int i = 0; i < BT; i++) {
@@ -324,17 +332,17 @@ void TrainState::backward() {
         float* d = dres.data();  // (BT, C): d loss / d this layer's output, then its input
 
         // MLP: out = res2 + proj(gelu(fc(ln_2(res2)))).
-        ops::matmul_backward(dbig.data(), mut(lg.mlp_proj_w), mut(lg.mlp_proj_b), d, l_fchg, lw.mlp_proj_w, BT, C, 4 * C);
+        ops::matmul_backward(dbig.data(), mut(lg.mlp_proj_w.as_f32()), mut(lg.mlp_proj_b), d, l_fchg, lw.mlp_proj_w.as_f32(), BT, C, 4 * C);
         if (c.gelu_exact) ops::gelu_exact_backward(dbig.data(), l_fch, dbig.data(), BT * 4 * C);
         else ops::gelu_backward(dbig.data(), l_fch, dbig.data(), BT * 4 * C);
-        ops::matmul_backward(dtmp.data(), mut(lg.fc_w), mut(lg.fc_b), dbig.data(), l_ln2, lw.fc_w, BT, 4 * C, C);
+        ops::matmul_backward(dtmp.data(), mut(lg.fc_w.as_f32()), mut(lg.fc_b), dbig.data(), l_ln2, lw.fc_w.as_f32(), BT, 4 * C, C);
         for (int i = 0; i < BT; i++) {
             ops::layernorm_backward(d + i * C, mut(lg.ln2_w), mut(lg.ln2_b), dtmp.data() + i * C, l_res2 + i * C, lw.ln2_w, C);
         }
         // Attention: res2 = x + proj(attn(ln_1(x))).
-        ops::matmul_backward(dtmp.data(), mut(lg.attn_proj_w), mut(lg.attn_proj_b), d, l_atty, lw.attn_proj_w, BT, C, C);
+        ops::matmul_backward(dtmp.data(), mut(lg.attn_proj_w.as_f32()), mut(lg.attn_proj_b), d, l_atty, lw.attn_proj_w.as_f32(), BT, C, C);
         attention_backward(dqkv.data(), datt.data(), dtmp.data(), l_qkv, l_att, n, t, C, NH);
-        ops::matmul_backward(dtmp.data(), mut(lg.qkv_w), mut(lg.qkv_b), dqkv.data(), l_ln1, lw.qkv_w, BT, 3 * C, C);
+        ops::matmul_backward(dtmp.data(), mut(lg.qkv_w.as_f32()), mut(lg.qkv_b), dqkv.data(), l_ln1, lw.qkv_w.as_f32(), BT, 3 * C, C);
         for (int i = 0; i < BT; i++) {
             ops::layernorm_backward(d + i * C, mut(lg.ln1_w), mut(lg.ln1_b), dtmp.data() + i * C, x + i * C, lw.ln1_w, C);
         }
@@ -342,7 +350,7 @@ void TrainState::backward() {
     // encoded = wte[input] + wpe[position]
     for (int i = 0; i < BT; i++) {
         const float* di = dres.data() + static_cast<size_t>(i) * C;
-        float* we = mut(g.wte) + static_cast<size_t>(inputs_[static_cast<size_t>(i)]) * C;
+        float* we = mut(g.wte.as_f32()) + static_cast<size_t>(inputs_[static_cast<size_t>(i)]) * C;
         float* pe = mut(g.wpe) + static_cast<size_t>(i % t) * C;
         ops::add(we, we, di, C);
         ops::add(pe, pe, di, C);

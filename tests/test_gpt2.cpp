@@ -99,7 +99,7 @@ TEST_CASE("Hugging Face layouts: the transformer. prefix, a tied or untied lm_he
         auto m = prefixed.load();
         INFO(m.error());
         REQUIRE(m.ok());
-        REQUIRE((m->weights().lm_head == m->weights().wte) == !untie);
+        REQUIRE(m->weights().tied() == !untie);
         REQUIRE(m->num_params() == base->num_params() + (untie ? 50257u * 16 : 0));
         RunState s(m->config());
         REQUIRE(forward(m.value(), s, tokens.data(), 4, 0).ok());

@@ -7,7 +7,8 @@
 //   gpt explain, lens, heads: looking inside (explore.cpp)
 // generate, attention, loss and lens also take --ablate L.H[,L.H...] and --uniform L.H[,...].
 // Every command also takes what may come beside the weights (checkpoint.h): --tokenizer
-// tokenizer.json, or --vocab vocab.json --merges merges.txt, and --config config.json.
+// tokenizer.json, or --vocab vocab.json --merges merges.txt, and --config config.json; and
+// --weights-in auto|f32|f16|int8, the format the weight matrices are kept in (weights_format.h).
 //
 // Bad arguments or files: one line on stderr and a non-zero exit (2 for usage, 1 otherwise).
 #include <algorithm>
@@ -50,7 +51,8 @@ const char* kUsage =
     "  heads     --weights F --data FILE [--split all|train|val] [--limit N]\n"
     "  train     --data FILE --out F.safetensors [options: gpt train --help]\n"
     "generate, attention, loss, lens: [--ablate L.H,...] (heads off) [--uniform L.H,...] (causal average)\n"
-    "every command: [--tokenizer tokenizer.json | --vocab vocab.json --merges merges.txt] [--config config.json]\n";
+    "every command: [--tokenizer tokenizer.json | --vocab vocab.json --merges merges.txt] [--config config.json]\n"
+    "               [--weights-in auto|f32|f16|int8] (the weight matrices in memory; auto: README)\n";
 
 }  // namespace
 
@@ -63,7 +65,7 @@ namespace cli {
 }
 
 Args parse_args(int argc, char** argv, std::set<std::string> known) {
-    known.insert({"tokenizer", "vocab", "merges", "config"});  // beside the weights, for every command
+    known.insert({"tokenizer", "vocab", "merges", "config", "weights-in"});  // for every command that loads a model
     Args a;
     for (int i = 2; i < argc; i++) {
         const std::string arg = argv[i];
@@ -133,6 +135,13 @@ uint64_t available_memory() {
     return avail;
 }
 
+gpt::WeightsIn weights_in(const Args& a) {
+    if (!a.has("weights-in")) return gpt::WeightsIn::automatic;
+    auto w = gpt::parse_weights_in(a.str("weights-in"));
+    if (!w) fail(2, "--weights-in: " + w.error());
+    return w.value();
+}
+
 gpt::Model load_model(const Args& a) {
     const std::string path = a.str("weights");
     const std::vector<uint8_t> bytes = read_file(path);
@@ -148,7 +157,7 @@ gpt::Model load_model(const Args& a) {
     text("vocab", &files.vocab_json);
     text("merges", &files.merges_txt);
     text("config", &files.config_json);
-    auto m = gpt::Model::load(files, available_memory());
+    auto m = gpt::Model::load(files, available_memory(), weights_in(a));
     if (!m) fail(1, "cannot load '" + path + "': " + m.error());
     return m.take();
 }
@@ -301,9 +310,11 @@ int cmd_info(const Args& a) {
                 c.n_layer, c.n_head, c.n_embd, c.head_size(), c.block_size, c.vocab_size);
     std::printf("parameters  %zu\n", m.num_params());
     std::printf("dtype       %s (computed in float32)\n", m.dtype().c_str());
+    std::printf("weights in  %s (%s in memory)\n", gpt::format_name(m.weights_format()),
+                gpt::format_bytes(m.weights_bytes()).c_str());
     std::printf("layout      %s\n", m.layout().c_str());
     std::printf("tokenizer   %s (%d tokens)\n", m.tokenizer().kind(), m.tokenizer().vocab_size());
-    std::printf("lm_head     %s\n", m.weights().lm_head == m.weights().wte ? "tied to wte" : "separate");
+    std::printf("lm_head     %s\n", m.weights().tied() ? "tied to wte" : "separate");
     std::printf("kernels     %s (%d float lanes)\n", GPT_SIMD ? gpt::ops::simd_arch_name() : "scalar",
                 GPT_SIMD ? gpt::ops::simd_lanes() : 1);
     return 0;

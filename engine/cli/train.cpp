@@ -4,7 +4,7 @@
 //   gpt train --data FILE --out F.safetensors [--preset tiny|small|shakespeare]
 //             [--n-layer 2 --n-head 4 --n-embd 64 --block-size 64] [--gelu tanh|exact]
 //             [--batch 16] [--steps 1000] [--lr 3e-3] [--min-lr LR/10] [--warmup W]
-//             [--seed 1337] [--init F.safetensors] [--sequential] [--dump-grads G.safetensors]
+//             [--seed 1337] [--init F.safetensors [--weights-in auto|f32|f16|int8]] [--sequential] [--dump-grads G.safetensors]
 //             [--eval-every N] [--eval-windows 64]
 // Prints step, train loss (mean since the last line), validation loss (the last 10% of the text),
 // learning rate and tokens/s. Bad arguments: one line on stderr, exit 2; bad files: exit 1.
@@ -32,7 +32,7 @@ using cli::read_file;  // refuses directories and other non-files by name
 
 const char* kTrainUsage = "usage: gpt train --data FILE --out F.safetensors [--preset NAME] [--n-layer 2 --n-head 4 --n-embd 64 "
                    "--block-size 64] [--gelu tanh|exact] [--batch 16] [--steps 1000] [--lr 3e-3] [--min-lr LR/10] "
-                   "[--warmup W] [--seed 1337] [--init F.safetensors] [--sequential] [--dump-grads G.safetensors] "
+                   "[--warmup W] [--seed 1337] [--init F.safetensors [--weights-in auto|f32|f16|int8]] [--sequential] [--dump-grads G.safetensors] "
                    "[--eval-every N] [--eval-windows 64]\n";
 
 [[noreturn]] void fail(int code, const std::string& msg) {
@@ -67,7 +67,7 @@ struct Options {
 
 Options parse(int argc, char** argv) {
     const std::set<std::string> values = {"data", "out", "preset", "n-layer", "n-head", "n-embd", "block-size", "gelu",
-                                          "batch", "steps", "lr", "min-lr", "warmup", "seed", "init", "dump-grads",
+                                          "batch", "steps", "lr", "min-lr", "warmup", "seed", "init", "weights-in", "dump-grads",
                                           "eval-every", "eval-windows"};
     const std::set<std::string> flags = {"sequential"};
     Options o;
@@ -141,12 +141,20 @@ int cmd_train(int argc, char** argv) {
     const int eval_windows = static_cast<int>(o.integer("eval-windows", 64, 1, 1 << 20));
 
     std::unique_ptr<gpt::Model> init;
+    if (o.has("weights-in") && !o.has("init")) fail(2, "--weights-in applies to the --init checkpoint: give --init");
     if (o.has("init")) {
         for (const char* k : {"preset", "n-layer", "n-head", "n-embd", "block-size", "gelu"}) {
             if (o.has(k)) fail(2, std::string("--init takes the model's shape from the checkpoint: drop --") + k);
         }
+        // Loaded as --weights-in says (default auto), then widened to float32: training is float32.
+        gpt::WeightsIn wi = gpt::WeightsIn::automatic;
+        if (o.has("weights-in")) {
+            auto parsed = gpt::parse_weights_in(o.v.at("weights-in"));
+            if (!parsed) fail(2, "--weights-in: " + parsed.error());
+            wi = parsed.value();
+        }
         const std::vector<uint8_t> bytes = read_file(o.v.at("init"));
-        auto m = gpt::Model::load(bytes.data(), bytes.size());
+        auto m = gpt::Model::load(bytes.data(), bytes.size(), UINT64_MAX, wi);
         if (!m) fail(1, "cannot load '" + o.v.at("init") + "': " + m.error());
         init = std::make_unique<gpt::Model>(m.take());
     }
