@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <set>
 
@@ -339,19 +340,30 @@ class HeaderReader {
 }  // namespace
 
 Result<File> parse(const uint8_t* bytes, size_t size, const Limits& limits) {
-    if (size < 8) {
-        return Result<File>::fail("file too small (" + std::to_string(size) +
+    auto file = parse_header(bytes, size, size, limits);
+    if (file) file->data = bytes + 8 + header_bytes(bytes);
+    return file;
+}
+
+uint64_t header_bytes(const uint8_t* first8) { return read_u64_le(first8); }
+
+Result<File> parse_header(const uint8_t* bytes, size_t size, uint64_t file_size, const Limits& limits) {
+    if (file_size < 8) {
+        return Result<File>::fail("file too small (" + std::to_string(file_size) +
                                   " bytes): a safetensors file starts with an 8-byte header length");
     }
     const uint64_t n = read_u64_le(bytes);
     if (n == 0) return Result<File>::fail("header length is 0: not a safetensors file");
-    if (n > size - 8) {
+    if (n > file_size - 8) {
         return Result<File>::fail("header length " + std::to_string(n) + " is larger than the rest of the file (" +
-                                  std::to_string(size - 8) + " bytes): not a safetensors file, or truncated");
+                                  std::to_string(file_size - 8) + " bytes): not a safetensors file, or truncated");
     }
     if (n > limits.max_header_bytes) {
         return Result<File>::fail("header length " + std::to_string(n) + " exceeds the limit of " +
                                   std::to_string(limits.max_header_bytes) + " bytes");
+    }
+    if (size < 8 || n > size - 8) {
+        return Result<File>::fail("the header is not all there: " + std::to_string(size) + " of its " + std::to_string(n + 8) + " bytes");
     }
     const size_t hn = static_cast<size_t>(n);  // <= size - 8, so it fits
     const uint8_t* hdr = bytes + 8;
@@ -360,9 +372,9 @@ Result<File> parse(const uint8_t* bytes, size_t size, const Limits& limits) {
         return Result<File>::fail("header is not valid UTF-8 (byte " + std::to_string(bad) + " of the header)");
     }
 
+    if (file_size - 8 - n > SIZE_MAX) return Result<File>::fail("the file is too large for this build (" + std::to_string(file_size) + " bytes)");
     File file;
-    file.data = bytes + 8 + hn;
-    file.data_size = size - 8 - hn;
+    file.data_size = static_cast<size_t>(file_size - 8 - n);
     HeaderReader reader(&file, limits);
     const bool ok = json::sax_parse(hdr, hdr + hn, &reader, nlohmann::detail::input_format_t::json, /*strict=*/true);
     if (!ok) {
@@ -424,8 +436,9 @@ float bf16_to_float(uint16_t h) {
     return f;
 }
 
-long to_f32(const File& file, const TensorInfo& t, float* out) {
-    const uint8_t* p = file.data + t.begin;
+long to_f32(const File& file, const TensorInfo& t, float* out) { return to_f32(t, file.data + t.begin, out); }
+
+long to_f32(const TensorInfo& t, const uint8_t* p, float* out) {
     long first_bad = -1;
     for (size_t i = 0; i < t.numel; i++) {
         float v;

@@ -54,9 +54,19 @@ struct File {
 // The returned File points into `bytes`, which must outlive it.
 Result<File> parse(const uint8_t* bytes, size_t size, const Limits& limits = Limits());
 
+// For a file whose bytes arrive in order (a download, a file read in pieces): the header alone,
+// validated as parse() does, against the whole file's size. `bytes` holds the file's first `size`
+// bytes, at least 8 + header_bytes(bytes); the returned File has data null (the tensors' bytes are
+// read as they arrive: loader.h).
+Result<File> parse_header(const uint8_t* bytes, size_t size, uint64_t file_size, const Limits& limits = Limits());
+// The header length a file's first 8 bytes announce (not checked against anything).
+uint64_t header_bytes(const uint8_t* first8);
+
 // Converts the tensor's elements to float32 into out[numel]. Returns the index of the first value
 // that is NaN or infinite, or -1 if all are finite.
 long to_f32(const File& file, const TensorInfo& t, float* out);
+// The same from the tensor's bytes wherever they are (p: t.end - t.begin bytes).
+long to_f32(const TensorInfo& t, const uint8_t* p, float* out);
 
 // IEEE half and bfloat16 bit patterns -> float (exact; subnormals, infinities and NaN kept).
 float half_to_float(uint16_t h);

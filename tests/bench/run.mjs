@@ -10,6 +10,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 
 import { loadBytes, loadModule, root } from '../wasm/load-module.mjs';
+import { exportOnnx, loadOrt, onnxPeer } from './onnx-peer.mjs';
 import { previousCharacterHead, trainingBench, trainingTable } from './train-bench.mjs';
 
 const quick = process.argv.includes('--quick');
@@ -56,6 +57,23 @@ try {
 } catch {
   results.torch = null;
   log('bench: PyTorch not installed; comparison skipped');
+}
+
+// The peer: ONNX Runtime Web's wasm backend, one thread, on the same checkpoints exported with
+// torch.onnx (needs PyTorch for the export; tests/bench/onnx-peer.mjs).
+results.onnx = null;
+const ort = results.torch ? await loadOrt(log) : null;
+if (ort) {
+  log('bench: ONNX Runtime Web (wasm, one thread)');
+  const onnx = { shakespeare: join(out, 'shakespeare-char.onnx'), gpt2small: join(out, 'gpt2-small-random.onnx') };
+  exportOnnx(SHIPPED, onnx.shakespeare, log);
+  exportOnnx(GPT2, onnx.gpt2small, log);
+  results.onnx = {
+    shakespeare: await onnxPeer(ort, { weights: SHIPPED, onnx: onnx.shakespeare, prompt: 'ROMEO:\n', context: 256, prefill: 256, reps: Number(reps) }),
+    // The random checkpoint's vocabulary is one character per token from U+0100.
+    gpt2small: await onnxPeer(ort, { weights: GPT2, onnx: onnx.gpt2small, prompt: String.fromCodePoint(...Array.from({ length: 16 }, (_, i) => 0x100 + 37 * i)),
+                                     context: 128, prefill: 128, reps: 3 }),
+  };
 }
 
 // Generation as the page's worker does it (step, copy the attention rows, top-10), in Node.
@@ -136,6 +154,13 @@ results.ratios = {
   wasm_over_native_decode: B.wasm.shakespeare.decode_tok_s['256'] / B['native-simd'].shakespeare.decode_tok_s['256'],
   engine_over_torch: results.torch ? B['native-simd'].shakespeare.decode_tok_s['256'] / results.torch.tok_s : null,
   page_over_node: results.generation.page_tok_s / results.generation.node_wasm_tok_s,
+  // The engine in wasm over ONNX Runtime Web, both one thread in Node, same weights, same run.
+  wasm_over_onnx: results.onnx && {
+    shakespeare_decode_256: B.wasm.shakespeare.decode_tok_s['256'] / results.onnx.shakespeare.decode_tok_s,
+    shakespeare_prefill_256: B.wasm.shakespeare.prefill_tok_s / results.onnx.shakespeare.prefill_tok_s,
+    gpt2small_decode_128: B.wasm.gpt2small.decode_tok_s['128'] / results.onnx.gpt2small.decode_tok_s,
+    gpt2small_prefill_128: B.wasm.gpt2small.prefill_tok_s / results.onnx.gpt2small.prefill_tok_s,
+  },
 };
 writeFileSync(join(out, 'results.json'), JSON.stringify(results, null, 2));
 
@@ -166,6 +191,17 @@ console.log('');
 console.log(`SIMD / scalar, matvec (same run): ${Object.entries(results.ratios.simd_over_scalar_matvec).map(([k, v]) => `${k} ${v.toFixed(1)}x`).join(', ')}`);
 console.log(`wasm / native decode @256: ${results.ratios.wasm_over_native_decode.toFixed(2)}`);
 console.log(`engine (native, 1 thread) / PyTorch (${results.torch ? `${results.torch.threads} threads, ${num(results.torch.tok_s, 1)} tok/s` : 'not installed'}): ${results.ratios.engine_over_torch ? `${results.ratios.engine_over_torch.toFixed(1)}x` : '—'}`);
+if (results.onnx) {
+  for (const [model, label] of [['shakespeare', 'shipped model'], ['gpt2small', 'GPT-2 small shape']]) {
+    const o = results.onnx[model];
+    const r = results.ratios.wasm_over_onnx;
+    console.log(`ONNX Runtime Web (wasm, 1 thread), ${label}: decode @${o.decode_context} ${num(o.decode_tok_s, 1)} tok/s ` +
+                `(engine ${r[`${model}_decode_${o.decode_context}`].toFixed(1)}x), prefill ${o.prefill_tokens} ${num(o.prefill_tok_s, 0)} tok/s ` +
+                `(engine ${r[`${model}_prefill_${o.prefill_tokens}`].toFixed(2)}x)`);
+  }
+} else {
+  console.log('ONNX Runtime Web: not measured (needs python3-torch for the export, and npm to install onnxruntime-web)');
+}
 console.log(`page / Node wasm, generating ${GEN_TOKENS} tokens: ${num(results.generation.page_tok_s)} / ${num(results.generation.node_wasm_tok_s)} tok/s = ${frac(results.ratios.page_over_node)}`);
 console.log('');
 console.log(trainingTable(results.training));
