@@ -177,8 +177,13 @@ bool same_bytes(const safetensors::File& f, const safetensors::TensorInfo& a, co
 Result<Checkpoint> read_checkpoint(const CheckpointFiles& files, uint64_t max_memory, WeightsIn weights_in) {
     auto parsed = safetensors::parse(files.weights, files.weights_size);
     if (!parsed) return R<Checkpoint>::fail(parsed.error());
+    return read_checkpoint(parsed.take(), files, max_memory, weights_in);
+}
+
+Result<Checkpoint> read_checkpoint(safetensors::File file, const CheckpointFiles& files, uint64_t max_memory,
+                                   WeightsIn weights_in) {
     Checkpoint ck;
-    ck.file = parsed.take();
+    ck.file = std::move(file);
     const safetensors::File& f = ck.file;
 
     // Layout: the embedding's name says whether names carry "transformer."; the metadata whether
@@ -212,10 +217,12 @@ Result<Checkpoint> read_checkpoint(const CheckpointFiles& files, uint64_t max_me
     }
     if (Status s = validate(c); !s) return R<Checkpoint>::fail(s.error);
 
-    // The head: absent or equal to wte means tied.
+    // The head: absent or equal to wte means tied. Without the data (a file read as it arrives),
+    // a head is loaded as its own tensor and compared with wte once both are in (loader.h).
     const auto* head = f.find("lm_head.weight");
     const auto* wte = f.find(prefix + "wte.weight");
-    const bool untied = head && !(wte && same_bytes(f, *head, *wte));
+    const bool untied = head && !(wte && f.data && same_bytes(f, *head, *wte));
+    ck.head_maybe_tied = untied && wte && !f.data && head->dtype == wte->dtype;
 
     // Computed first, from the config alone: a model that cannot fit is refused before anything
     // else is checked or allocated. Config limits keep every product far from overflow.

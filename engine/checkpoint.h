@@ -37,18 +37,25 @@ struct Checkpoint {
         const safetensors::TensorInfo* stored;  // where it is in the file
         bool transpose;                          // stored [in, out] (Conv1D): transposed to [out, in] at load
     };
-    safetensors::File file;  // points into CheckpointFiles::weights
+    safetensors::File file;  // points into CheckpointFiles::weights (data null while they stream in)
     Config config;
     std::string layout;      // "gpt-playground" or "huggingface"
     std::unique_ptr<Tokenizer> tokenizer;
     std::vector<Source> tensors;  // tensor_specs(config), then lm_head.weight if untied
     ops::WFormat format = ops::WFormat::F32;  // the weight matrices' format in memory (resolved)
+    // lm_head.weight is in tensors as untied, but the data was not there to compare it with wte:
+    // the loader ties it if their bytes turn out equal.
+    bool head_maybe_tied = false;
 };
 
 // Validates everything (container, layout, config, memory, tokenizer, tensor names and shapes)
 // without reading a single weight. The memory check counts the weight matrices in the format
 // weights_in resolves to (weights_format.h).
 Result<Checkpoint> read_checkpoint(const CheckpointFiles& files, uint64_t max_memory,
+                                   WeightsIn weights_in = WeightsIn::automatic);
+// The same from a parsed header (files.weights unused): file.data may be null, the weights not
+// arrived yet (loader.h); then an lm_head is taken as untied, with head_maybe_tied set.
+Result<Checkpoint> read_checkpoint(safetensors::File file, const CheckpointFiles& files, uint64_t max_memory,
                                    WeightsIn weights_in = WeightsIn::automatic);
 
 }  // namespace gpt

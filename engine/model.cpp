@@ -7,6 +7,7 @@
 #include <set>
 
 #include "checkpoint.h"
+#include "loader.h"
 #include "ops/ops.h"
 #include "probe.h"
 #include "safetensors.h"
@@ -95,14 +96,10 @@ int64_t TensorSpec::numel() const {
     return n;
 }
 
-namespace {
-// Bytes a tensor takes in the Model: float32, or a matrix in `format` (weights_format.h). The one
-// rule memory_needs() and Model::load() both follow.
 uint64_t tensor_bytes(const TensorSpec& t, ops::WFormat format) {
     if (!t.matrix() || format == ops::WFormat::F32) return 4 * static_cast<uint64_t>(t.numel());
     return matrix_bytes(format, static_cast<uint64_t>(t.shape[0]), static_cast<uint64_t>(t.shape[1]));
 }
-}  // namespace
 
 uint64_t count_params(const Config& c, bool untied_head) {
     const uint64_t C = static_cast<uint64_t>(c.n_embd), V = static_cast<uint64_t>(c.vocab_size);
@@ -136,95 +133,11 @@ Result<Model> Model::load(const uint8_t* bytes, size_t size, uint64_t max_memory
 }
 
 Result<Model> Model::load(const CheckpointFiles& files, uint64_t max_memory, WeightsIn weights_in) {
-    auto read = read_checkpoint(files, max_memory, weights_in);
-    if (!read) return Result<Model>::fail(read.error());
-    Checkpoint& ck = read.value();
-
-    Model m;
-    m.config_ = ck.config;
-    m.layout_ = ck.layout;
-    m.format_ = ck.format;
-    m.tokenizer_ = std::move(ck.tokenizer);
-    m.weights_.layers.resize(static_cast<size_t>(m.config_.n_layer));
-    const bool compact = m.format_ != ops::WFormat::F32;
-
-    // Only now, with everything validated, are the weights read: converted to float32 and, where
-    // stored [in, out], transposed to the engine's [out, in]; the matrices of a compact model go
-    // straight from the file to their format, a row at a time (a transposed one through a scratch
-    // the size of that one tensor): no float32 copy of the model is ever made.
-    size_t floats = 0, compact_bytes = 0, largest_transposed = 0;
-    int widest = 0;
-    for (const auto& src : ck.tensors) {
-        m.num_params_ += src.stored->numel;
-        if (compact && src.spec.matrix()) {
-            compact_bytes += static_cast<size_t>(tensor_bytes(src.spec, m.format_));
-            widest = std::max(widest, static_cast<int>(src.spec.shape[1]));
-        } else {
-            floats += src.stored->numel;
-        }
-        if (src.transpose) largest_transposed = std::max(largest_transposed, src.stored->numel);
-    }
-    m.params_.resize(floats);
-    m.compact_.resize(compact_bytes);
-    std::vector<float> tmp(largest_transposed);        // (in, out) of one stored-transposed tensor
-    std::vector<float> row(static_cast<size_t>(widest));  // (K) one row of a compact matrix
-    std::set<std::string> dtypes;
-    size_t at = 0, at_compact = 0;
-    auto non_finite = [](const std::string& name, size_t i) {
-        return Result<Model>::fail("tensor '" + name + "' holds a non-finite value (NaN or infinity) at element " +
-                                   std::to_string(i));
-    };
-    for (const auto& src : ck.tensors) {
-        const safetensors::TensorInfo& t = *src.stored;
-        dtypes.insert(safetensors::dtype_name(t.dtype));
-        if (!compact || !src.spec.matrix()) {
-            float* dst = m.params_.data() + at;
-            const long bad = safetensors::to_f32(ck.file, t, src.transpose ? tmp.data() : dst);
-            if (bad >= 0) return non_finite(t.name, static_cast<size_t>(bad));
-            if (src.transpose) {  // stored (in, out) = shape; written (out, in)
-                const size_t rows = static_cast<size_t>(t.shape[0]), cols = static_cast<size_t>(t.shape[1]);
-                for (size_t i = 0; i < rows; i++)
-                    for (size_t j = 0; j < cols; j++) dst[j * rows + i] = tmp[i * cols + j];
-            }
-            src.spec.point(m.weights_, dst);
-            at += t.numel;
-            continue;
-        }
-        // A weight matrix W(M, K) into the compact format, row by row.
-        const int M = static_cast<int>(src.spec.shape[0]), K = static_cast<int>(src.spec.shape[1]);
-        uint8_t* data = m.compact_.data() + at_compact;
-        float* scales = reinterpret_cast<float*>(data + align_up(matrix_data_bytes(m.format_, M, K)));
-        if (src.transpose) {
-            const long bad = safetensors::to_f32(ck.file, t, tmp.data());
-            if (bad >= 0) return non_finite(t.name, static_cast<size_t>(bad));
-        }
-        for (int r = 0; r < M; r++) {
-            if (src.transpose) {  // row r of W is column r of the stored (K, M)
-                for (int k = 0; k < K; k++) row[static_cast<size_t>(k)] = tmp[static_cast<size_t>(k) * M + r];
-            } else {
-                safetensors::TensorInfo part = t;  // the r-th run of K elements
-                part.begin = t.begin + static_cast<size_t>(r) * K * safetensors::dtype_size(t.dtype);
-                part.numel = static_cast<size_t>(K);
-                const long bad = safetensors::to_f32(ck.file, part, row.data());
-                if (bad >= 0) return non_finite(t.name, static_cast<size_t>(r) * K + static_cast<size_t>(bad));
-            }
-            if (m.format_ == ops::WFormat::F16) {
-                const long bad = to_f16_row(reinterpret_cast<uint16_t*>(data) + static_cast<size_t>(r) * K, row.data(), K);
-                if (bad >= 0) {
-                    return Result<Model>::fail("tensor '" + t.name + "' holds " + std::to_string(row[static_cast<size_t>(bad)]) +
-                                               ", beyond float16's range: load it as f32 or int8");
-                }
-            } else {
-                quantize_q8_row(reinterpret_cast<int8_t*>(data) + static_cast<size_t>(r) * K,
-                                scales + static_cast<size_t>(r) * ops::q8_groups(K), row.data(), K);
-            }
-        }
-        src.spec.point(m.weights_, ops::WeightView{m.format_, data, m.format_ == ops::WFormat::Q8 ? scales : nullptr});
-        at_compact += static_cast<size_t>(tensor_bytes(src.spec, m.format_));
-    }
-    if (!m.weights_.lm_head.data) m.weights_.lm_head = m.weights_.wte;  // tied
-    m.dtype_ = dtypes.size() == 1 ? *dtypes.begin() : "mixed";
-    return m;
+    // One load path: the streaming loader, fed the whole file at once (it then reads the weights
+    // straight from `files`, keeping nothing back).
+    ModelLoader loader(files, files.weights_size, max_memory, weights_in);
+    if (Status s = loader.feed(files.weights, files.weights_size); !s) return Result<Model>::fail(s.error);
+    return loader.finish();
 }
 
 namespace {

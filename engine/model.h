@@ -105,6 +105,9 @@ struct MemoryNeeds {
     uint64_t total() const { return weights + state; }
 };
 MemoryNeeds memory_needs(const Config& c, bool untied_head = false, ops::WFormat format = ops::WFormat::F32);
+// Bytes a tensor takes in a Model: float32, or a matrix in `format` (weights_format.h). The one
+// rule memory_needs() and the loader both follow.
+uint64_t tensor_bytes(const TensorSpec& t, ops::WFormat format);
 // Parameters of a config (elements, whatever their format).
 uint64_t count_params(const Config& c, bool untied_head = false);
 // "1.5 GiB" and the like, for messages.
@@ -143,6 +146,7 @@ class Model {
     const std::string& layout() const { return layout_; }  // "gpt-playground" or "huggingface"
 
   private:
+    friend class ModelLoader;  // loader.h: builds a Model as its bytes arrive
     Model() = default;
     Config config_;
     Weights weights_{};

@@ -352,6 +352,7 @@ Result<File> parse_header(const uint8_t* bytes, size_t size, uint64_t file_size,
         return Result<File>::fail("file too small (" + std::to_string(file_size) +
                                   " bytes): a safetensors file starts with an 8-byte header length");
     }
+    if (size < 8) return Result<File>::fail("the header is not all there: " + std::to_string(size) + " of its first 8 bytes");
     const uint64_t n = read_u64_le(bytes);
     if (n == 0) return Result<File>::fail("header length is 0: not a safetensors file");
     if (n > file_size - 8) {
@@ -362,7 +363,7 @@ Result<File> parse_header(const uint8_t* bytes, size_t size, uint64_t file_size,
         return Result<File>::fail("header length " + std::to_string(n) + " exceeds the limit of " +
                                   std::to_string(limits.max_header_bytes) + " bytes");
     }
-    if (size < 8 || n > size - 8) {
+    if (n > size - 8) {
         return Result<File>::fail("the header is not all there: " + std::to_string(size) + " of its " + std::to_string(n + 8) + " bytes");
     }
     const size_t hn = static_cast<size_t>(n);  // <= size - 8, so it fits
