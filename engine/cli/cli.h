@@ -51,6 +51,8 @@ struct Args {
 
 std::vector<uint8_t> read_file(const std::string& path);
 gpt::Model load_model(const Args& a);
+// A checkpoint streamed from disk with its side files (their weights fields unused).
+gpt::Model load_checkpoint(const std::string& path, const gpt::CheckpointFiles& side, gpt::WeightsIn w);
 // --weights-in auto|f32|f16|int8 (default auto); a bad value is a usage error.
 gpt::WeightsIn weights_in(const Args& a);
 // A token as a label: its text, with whitespace and control characters made visible.

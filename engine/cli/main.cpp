@@ -30,6 +30,7 @@
 
 #include "../bpe.h"
 #include "../checkpoint.h"
+#include "../loader.h"
 #include "../finite.h"
 #include "../generator.h"
 #include "../loss.h"
@@ -142,12 +143,34 @@ gpt::WeightsIn weights_in(const Args& a) {
     return w.value();
 }
 
+// Streams a checkpoint from disk into a model a piece at a time (loader.h): the file is never held
+// whole, so a model loads in about its own size, not file + model.
+gpt::Model load_checkpoint(const std::string& path, const gpt::CheckpointFiles& side, gpt::WeightsIn w) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) fail(1, "cannot open '" + path + "': " + std::strerror(errno));
+    if (S_ISDIR(st.st_mode)) fail(1, "'" + path + "' is a directory, not a file");
+    if (!S_ISREG(st.st_mode)) fail(1, "'" + path + "' is not a regular file");
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f) fail(1, "cannot open '" + path + "': " + std::strerror(errno));
+    gpt::ModelLoader loader(side, static_cast<uint64_t>(st.st_size), available_memory(), w);
+    std::vector<uint8_t> piece(1 << 20);
+    gpt::Status s;
+    while (s) {
+        const size_t got = std::fread(piece.data(), 1, piece.size(), f);
+        if (got == 0) break;
+        s = loader.feed(piece.data(), got);
+    }
+    const bool bad = std::ferror(f);
+    std::fclose(f);
+    if (bad) fail(1, "cannot read '" + path + "'");
+    auto m = s ? loader.finish() : gpt::Result<gpt::Model>::fail(s.error);
+    if (!m) fail(1, "cannot load '" + path + "': " + m.error());
+    return m.take();
+}
+
 gpt::Model load_model(const Args& a) {
     const std::string path = a.str("weights");
-    const std::vector<uint8_t> bytes = read_file(path);
     gpt::CheckpointFiles files;
-    files.weights = bytes.data();
-    files.weights_size = bytes.size();
     auto text = [&](const char* option, std::string* out) {
         if (!a.has(option)) return;
         const std::vector<uint8_t> b = read_file(a.str(option));
@@ -157,9 +180,7 @@ gpt::Model load_model(const Args& a) {
     text("vocab", &files.vocab_json);
     text("merges", &files.merges_txt);
     text("config", &files.config_json);
-    auto m = gpt::Model::load(files, available_memory(), weights_in(a));
-    if (!m) fail(1, "cannot load '" + path + "': " + m.error());
-    return m.take();
+    return load_checkpoint(path, files, weights_in(a));
 }
 
 // A token as a label: its text, with whitespace and control characters made visible.

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "../checkpoint.h"
 #include "../model.h"
 #include "../trainer.h"
 #include "cli.h"
@@ -153,10 +154,7 @@ int cmd_train(int argc, char** argv) {
             if (!parsed) fail(2, "--weights-in: " + parsed.error());
             wi = parsed.value();
         }
-        const std::vector<uint8_t> bytes = read_file(o.v.at("init"));
-        auto m = gpt::Model::load(bytes.data(), bytes.size(), UINT64_MAX, wi);
-        if (!m) fail(1, "cannot load '" + o.v.at("init") + "': " + m.error());
-        init = std::make_unique<gpt::Model>(m.take());
+        init = std::make_unique<gpt::Model>(cli::load_checkpoint(o.v.at("init"), {}, wi));
     }
     const std::vector<uint8_t> data = read_file(o.v.at("data"));
     auto created = gpt::Trainer::create(std::string(data.begin(), data.end()), arch, s, seed, o.has("sequential"), init.get());
