@@ -50,7 +50,18 @@ Status ModelLoader::feed(const uint8_t* bytes, size_t n) {
     if (n > file_size_ - received_) {
         return fail("more bytes than the file's " + std::to_string(file_size_) + " arrived: the file changed while it was read");
     }
-    while (n > 0 && !ck_) {  // the header
+    if (!ck_ && head_.empty() && n >= 8) {
+        // The whole header in this piece (always so for Model::load): parsed where it lies, not copied.
+        const uint64_t len = safetensors::header_bytes(bytes);
+        if (len > 0 && len <= file_size_ - 8 && len <= safetensors::Limits().max_header_bytes && len <= n - 8) {
+            const size_t end = static_cast<size_t>(8 + len);
+            header_end_ = end;
+            received_ += end;
+            if (Status s = parse_header(bytes, end, bytes + end, n - end); !s) return s;
+            bytes += end, n -= end;
+        }
+    }
+    while (n > 0 && !ck_) {  // the header, arriving in pieces
         const uint64_t want = header_end_ ? header_end_ : 8;
         const size_t k = static_cast<size_t>(std::min<uint64_t>(n, want - head_.size()));
         head_.insert(head_.end(), bytes, bytes + k);
@@ -68,7 +79,7 @@ Status ModelLoader::feed(const uint8_t* bytes, size_t n) {
             head_.reserve(static_cast<size_t>(header_end_));
         }
         if (header_end_ && head_.size() == header_end_) {
-            if (Status s = parse_header(bytes, n); !s) return s;
+            if (Status s = parse_header(head_.data(), head_.size(), bytes, n); !s) return s;
         }
     }
     if (n > 0) {
@@ -78,11 +89,12 @@ Status ModelLoader::feed(const uint8_t* bytes, size_t n) {
     return Status::success();
 }
 
-// The header is all here: validate the whole checkpoint and allocate the model. `rest`: the n
+// The header (the file's first header_size bytes) is all here: validate the whole checkpoint and
+// allocate the model. `rest`: the n
 // bytes that came with the header's end; when they are the whole data section (Model::load), the
 // checkpoint may read them (to see that an lm_head equals wte).
-Status ModelLoader::parse_header(const uint8_t* rest, size_t n) {
-    auto file = safetensors::parse_header(head_.data(), head_.size(), file_size_);
+Status ModelLoader::parse_header(const uint8_t* header, size_t header_size, const uint8_t* rest, size_t n) {
+    auto file = safetensors::parse_header(header, header_size, file_size_);
     if (!file) return fail(file.error());
     if (n == file->data_size) file->data = rest;
     auto read = read_checkpoint(file.take(), side_, max_memory_, weights_in_);

@@ -52,7 +52,7 @@ class ModelLoader {
   private:
     struct Dest;  // where one tensor of the checkpoint goes in the model (loader.cpp)
     Status fail(std::string message);
-    Status parse_header(const uint8_t* rest, size_t n);
+    Status parse_header(const uint8_t* header, size_t header_size, const uint8_t* rest, size_t n);
     Status store_rows(const Checkpoint::Source& src, const Dest& d, size_t r0, size_t rows, const uint8_t* bytes);
     Status store_transposed(const Checkpoint::Source& src, const Dest& d, const uint8_t* bytes);
     Status take(const uint8_t* bytes, size_t n);  // data section bytes, in order

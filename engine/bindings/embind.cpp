@@ -20,6 +20,7 @@
 
 #include "../bpe.h"
 #include "../checkpoint.h"
+#include "../loader.h"
 #include "../generator.h"
 #include "../heads.h"
 #include "../loss.h"
@@ -76,18 +77,66 @@ class Engine {
         const auto upload = std::move(upload_);
         files.weights = upload.get();
         files.weights_size = std::exchange(upload_size_, 0);
-        // The engine refuses bad files with values and bounds what it allocates; if the system still
-        // refuses memory (a tokenizer parsed while a large model fills the heap), the bad_alloc is
-        // caught here, the one file compiled with -fexceptions, instead of reaching JS as a number.
         std::optional<gpt::Result<gpt::Model>> loaded;
-        try {
-            loaded.emplace(gpt::Model::load(files, available_memory()));
-        } catch (const std::bad_alloc&) {
-            return failure("out of memory while loading this model (the browser's wasm memory is full): nothing was changed");
-        } catch (...) {
-            return failure("unexpected error while loading this model: nothing was changed");
+        if (val caught = guarded([&] { loaded.emplace(gpt::Model::load(files, available_memory())); }); !caught.isNull()) return caught;
+        return install(*loaded, 0);
+    }
+
+    // Loading as the bytes arrive (loader.h): beginLoad(size of the file), then for each piece
+    // loadBuffer(n) -> where to copy it in the wasm heap, feedLoad(n); endLoad() installs the model.
+    // Only the model, one piece and at most one row or transposed tensor are ever in memory, never
+    // the file. Any failure ends the load (the current model stays); later calls say so.
+    val begin_load(double size) {
+        loader_.reset();
+        if (!(size >= 0 && size <= 9007199254740991.0 && size == std::floor(size))) {
+            abandon_load();
+            return failure("the file size must be a whole number of bytes");
         }
-        auto& m = *loaded;
+        gpt::CheckpointFiles side = std::move(files_);
+        files_ = gpt::CheckpointFiles();
+        loader_ = std::make_unique<gpt::ModelLoader>(side, static_cast<uint64_t>(size), available_memory());
+        return success();
+    }
+
+    // Room for a piece of n bytes (the same buffer, grown as needed); 0 when there is no load or no
+    // memory for it (malloc, not new: a failed allocation must not abort).
+    uintptr_t load_buffer(double n) {
+        if (!loader_ || !(n >= 0 && n <= 2147483647.0)) return 0;
+        const size_t want = static_cast<size_t>(n) ? static_cast<size_t>(n) : 1;
+        if (want > piece_size_) {
+            piece_.reset(static_cast<uint8_t*>(std::malloc(want)));
+            piece_size_ = piece_ ? want : 0;
+        }
+        return reinterpret_cast<uintptr_t>(piece_.get());
+    }
+
+    val feed_load(double n) {
+        if (!loader_) return failure("no load is under way: call beginLoad first");
+        if (!(n >= 0 && n <= static_cast<double>(piece_size_))) return end_failed("the piece is larger than its buffer");
+        gpt::Status s;
+        if (val caught = guarded([&] { s = loader_->feed(piece_.get(), static_cast<size_t>(n)); }); !caught.isNull()) {
+            return end_failed(caught["message"].as<std::string>());
+        }
+        if (!s) return end_failed(s.error);
+        return success();
+    }
+
+    val end_load() {
+        if (!loader_) return failure("no load is under way: call beginLoad first");
+        const auto loader = std::move(loader_);
+        const uint64_t piece = piece_size_;
+        piece_.reset();
+        piece_size_ = 0;
+        std::optional<gpt::Result<gpt::Model>> loaded;
+        if (val caught = guarded([&] { loaded.emplace(loader->finish()); }); !caught.isNull()) return caught;
+        return install(*loaded, loader->peak_bytes() + piece);
+    }
+
+    bool loaded() const { return model_ != nullptr; }
+
+    // Makes a loaded model the current one (or passes its refusal on; the current model stays).
+    // peak: the bytes the load held at most, by the engine's own accounting (0: not counted).
+    val install(gpt::Result<gpt::Model>& m, uint64_t peak) {
         if (!m) return failure(m.error());
         generator_.reset();  // refers to the old model
         lab_.reset();
@@ -99,10 +148,10 @@ class Engine {
         rows_.reserve(static_cast<size_t>(c.n_layer) * c.n_head * std::min(c.block_size, gpt::kMaxCapture));  // the most a step needs
         val r = success();
         r.set("info", info());
+        if (peak) r.set("peakLoadBytes", static_cast<double>(peak));
         return r;
     }
 
-    bool loaded() const { return model_ != nullptr; }
 
     val info() const {
         if (!model_) return val::null();
@@ -459,6 +508,30 @@ class Engine {
         return 0;
     }
 
+    // Runs fn, a step of a load; null when it returned. The engine refuses bad files with values
+    // and bounds what it allocates; if the system still refuses memory (a tokenizer parsed while a
+    // large model fills the heap), the bad_alloc is caught here, the one file compiled with
+    // -fexceptions, and becomes a failure instead of reaching JS as a number.
+    template <typename F>
+    val guarded(F fn) {
+        try {
+            fn();
+        } catch (const std::bad_alloc&) {
+            return failure("out of memory while loading this model (the browser's wasm memory is full): nothing was changed");
+        } catch (...) {
+            return failure("unexpected error while loading this model: nothing was changed");
+        }
+        return val::null();
+    }
+
+    // A streamed load that failed: everything it held goes.
+    val end_failed(const std::string& message) {
+        loader_.reset();
+        piece_.reset();
+        piece_size_ = 0;
+        return failure(message);
+    }
+
 
     static constexpr const char* kModes[] = {"normal", "off", "uniform"};
 
@@ -529,6 +602,9 @@ class Engine {
         void operator()(uint8_t* p) const { std::free(p); }
     };
     std::unique_ptr<uint8_t, Free> upload_;
+    std::unique_ptr<gpt::ModelLoader> loader_;  // a streamed load under way
+    std::unique_ptr<uint8_t, Free> piece_;      // (piece_size_) where JS copies the next piece
+    size_t piece_size_ = 0;
     size_t upload_size_ = 0;
     gpt::CheckpointFiles files_;  // what comes beside the uploaded weights
     std::vector<float> rows_;    // rows(): (L, NH, len) of the last step's query
@@ -544,6 +620,10 @@ EMSCRIPTEN_BINDINGS(gpt_playground) {
         .function("uploadBuffer", &Engine::upload_buffer)
         .function("setFile", &Engine::set_file)
         .function("load", &Engine::load)
+        .function("beginLoad", &Engine::begin_load)
+        .function("loadBuffer", &Engine::load_buffer)
+        .function("feedLoad", &Engine::feed_load)
+        .function("endLoad", &Engine::end_load)
         .function("loaded", &Engine::loaded)
         .function("info", &Engine::info)
         .function("start", &Engine::start)

@@ -48,6 +48,11 @@ test('the shipped model is downloaded once: a second page loads it from the cach
   const first = await contextPage(context);
   await waitReady(first);
   assert.equal(first.requested.filter((p) => p.endsWith('.safetensors')).length, 1);
+  // The download went to the engine piece by piece (engine loader.h): by the engine's own count the
+  // load held the float32 weights and a piece or two, never the 3.5 MiB file beside them.
+  const loaded = await first.evaluate(() => document.querySelector('gpt-playground').info);
+  assert.ok(loaded.peakLoad >= 4 * loaded.params && loaded.peakLoad <= 4 * loaded.params + (1 << 20),
+            `peak while loading ${loaded.peakLoad}, weights ${4 * loaded.params}`);
   await first.locator('.kept-models li').first().waitFor();
   assert.match(await first.locator('.kept-models').textContent(), /\/weights\/shakespeare-char\.safetensors\s*3\.5 MiB/);
   assert.match(await first.locator('.kept-models .total').textContent(), /^1 file, 3\.5 MiB$/);
@@ -57,6 +62,8 @@ test('the shipped model is downloaded once: a second page loads it from the cach
   await waitReady(second);
   assert.deepEqual(second.requested.filter((p) => p.endsWith('.safetensors')), [], 'no request for the weights');
   assert.match(await info(second), /Layers\s*4/);
+  const fromCache = await second.evaluate(() => document.querySelector('gpt-playground').info);
+  assert.ok(fromCache.peakLoad <= 4 * fromCache.params + (1 << 20), `peak while loading from the cache ${fromCache.peakLoad}`);
   await second.evaluate(() => document.querySelector('gpt-playground').applySettings({ maxTokens: 10, seed: 7 }));
   assert.equal((await generate(second)).length, 10);
 

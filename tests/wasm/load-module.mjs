@@ -39,3 +39,20 @@ export function readSafetensors(path) {
   }
   return { metadata: header.__metadata__ ?? {}, tensors };
 }
+
+// Streams a file's bytes into the engine in pieces, as the page's worker does with a download
+// (beginLoad, then loadBuffer + a copy + feedLoad per piece, endLoad). Returns endLoad()'s result,
+// or the first failure.
+export function streamBytes(module, engine, bytes, piece = 1 << 16) {
+  const begun = engine.beginLoad(bytes.length);
+  if (!begun.ok) return begun;
+  for (let at = 0; at < bytes.length; at += piece) {
+    const part = bytes.subarray(at, Math.min(at + piece, bytes.length));
+    const ptr = engine.loadBuffer(part.length);  // before the copy: growing the heap detaches HEAPU8
+    if (!ptr) return { ok: false, message: 'no memory for the next piece' };
+    module.HEAPU8.set(part, ptr);
+    const fed = engine.feedLoad(part.length);
+    if (!fed.ok) return fed;
+  }
+  return engine.endLoad();
+}

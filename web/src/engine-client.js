@@ -1,6 +1,6 @@
 // The page's side of one engine worker (worker.js): promises for loading, callbacks for a run.
 import { MSG } from './protocol.js';
-import { fetchModel, wasmModule } from './shared.js';
+import { openModel, wasmModule } from './shared.js';
 
 // A run's worker is presumed dead when it has been silent for this long, or for ten times its
 // longest silence so far in the run (a big model's prefill), whichever is longer.
@@ -45,24 +45,39 @@ export class EngineClient {
     }, 500);
   }
 
-  // source: a URL (a .safetensors file, or a model folder ending in '/': shared.js fetchModel), or
-  // {bytes: ArrayBuffer, name, extras: {'tokenizer.json': text, ...}} (the bytes
-  // are transferred to the worker). Resolves
-  // {info, bytes, ms}; rejects with an Error whose message says what went wrong. current() is
-  // asked before the bytes go to the worker: a load overtaken by a later one stops there, so the
-  // worker ends with the model asked for last.
+  // source: a URL (a .safetensors file, or a model folder ending in '/': shared.js openModel), or
+  // {size, pieces, extras: {'tokenizer.json': text, ...}} (files.js readFiles). The file's pieces go
+  // to the worker as they arrive and the engine converts them there (protocol.js LOAD_*): neither
+  // side ever holds the whole file. Resolves {info, bytes, ms, peak}; rejects with an Error whose
+  // message says what went wrong (the download's, or the engine's). current() is asked before each
+  // piece goes: a load overtaken by a later one stops there, so the worker ends with the model
+  // asked for last.
   async load(source, onProgress = () => {}, current = () => true) {
     await this.ready;
     if (this.dead) throw new Error('the engine was restarted');
-    // A URL's download is shared with other playgrounds on the page: this worker gets its own copy.
-    const { bytes, extras = {} } = typeof source === 'string'
-      ? await fetchModel(new URL(source, document.baseURI).href, onProgress) : source;
-    if (!current()) throw new Error('another model was asked for meanwhile');
+    const src = typeof source === 'string' ? await openModel(new URL(source, document.baseURI).href, onProgress) : source;
+    const pieces = src.size > 0 ? src.pieces : [await gather(src.pieces)];  // the engine needs the size first
+    const size = src.size > 0 ? src.size : pieces[0].length;
     const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ type: MSG.LOAD, id, bytes, extras }, [bytes]);
-    });
+    let refused = null;
+    const loaded = new Promise((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    loaded.catch((e) => (refused = e));
+    const send = (msg) => this.worker.postMessage({ id, ...msg });
+    try {
+      if (!current()) throw new Error('another model was asked for meanwhile');
+      send({ type: MSG.LOAD_BEGIN, size, extras: src.extras ?? {} });
+      for await (const piece of pieces) {
+        if (refused || this.dead) break;  // the engine said no (a bad header): the rest is not needed
+        if (!current()) throw new Error('another model was asked for meanwhile');
+        send({ type: MSG.LOAD_PIECE, piece });
+      }
+    } catch (e) {
+      send({ type: MSG.LOAD_ABORT });
+      this.pending.delete(id);
+      throw e;
+    }
+    if (!refused) send({ type: MSG.LOAD_END });
+    return loaded;
   }
 
   // params: {prompt, seed, maxTokens, temperature, topK, topP}; handlers as in runHandlers.
@@ -140,4 +155,21 @@ export class EngineClient {
     this.runHandlers = null;
     h?.onError?.({ message, crashed: true });
   }
+}
+
+// All of an iterable's pieces in one Uint8Array (a download whose length the server did not say).
+async function gather(pieces) {
+  const parts = [];
+  let n = 0;
+  for await (const p of pieces) {
+    parts.push(p);
+    n += p.length;
+  }
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }

@@ -6,8 +6,8 @@ import { bytes } from './format.js';
 
 // Files that may come beside the weights (the engine's checkpoint.h).
 export const SIDE_FILES = ['tokenizer.json', 'vocab.json', 'merges.txt', 'config.json'];
-// The engine's wasm memory (4 GiB) holds the file and its float32 weights, which take at least as
-// many bytes again: a bigger file can never load.
+// The engine converts a file as it arrives into weights that take at least half as many bytes
+// (int8 from F16), beside the run state, in a wasm memory of 4 GiB: past this, a file cannot load.
 export const MAX_FILE_BYTES = 2 ** 31;
 
 const isWeights = (f) => /\.safetensors$/i.test(f.name);
@@ -28,20 +28,43 @@ export function ignoredNote(ignored) {
   return ignored.length ? ` Ignored ${ignored.join(', ')}: the engine does not read ${ignored.length === 1 ? 'it' : 'them'}.` : '';
 }
 
-// The bytes of a dropped checkpoint and the text of its side files, for the worker.
+// A dropped checkpoint as a source for the engine (engine-client.js): its size, its bytes as a
+// stream of pieces (read as the engine converts them: the file is never in memory whole), and the
+// text of its side files.
 export async function readFiles({ weights, extras }) {
   if (weights.size >= MAX_FILE_BYTES) {
     throw new Error(`the file is ${bytes(weights.size)}, too large: the page loads checkpoints under ${bytes(MAX_FILE_BYTES)} ` +
-                    '(the engine holds the file and its float32 weights in 4 GiB)');
+                    '(the engine\'s wasm memory is 4 GiB)');
   }
   try {
     return {
-      bytes: await weights.arrayBuffer(),
+      size: weights.size,
+      pieces: filePieces(weights),
       name: weights.name,
       extras: Object.fromEntries(await Promise.all(extras.map(async (f) => [f.name, await f.text()]))),
     };
   } catch (e) {
-    // NotReadableError: the file changed or vanished since it was picked, or the browser refused it.
-    throw new Error(`the browser could not read the file (${e.name}); pick it again`);
+    throw unreadable(e);
+  }
+}
+
+// NotReadableError: the file changed or vanished since it was picked, or the browser refused it.
+const unreadable = (e) => new Error(`the browser could not read the file (${e.name}); pick it again`);
+
+async function* filePieces(file) {
+  const reader = file.stream().getReader();
+  try {
+    for (;;) {
+      let r;
+      try {
+        r = await reader.read();
+      } catch (e) {
+        throw unreadable(e);
+      }
+      if (r.done) return;
+      yield r.value;
+    }
+  } finally {
+    reader.releaseLock();
   }
 }

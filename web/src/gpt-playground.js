@@ -208,7 +208,7 @@ export class GptPlayground extends HTMLElement {
       // The worker holds this model now, even if a later load was asked for meanwhile: the info
       // panel, and any message naming "the current model", must say so.
       const first = !this.info;
-      this.info = { ...r.info, fileBytes: r.bytes, loadMs: performance.now() - t0, parseMs: r.ms, name };
+      this.info = { ...r.info, fileBytes: r.bytes, loadMs: performance.now() - t0, parseMs: r.ms, peakLoad: r.peak, name };
       this.$('.output').classList.toggle('subword', r.info.tokenizer !== 'char');  // show token boundaries
       this.loadedSource = source;
       this.showInfo();
@@ -259,7 +259,8 @@ export class GptPlayground extends HTMLElement {
       div.append(dt, dd);
       dl.append(div);
     }
-    dl.title = `${i.name}: downloaded and parsed in ${Math.round(i.loadMs)} ms (parsing ${Math.round(i.parseMs)} ms); kernels ${i.kernels}`;
+    dl.title = `${i.name}: downloaded and converted as it arrived in ${Math.round(i.loadMs)} ms (in the engine ${Math.round(i.parseMs)} ms; ` +
+               `at most ${bytes(i.peakLoad)} held while loading); kernels ${i.kernels}`;
   }
 
   showError(message, retry = false) {

@@ -40,6 +40,25 @@ export async function store(url, parts, byteLength, type, extraHeaders = {}) {
   }
 }
 
+// Stores a download while it streams (body: a ReadableStream of its bytes, total: the length the
+// server announced). Resolves true once the whole body is kept; false when it could not be (no
+// Cache Storage, the quota, or the body failed or was cancelled: then the browser keeps nothing).
+export async function storeStream(url, body, total, type) {
+  const cache = await open();
+  if (!cache) {
+    body.cancel().catch(() => {});
+    return false;
+  }
+  const headers = { 'Content-Type': type || 'application/octet-stream', 'X-Stored': new Date().toISOString() };
+  if (total) headers['Content-Length'] = String(total);
+  try {
+    await cache.put(url, new Response(body, { headers }));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 // The files kept: [{url, bytes, stored (Date or null)}], largest first.
 export async function listCached() {
   const cache = await open();

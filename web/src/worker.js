@@ -16,25 +16,49 @@ let study = 0;        // the id of the head study under way ('heads'): a newer o
 
 const post = (msg, transfer = []) => self.postMessage(msg, transfer);
 
-async function load({ id, bytes, extras = {} }) {
-  const t0 = performance.now();
+// A model arrives in pieces (protocol.js LOAD_*), converted by the engine as they come. The
+// messages of a load are handled in order, one after the other (the first awaits the module).
+let loading = null;  // {id, size, t0}: the load under way
+let loadQueue = Promise.resolve();
+
+async function loadMessage(msg) {
+  const fail = (message) => {
+    loading = null;
+    post({ type: MSG.LOAD_ERROR, id: msg.id, message });
+  };
   try {
-    Module ??= await ready;
-    engine ??= new Module.Engine();
-    if (run) finish('stopped');  // a new model ends the current run, whether or not it loads
-    for (const [name, text] of Object.entries(extras)) {
-      const r = engine.setFile(name, text);
-      if (!r.ok) throw new Error(r.message);
+    if (msg.type === MSG.LOAD_BEGIN) {
+      Module ??= await ready;
+      engine ??= new Module.Engine();
+      if (run) finish('stopped');  // a new model ends the current run, whether or not it loads
+      loading = { id: msg.id, size: msg.size, t0: performance.now() };
+      for (const [name, text] of Object.entries(msg.extras)) {
+        const r = engine.setFile(name, text);
+        if (!r.ok) return fail(r.message);
+      }
+      const r = engine.beginLoad(msg.size);
+      if (!r.ok) fail(r.message);
+      return;
     }
-    // Allocate first: growing the wasm memory detaches the old HEAPU8 view.
-    const ptr = engine.uploadBuffer(bytes.byteLength);
-    if (!ptr) throw new Error(`the file is too large to load (${bytes.byteLength} bytes)`);
-    Module.HEAPU8.set(new Uint8Array(bytes), ptr);  // the one copy of the file into wasm memory
-    const r = engine.load();
-    if (!r.ok) throw new Error(r.message);
-    post({ type: MSG.LOADED, id, info: r.info, bytes: bytes.byteLength, ms: performance.now() - t0 });
+    if (loading?.id !== msg.id) return;  // refused already, or replaced by a later load
+    if (msg.type === MSG.LOAD_PIECE) {
+      // Room first: growing the wasm memory detaches the old HEAPU8 view.
+      const ptr = engine.loadBuffer(msg.piece.length);
+      if (!ptr) return fail(`no memory for the next ${msg.piece.length} bytes of the file`);
+      Module.HEAPU8.set(msg.piece, ptr);
+      const r = engine.feedLoad(msg.piece.length);
+      if (!r.ok) fail(r.message);
+    } else if (msg.type === MSG.LOAD_END) {
+      const r = engine.endLoad();
+      if (!r.ok) return fail(r.message);
+      post({ type: MSG.LOADED, id: msg.id, info: r.info, bytes: loading.size, ms: performance.now() - loading.t0, peak: r.peakLoadBytes });
+      loading = null;
+    } else if (msg.type === MSG.LOAD_ABORT) {
+      engine.endLoad();  // refused (the file is short): what the load held goes, the current model stays
+      loading = null;
+    }
   } catch (e) {
-    post({ type: MSG.LOAD_ERROR, id, message: e.message ?? String(e) });
+    fail(e.message ?? String(e));
   }
 }
 
@@ -155,7 +179,9 @@ function init(wasm) {
 self.onmessage = (e) => {
   const msg = e.data;
   if (msg.type === MSG.INIT) init(msg.wasm);
-  else if (msg.type === MSG.LOAD) load(msg);
+  else if (msg.type === MSG.LOAD_BEGIN || msg.type === MSG.LOAD_PIECE || msg.type === MSG.LOAD_END || msg.type === MSG.LOAD_ABORT) {
+    loadQueue = loadQueue.then(() => loadMessage(msg));
+  }
   else if (msg.type === MSG.GENERATE) generate(msg);
   else if (msg.type === MSG.INSPECT) inspect(msg);
   else if (msg.type === MSG.STOP && run && (msg.runId === undefined || msg.runId === run.id)) finish('stopped');
