@@ -240,7 +240,7 @@ test('the last drop wins: a 48 MB model then a small one leaves the small one; e
     const post = worker.postMessage.bind(worker);
     window.loadsPosted = 0;
     worker.postMessage = (msg, transfer) => {
-      if (msg.type === 'load') window.loadsPosted++;
+      if (msg.type === 'load-end') window.loadsPosted++;  // protocol.js MSG.LOAD_END: all of the file is with the worker
       post(msg, transfer);
     };
   });
@@ -259,12 +259,15 @@ test('the last drop wins: a 48 MB model then a small one leaves the small one; e
 
 test('a 2 GB file is refused as too large before it is read; an unreadable file says so', async () => {
   const page = await openPage(ctx.browser, ctx.url);
-  // Chromium cannot read a File of 2 GiB or more into an ArrayBuffer and says "...permission
-  // problems" (NotReadableError). A File that reports that size and fails that way stands in for one.
+  // Chromium cannot read a File of 2 GiB or more into an ArrayBuffer, and a file that changed or
+  // vanished since it was picked fails its stream, both with "...permission problems"
+  // (NotReadableError). A File that reports that size and fails that way stands in for one.
   const drop = (size) => el(page, (size) => {
     const f = new File([new Uint8Array(16)], 'huge.safetensors');
     Object.defineProperty(f, 'size', { value: size });
-    f.arrayBuffer = () => Promise.reject(new DOMException('The requested file could not be read, typically due to permission problems that have occurred after a reference to a file was acquired.', 'NotReadableError'));
+    const unreadable = () => new DOMException('The requested file could not be read, typically due to permission problems that have occurred after a reference to a file was acquired.', 'NotReadableError');
+    f.arrayBuffer = () => Promise.reject(unreadable());
+    f.stream = () => new ReadableStream({ pull: (c) => c.error(unreadable()) });
     document.querySelector('gpt-playground').loadFiles([f]);
   }, size);
   await drop(2 ** 31);

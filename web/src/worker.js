@@ -19,6 +19,7 @@ const post = (msg, transfer = []) => self.postMessage(msg, transfer);
 // A model arrives in pieces (protocol.js LOAD_*), converted by the engine as they come. The
 // messages of a load are handled in order, one after the other (the first awaits the module).
 let loading = null;  // {id, size, t0}: the load under way
+const PIECE_BYTES = 256 << 10;
 let loadQueue = Promise.resolve();
 
 async function loadMessage(msg) {
@@ -42,12 +43,16 @@ async function loadMessage(msg) {
     }
     if (loading?.id !== msg.id) return;  // refused already, or replaced by a later load
     if (msg.type === MSG.LOAD_PIECE) {
-      // Room first: growing the wasm memory detaches the old HEAPU8 view.
-      const ptr = engine.loadBuffer(msg.piece.length);
-      if (!ptr) return fail(`no memory for the next ${msg.piece.length} bytes of the file`);
-      Module.HEAPU8.set(msg.piece, ptr);
-      const r = engine.feedLoad(msg.piece.length);
-      if (!r.ok) fail(r.message);
+      // At most PIECE_BYTES at a time through the engine's buffer, however large the browser's pieces.
+      for (let at = 0; at < msg.piece.length; at += PIECE_BYTES) {
+        const part = msg.piece.subarray(at, at + PIECE_BYTES);
+        // Room first: growing the wasm memory detaches the old HEAPU8 view.
+        const ptr = engine.loadBuffer(part.length);
+        if (!ptr) return fail(`no memory for the next ${part.length} bytes of the file`);
+        Module.HEAPU8.set(part, ptr);
+        const r = engine.feedLoad(part.length);
+        if (!r.ok) return fail(r.message);
+      }
     } else if (msg.type === MSG.LOAD_END) {
       const r = engine.endLoad();
       if (!r.ok) return fail(r.message);
