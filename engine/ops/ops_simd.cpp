@@ -238,11 +238,39 @@ inline batch widen_f16(const uint16_t* h) {
     const __m128i bits = _mm_and_si128(_mm_slli_epi32(s, 13), _mm_set1_epi32(static_cast<int>(0x8FFFE000u)));
     return batch(_mm_mul_ps(_mm_castsi128_ps(bits), _mm_set1_ps(0x1p112f)));
 }
+// int8 -> float without an int -> float conversion: LLVM merges the sign extension into the
+// conversion (sitofp <4 x i8>), which its wasm backend scalarises (four extract_lane +
+// f32.convert_i32_s + replace_lane, measured 4x slower than float32). Instead the widened integer
+// q is added to the bits of 1.5 * 2^23, giving the float 1.5 * 2^23 + q exactly (|q| < 2^22),
+// and one subtraction leaves q: two SIMD operations, no scalar lane in sight.
 inline batch widen_q8(const int8_t* q) {
     int32_t four;  // the four bytes as one 32-bit load (wasm: v128.load32_zero)
     std::memcpy(&four, q, sizeof four);
-    return batch(_mm_cvtepi32_ps(_mm_cvtepi8_epi32(_mm_cvtsi32_si128(four))));
+    const __m128i biased = _mm_add_epi32(_mm_cvtepi8_epi32(_mm_cvtsi32_si128(four)), _mm_set1_epi32(0x4B400000));
+    return batch(_mm_sub_ps(_mm_castsi128_ps(biased), _mm_set1_ps(12582912.0f)));
 }
+// Sixteen int8 at once (one 16-byte load instead of four 4-byte ones, no sign extensions): q + 128
+// (a sign-bit flip) as unsigned bytes, interleaved with zeros to 16 bits and then with 0x4B00 to 32
+// bits, is the float 2^23 + q + 128; one subtraction each leaves q. 3 operations per batch of 4
+// instead of 5: in wasm the matvec is bound by operations, not by memory.
+constexpr int kQ8Block = 16;
+inline void widen_q8_block(const int8_t* q, batch (&w)[kQ8Block / L]) {
+    const __m128i u = _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q)), _mm_set1_epi8(-128));
+    const __m128i zero = _mm_setzero_si128(), magic = _mm_set1_epi16(0x4B00);
+    const __m128i lo = _mm_unpacklo_epi8(u, zero), hi = _mm_unpackhi_epi8(u, zero);
+    const __m128 c = _mm_set1_ps(8388736.0f);  // 2^23 + 128
+    w[0] = batch(_mm_sub_ps(_mm_castsi128_ps(_mm_unpacklo_epi16(lo, magic)), c));
+    w[1] = batch(_mm_sub_ps(_mm_castsi128_ps(_mm_unpackhi_epi16(lo, magic)), c));
+    w[2] = batch(_mm_sub_ps(_mm_castsi128_ps(_mm_unpacklo_epi16(hi, magic)), c));
+    w[3] = batch(_mm_sub_ps(_mm_castsi128_ps(_mm_unpackhi_epi16(hi, magic)), c));
+}
+// The halves' bits moved into place without the final multiply: the float h * 2^-112. The matvec
+// multiplies x by 2^112 instead, once per chunk for all its rows (see matvec_f16).
+inline batch widen_f16_raw(const uint16_t* h) {
+    const __m128i s = _mm_cvtepi16_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(h)));
+    return batch(_mm_castsi128_ps(_mm_and_si128(_mm_slli_epi32(s, 13), _mm_set1_epi32(static_cast<int>(0x8FFFE000u)))));
+}
+#define GPT_WIDEN_F16_RAW 1
 #else
 // Any other target: through a register-sized buffer (correct, not fast).
 inline batch widen_f16(const uint16_t* h) {
@@ -257,13 +285,31 @@ inline batch widen_q8(const int8_t* q) {
 }
 #endif
 
+#ifndef GPT_WIDEN_F16_RAW
+// Where the CPU converts halves (or on the generic path) the block is one batch.
+constexpr int kQ8Block = L;
+inline void widen_q8_block(const int8_t* q, batch (&w)[1]) { w[0] = widen_q8(q); }
+#endif
+static_assert(kQ8Group % kQ8Block == 0, "a widening block must not straddle two Q8 groups");
+
 // out(R) = R rows of an F16 W(., K) · x(K) + bias: the float matvec with the rows widened as loaded.
-template <int R>
+// kRaw: the rows widened without the multiply by 2^112 (widen_f16_raw) and x multiplied instead;
+// each product is then the same exact value (h 2^-112 and x 2^112 are both exact when |x| < 2^16,
+// which the caller checks), so the same rounding: the result does not change, one operation per
+// batch of weights goes.
+template <int R, bool kRaw>
 inline void matvec_f16_rows(float* out, const uint16_t* w, const float* x, const float* bias, int K) {
     const int Kv = K - K % L;
     batch acc[R];
     for (int r = 0; r < R; r++) acc[r] = batch(0.0f);
     for (int k = 0; k < Kv; k += L) {
+#ifdef GPT_WIDEN_F16_RAW
+        if constexpr (kRaw) {
+            const batch xv = load(x + k) * batch(0x1p112f);
+            for (int r = 0; r < R; r++) acc[r] = xsimd::fma(widen_f16_raw(w + static_cast<long>(r) * K + k), xv, acc[r]);
+            continue;
+        }
+#endif
         const batch xv = load(x + k);
         for (int r = 0; r < R; r++) acc[r] = xsimd::fma(widen_f16(w + static_cast<long>(r) * K + k), xv, acc[r]);
     }
@@ -289,7 +335,18 @@ inline void matvec_q8_rows(float* out, const int8_t* w, const float* scales, con
         const int k1 = std::min(k0 + kQ8Group, Kv);
         batch g[R];
         for (int r = 0; r < R; r++) g[r] = batch(0.0f);
-        for (int k = k0; k < k1; k += L) {
+        int k = k0;
+        for (; k + kQ8Block <= k1; k += kQ8Block) {
+            constexpr int NB = kQ8Block / L;
+            batch xv[NB];
+            for (int b = 0; b < NB; b++) xv[b] = load(x + k + b * L);
+            for (int r = 0; r < R; r++) {
+                batch wv[NB];
+                widen_q8_block(w + static_cast<long>(r) * K + k, wv);
+                for (int b = 0; b < NB; b++) g[r] = xsimd::fma(wv[b], xv[b], g[r]);
+            }
+        }
+        for (; k < k1; k += L) {  // the last group's batches past the last whole block
             const batch xv = load(x + k);
             for (int r = 0; r < R; r++) g[r] = xsimd::fma(widen_q8(w + static_cast<long>(r) * K + k), xv, g[r]);
         }
@@ -310,11 +367,24 @@ inline void matvec_q8_rows(float* out, const int8_t* w, const float* scales, con
 constexpr int kF16Rows = 8;                 // as the float matvec
 constexpr int kQ8Rows = L >= 16 ? 8 : 4;    // 2 accumulators per row (see matvec_q8_rows)
 
-void matvec_f16(float* out, const uint16_t* w, const float* x, const float* bias, int M, int K) {
+template <bool kRaw>
+void matvec_f16_all(float* out, const uint16_t* w, const float* x, const float* bias, int M, int K) {
     int m = 0;
     for (; m + kF16Rows <= M; m += kF16Rows)
-        matvec_f16_rows<kF16Rows>(out + m, w + static_cast<long>(m) * K, x, bias ? bias + m : nullptr, K);
-    for (; m < M; m++) matvec_f16_rows<1>(out + m, w + static_cast<long>(m) * K, x, bias ? bias + m : nullptr, K);
+        matvec_f16_rows<kF16Rows, kRaw>(out + m, w + static_cast<long>(m) * K, x, bias ? bias + m : nullptr, K);
+    for (; m < M; m++) matvec_f16_rows<1, kRaw>(out + m, w + static_cast<long>(m) * K, x, bias ? bias + m : nullptr, K);
+}
+
+void matvec_f16(float* out, const uint16_t* w, const float* x, const float* bias, int M, int K) {
+#ifdef GPT_WIDEN_F16_RAW
+    // x * 2^112 is exact while |x| < 2^16 (and x finite): one pass over x, against M passes over W.
+    const int Kv = K - K % L;
+    const batch limit(65536.0f);
+    xsimd::batch_bool<float> small(true);
+    for (int k = 0; k < Kv; k += L) small = small & (xsimd::abs(load(x + k)) < limit);  // false for NaN too
+    if (xsimd::all(small)) return matvec_f16_all<true>(out, w, x, bias, M, K);
+#endif
+    matvec_f16_all<false>(out, w, x, bias, M, K);
 }
 
 void matvec_q8(float* out, const int8_t* w, const float* scales, const float* x, const float* bias, int M, int K) {
