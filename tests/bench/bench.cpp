@@ -303,7 +303,6 @@ int cmd_weights(int reps) {
                                               {gpt::ops::WFormat::Q8, wq.data(), scales.data()}};
         const char* names[] = {"f32", "f16", "q8"};
         const double bytes[] = {4.0 * n, 2.0 * n, 1.0 * n + 4.0 * scales.size()};
-        double t[3];
         for (int f = 0; f < 3; f++) {
             gpt::ops::matvec_w(y.data(), views[f], x.data(), nullptr, s.M, s.K);
             gpt::ops::scalar::matvec_w(ref.data(), views[f], x.data(), nullptr, s.M, s.K);
@@ -311,14 +310,23 @@ int cmd_weights(int reps) {
                 std::fprintf(stderr, "gpt_bench: %s matvec_w (%s) disagrees with its scalar twin\n", s.name, names[f]);
                 std::exit(1);
             }
-            t[f] = time_median([&] { gpt::ops::matvec_w(y.data(), views[f], x.data(), nullptr, s.M, s.K); }, reps);
         }
+        // The three formats take turns within each repetition, and each ratio is the median of the
+        // per-repetition ratios: a busy machine slows neighbouring timings alike.
+        std::vector<double> times[3], r16, r8;
+        for (int rep = 0; rep < reps; rep++) {
+            for (int f = 0; f < 3; f++)
+                times[f].push_back(time_median([&] { gpt::ops::matvec_w(y.data(), views[f], x.data(), nullptr, s.M, s.K); }, 1));
+            r16.push_back(times[0].back() / times[1].back());
+            r8.push_back(times[0].back() / times[2].back());
+        }
+        const double t[3] = {median(times[0]), median(times[1]), median(times[2])};
         out << (si ? ", " : "") << "{\"name\": \"" << s.name << "\", \"M\": " << s.M << ", \"K\": " << s.K;
         for (int f = 0; f < 3; f++) {
             out << ", \"" << names[f] << "_us\": " << json_number(t[f] * 1e6) << ", \"" << names[f]
                 << "_GBps\": " << json_number(bytes[f] / t[f] / 1e9);
         }
-        out << ", \"f16_speedup\": " << json_number(t[0] / t[1]) << ", \"q8_speedup\": " << json_number(t[0] / t[2]) << "}";
+        out << ", \"f16_speedup\": " << json_number(median(r16)) << ", \"q8_speedup\": " << json_number(median(r8)) << "}";
     }
     out << "]}";
     std::printf("%s\n", out.str().c_str());
