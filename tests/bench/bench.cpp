@@ -321,11 +321,22 @@ int cmd_weights(int reps) {
             r8.push_back(times[0].back() / times[2].back());
         }
         const double t[3] = {median(times[0]), median(times[1]), median(times[2])};
+        // matmul_w of a 128-token prefill (the GEMM widening while it packs); not for the head,
+        // which runs on one row.
+        const bool head = std::string(s.name) == "lm_head";
+        const int N = 128;
+        const auto xs = random_vector(static_cast<size_t>(N) * s.K, rng);
+        std::vector<float> ys(head ? 0 : static_cast<size_t>(N) * s.M);
+        double tm[3] = {0, 0, 0};
+        for (int f = 0; f < 3 && !head; f++)
+            tm[f] = time_median([&] { gpt::ops::matmul_w(ys.data(), xs.data(), views[f], nullptr, N, s.M, s.K); }, 3);
         out << (si ? ", " : "") << "{\"name\": \"" << s.name << "\", \"M\": " << s.M << ", \"K\": " << s.K;
         for (int f = 0; f < 3; f++) {
             out << ", \"" << names[f] << "_us\": " << json_number(t[f] * 1e6) << ", \"" << names[f]
                 << "_GBps\": " << json_number(bytes[f] / t[f] / 1e9);
         }
+        for (int f = 0; f < 3; f++)
+            out << ", \"" << names[f] << "_matmul128_GFLOPs\": " << (head ? std::string("null") : json_number(2.0 * N * n / tm[f] / 1e9));
         out << ", \"f16_speedup\": " << json_number(median(r16)) << ", \"q8_speedup\": " << json_number(median(r8)) << "}";
     }
     out << "]}";

@@ -168,6 +168,12 @@ for (const k of B['native-simd'].weights.shapes) {
     return s ? `${num(s[`${f}_us`], 0)} us, ${num(s[`${f}_GBps`], 1)} GB/s${f === 'f32' ? '' : ` (${num(s[`${f}_speedup`], 2)}x)`}` : '—';
   };
   for (const f of ['f32', 'f16', 'q8']) row(`matvec_w ${f} ${k.name} ${k.M}x${k.K}`, ...Object.keys(B).map((b) => cell(b, f)));
+  if (k.f32_matmul128_GFLOPs !== null) {
+    row(`matmul_w 128 rows ${k.name}, GFLOP/s f32 / f16 / q8`, ...Object.keys(B).map((b) => {
+      const s = B[b].weights?.shapes.find((x) => x.name === k.name);
+      return s ? ['f32', 'f16', 'q8'].map((f) => num(s[`${f}_matmul128_GFLOPs`], 1)).join(' / ') : '—';
+    }));
+  }
 }
 const w = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
 console.log(rows.map((r) => r.map((c, i) => (i === 0 ? String(c).padEnd(w[i]) : String(c).padStart(w[i]))).join('  ')).join('\n'));
