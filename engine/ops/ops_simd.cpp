@@ -208,7 +208,8 @@ void gemm(float* out, int ldo, const float* x, int ldx, const float* b, int ldb,
 // s, (s << 13) & 0x8FFFE000 is h's sign in bit 31 and its exponent and mantissa in bits 27..13,
 // i.e. the float32 whose value is h * 2^-112 (a normal half's exponent rebiased by 127 - 15 = 112,
 // a subnormal half lands on a subnormal float with the same mantissa), so one multiply by 2^112
-// restores it, exactly, sign and -0 included (4 integer/float operations, no branch, no table).
+// restores it, exactly, sign and -0 included (a load with sign extension, a shift, an and, a
+// multiply; no branch, no table).
 
 // The same as a scalar, for the tails.
 inline float half_bits_to_float(uint16_t h) {
@@ -264,13 +265,7 @@ inline void widen_q8_block(const int8_t* q, batch (&w)[kQ8Block / L]) {
     w[2] = batch(_mm_sub_ps(_mm_castsi128_ps(_mm_unpacklo_epi16(hi, magic)), c));
     w[3] = batch(_mm_sub_ps(_mm_castsi128_ps(_mm_unpackhi_epi16(hi, magic)), c));
 }
-// The halves' bits moved into place without the final multiply: the float h * 2^-112. The matvec
-// multiplies x by 2^112 instead, once per chunk for all its rows (see matvec_f16).
-inline batch widen_f16_raw(const uint16_t* h) {
-    const __m128i s = _mm_cvtepi16_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(h)));
-    return batch(_mm_castsi128_ps(_mm_and_si128(_mm_slli_epi32(s, 13), _mm_set1_epi32(static_cast<int>(0x8FFFE000u)))));
-}
-#define GPT_WIDEN_F16_RAW 1
+#define GPT_WIDEN_Q8_BLOCK 1
 #else
 // Any other target: through a register-sized buffer (correct, not fast).
 inline batch widen_f16(const uint16_t* h) {
@@ -285,31 +280,22 @@ inline batch widen_q8(const int8_t* q) {
 }
 #endif
 
-#ifndef GPT_WIDEN_F16_RAW
-// Where the CPU converts halves (or on the generic path) the block is one batch.
+#ifndef GPT_WIDEN_Q8_BLOCK
+// Where the CPU converts int8 itself (or on the generic path) the block is one batch.
 constexpr int kQ8Block = L;
 inline void widen_q8_block(const int8_t* q, batch (&w)[1]) { w[0] = widen_q8(q); }
 #endif
 static_assert(kQ8Group % kQ8Block == 0, "a widening block must not straddle two Q8 groups");
 
 // out(R) = R rows of an F16 W(., K) · x(K) + bias: the float matvec with the rows widened as loaded.
-// kRaw: the rows widened without the multiply by 2^112 (widen_f16_raw) and x multiplied instead;
-// each product is then the same exact value (h 2^-112 and x 2^112 are both exact when |x| < 2^16,
-// which the caller checks), so the same rounding: the result does not change, one operation per
-// batch of weights goes.
-template <int R, bool kRaw>
+// (Folding widen_f16's multiply by 2^112 into x, once per chunk for all rows, was tried in wasm: no
+// measurable gain, so not kept.)
+template <int R>
 inline void matvec_f16_rows(float* out, const uint16_t* w, const float* x, const float* bias, int K) {
     const int Kv = K - K % L;
     batch acc[R];
     for (int r = 0; r < R; r++) acc[r] = batch(0.0f);
     for (int k = 0; k < Kv; k += L) {
-#ifdef GPT_WIDEN_F16_RAW
-        if constexpr (kRaw) {
-            const batch xv = load(x + k) * batch(0x1p112f);
-            for (int r = 0; r < R; r++) acc[r] = xsimd::fma(widen_f16_raw(w + static_cast<long>(r) * K + k), xv, acc[r]);
-            continue;
-        }
-#endif
         const batch xv = load(x + k);
         for (int r = 0; r < R; r++) acc[r] = xsimd::fma(widen_f16(w + static_cast<long>(r) * K + k), xv, acc[r]);
     }
@@ -367,24 +353,11 @@ inline void matvec_q8_rows(float* out, const int8_t* w, const float* scales, con
 constexpr int kF16Rows = 8;                 // as the float matvec
 constexpr int kQ8Rows = L >= 16 ? 8 : 4;    // 2 accumulators per row (see matvec_q8_rows)
 
-template <bool kRaw>
-void matvec_f16_all(float* out, const uint16_t* w, const float* x, const float* bias, int M, int K) {
+void matvec_f16(float* out, const uint16_t* w, const float* x, const float* bias, int M, int K) {
     int m = 0;
     for (; m + kF16Rows <= M; m += kF16Rows)
-        matvec_f16_rows<kF16Rows, kRaw>(out + m, w + static_cast<long>(m) * K, x, bias ? bias + m : nullptr, K);
-    for (; m < M; m++) matvec_f16_rows<1, kRaw>(out + m, w + static_cast<long>(m) * K, x, bias ? bias + m : nullptr, K);
-}
-
-void matvec_f16(float* out, const uint16_t* w, const float* x, const float* bias, int M, int K) {
-#ifdef GPT_WIDEN_F16_RAW
-    // x * 2^112 is exact while |x| < 2^16 (and x finite): one pass over x, against M passes over W.
-    const int Kv = K - K % L;
-    const batch limit(65536.0f);
-    xsimd::batch_bool<float> small(true);
-    for (int k = 0; k < Kv; k += L) small = small & (xsimd::abs(load(x + k)) < limit);  // false for NaN too
-    if (xsimd::all(small)) return matvec_f16_all<true>(out, w, x, bias, M, K);
-#endif
-    matvec_f16_all<false>(out, w, x, bias, M, K);
+        matvec_f16_rows<kF16Rows>(out + m, w + static_cast<long>(m) * K, x, bias ? bias + m : nullptr, K);
+    for (; m < M; m++) matvec_f16_rows<1>(out + m, w + static_cast<long>(m) * K, x, bias ? bias + m : nullptr, K);
 }
 
 void matvec_q8(float* out, const int8_t* w, const float* scales, const float* x, const float* bias, int M, int K) {
