@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <utility>
 
 #include "ops.h"
@@ -146,27 +147,43 @@ inline void gemm_micro_rows(int mr, std::integer_sequence<int, MRs...>, float* o
     ((mr == MRs + 1 ? gemm_micro<MRs + 1, kAT>(out, ldo, x, ldx, panel, kc, nr, add_out, bias, alpha) : void()), ...);
 }
 
+// The k block of a packed panel: kKC * 2L floats (32 KiB with AVX-512: it stays in L1). A multiple
+// of kQ8Group, so a block never starts inside a Q8 group.
+constexpr int kKC = 256;
+static_assert(kKC % kQ8Group == 0, "a k block must hold whole Q8 groups");
+
+// Packers: fill panel(kc, NR = 2L), k-major, with B(k0 + k, m0 + j) for j < nr and zeros past nr.
+// B(k, m) = b[m * ldb + k] when kBT (the rows of a weight matrix W(M, K)), else b[k * ldb + m].
+template <bool kBT>
+struct PackFloat {
+    const float* b;
+    int ldb;
+    void operator()(float* panel, int m0, int nr, int k0, int kc) const {
+        constexpr int NR = 2 * L;
+        for (int k = 0; k < kc; k++) {
+            for (int j = 0; j < NR; j++) {
+                panel[k * NR + j] = j >= nr ? 0.0f  // columns past M
+                                  : kBT ? b[static_cast<long>(m0 + j) * ldb + k0 + k]
+                                        : b[static_cast<long>(k0 + k) * ldb + m0 + j];
+            }
+        }
+    }
+};
+
 // out(N, M) = alpha * x(N, K) · B(K, M) + bias(M), in the BLIS way: a panel of NR columns of B,
-// packed k-major for a block of KC k's (32 KiB with AVX-512: it stays in L1), is swept by
-// micro-kernels down all N rows of x; partial sums over k blocks accumulate in out.
-// kBT: B(k, m) = b[m * ldb + k] (the rows of a weight matrix W(M, K)); else b[k * ldb + m].
+// packed k-major for a block of kKC k's by `pack`, is swept by micro-kernels down all N rows of x;
+// partial sums over k blocks accumulate in out.
 // kAT: x(n, k) = x[k * ldx + n] (training's dW = dYᵀ · X). accumulate: out += the product.
-template <bool kBT, bool kAT = false>
-void gemm(float* out, int ldo, const float* x, int ldx, const float* b, int ldb, const float* bias, float alpha, int N,
-          int M, int K, bool accumulate = false) {
-    constexpr int NR = 2 * L, KC = 256;
-    alignas(64) float panel[KC * NR];
+template <bool kAT, class Pack>
+void gemm_packed(float* out, int ldo, const float* x, int ldx, const Pack& pack, const float* bias, float alpha, int N,
+                 int M, int K, bool accumulate = false) {
+    constexpr int NR = 2 * L;
+    alignas(64) float panel[kKC * NR];
     for (int m0 = 0; m0 < M; m0 += NR) {
         const int nr = std::min(NR, M - m0);
-        for (int k0 = 0; k0 == 0 || k0 < K; k0 += KC) {  // once even when K == 0: out = bias
-            const int kc = std::min(KC, K - k0);
-            for (int k = 0; k < kc; k++) {
-                for (int j = 0; j < NR; j++) {
-                    panel[k * NR + j] = j >= nr ? 0.0f  // columns past M
-                                      : kBT ? b[static_cast<long>(m0 + j) * ldb + k0 + k]
-                                            : b[static_cast<long>(k0 + k) * ldb + m0 + j];
-                }
-            }
+        for (int k0 = 0; k0 == 0 || k0 < K; k0 += kKC) {  // once even when K == 0: out = bias
+            const int kc = std::min(kKC, K - k0);
+            pack(panel, m0, nr, k0, kc);
             for (int n0 = 0; n0 < N; n0 += kMR) {
                 const float* xb = kAT ? x + static_cast<long>(k0) * ldx + n0 : x + static_cast<long>(n0) * ldx + k0;
                 gemm_micro_rows<kAT>(std::min(kMR, N - n0), std::make_integer_sequence<int, kMR>{},
@@ -176,6 +193,213 @@ void gemm(float* out, int ldo, const float* x, int ldx, const float* b, int ldb,
         }
     }
 }
+
+template <bool kBT, bool kAT = false>
+void gemm(float* out, int ldo, const float* x, int ldx, const float* b, int ldb, const float* bias, float alpha, int N,
+          int M, int K, bool accumulate = false) {
+    gemm_packed<kAT>(out, ldo, x, ldx, PackFloat<kBT>{b, ldb}, bias, alpha, N, M, K, accumulate);
+}
+
+// ---- widening F16 and Q8 ----
+// widen_f16 / widen_q8: L consecutive compact weights -> one float batch, reading exactly their
+// bytes. Natively the CPU converts halves itself (F16C / AVX-512); SSE4.1, which is what the wasm
+// build targets (Emscripten lowers these intrinsics to wasm SIMD128), has no half conversion, so
+// there the halves are widened by integer operations: for a finite half h sign-extended to 32 bits
+// s, (s << 13) & 0x8FFFE000 is h's sign in bit 31 and its exponent and mantissa in bits 27..13,
+// i.e. the float32 whose value is h * 2^-112 (a normal half's exponent rebiased by 127 - 15 = 112,
+// a subnormal half lands on a subnormal float with the same mantissa), so one multiply by 2^112
+// restores it, exactly, sign and -0 included (a load with sign extension, a shift, an and, a
+// multiply; no branch, no table).
+
+// The same as a scalar, for the tails.
+inline float half_bits_to_float(uint16_t h) {
+    const uint32_t s = static_cast<uint32_t>(static_cast<int32_t>(static_cast<int16_t>(h)));
+    const uint32_t bits = (s << 13) & 0x8FFFE000u;
+    float f;
+    std::memcpy(&f, &bits, sizeof f);
+    return f * 0x1p112f;
+}
+
+#if defined(__AVX512F__)
+static_assert(L == 16, "AVX-512 builds use 16-lane float batches");
+inline batch widen_f16(const uint16_t* h) { return batch(_mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(h)))); }
+inline batch widen_q8(const int8_t* q) {
+    return batch(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q)))));
+}
+#elif defined(__AVX2__) && defined(__F16C__)
+static_assert(L == 8, "AVX2 builds use 8-lane float batches");
+inline batch widen_f16(const uint16_t* h) { return batch(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h)))); }
+inline batch widen_q8(const int8_t* q) {
+    return batch(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(q)))));
+}
+#elif defined(__SSE4_1__) && !defined(__AVX__)
+static_assert(L == 4, "SSE4.1 (and wasm) builds use 4-lane float batches");
+inline batch widen_f16(const uint16_t* h) {
+    const __m128i s = _mm_cvtepi16_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(h)));
+    const __m128i bits = _mm_and_si128(_mm_slli_epi32(s, 13), _mm_set1_epi32(static_cast<int>(0x8FFFE000u)));
+    return batch(_mm_mul_ps(_mm_castsi128_ps(bits), _mm_set1_ps(0x1p112f)));
+}
+// int8 -> float without an int -> float conversion: LLVM merges the sign extension into the
+// conversion (sitofp <4 x i8>), which its wasm backend scalarises (four extract_lane +
+// f32.convert_i32_s + replace_lane, measured 4x slower than float32). Instead the widened integer
+// q is added to the bits of 1.5 * 2^23, giving the float 1.5 * 2^23 + q exactly (|q| < 2^22),
+// and one subtraction leaves q: two SIMD operations, no scalar lane in sight.
+inline batch widen_q8(const int8_t* q) {
+    int32_t four;  // the four bytes as one 32-bit load (wasm: v128.load32_zero)
+    std::memcpy(&four, q, sizeof four);
+    const __m128i biased = _mm_add_epi32(_mm_cvtepi8_epi32(_mm_cvtsi32_si128(four)), _mm_set1_epi32(0x4B400000));
+    return batch(_mm_sub_ps(_mm_castsi128_ps(biased), _mm_set1_ps(12582912.0f)));
+}
+// Sixteen int8 at once (one 16-byte load instead of four 4-byte ones, no sign extensions): q + 128
+// (a sign-bit flip) as unsigned bytes, interleaved with zeros to 16 bits and then with 0x4B00 to 32
+// bits, is the float 2^23 + q + 128; one subtraction each leaves q. 3 operations per batch of 4
+// instead of 5: in wasm the matvec is bound by operations, not by memory.
+constexpr int kQ8Block = 16;
+inline void widen_q8_block(const int8_t* q, batch (&w)[kQ8Block / L]) {
+    const __m128i u = _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q)), _mm_set1_epi8(-128));
+    const __m128i zero = _mm_setzero_si128(), magic = _mm_set1_epi16(0x4B00);
+    const __m128i lo = _mm_unpacklo_epi8(u, zero), hi = _mm_unpackhi_epi8(u, zero);
+    const __m128 c = _mm_set1_ps(8388736.0f);  // 2^23 + 128
+    w[0] = batch(_mm_sub_ps(_mm_castsi128_ps(_mm_unpacklo_epi16(lo, magic)), c));
+    w[1] = batch(_mm_sub_ps(_mm_castsi128_ps(_mm_unpackhi_epi16(lo, magic)), c));
+    w[2] = batch(_mm_sub_ps(_mm_castsi128_ps(_mm_unpacklo_epi16(hi, magic)), c));
+    w[3] = batch(_mm_sub_ps(_mm_castsi128_ps(_mm_unpackhi_epi16(hi, magic)), c));
+}
+#define GPT_WIDEN_Q8_BLOCK 1
+#else
+// Any other target: through a register-sized buffer (correct, not fast).
+inline batch widen_f16(const uint16_t* h) {
+    alignas(64) float t[L];
+    for (int i = 0; i < L; i++) t[i] = half_bits_to_float(h[i]);
+    return batch::load_aligned(t);
+}
+inline batch widen_q8(const int8_t* q) {
+    alignas(64) float t[L];
+    for (int i = 0; i < L; i++) t[i] = static_cast<float>(q[i]);
+    return batch::load_aligned(t);
+}
+#endif
+
+#ifndef GPT_WIDEN_Q8_BLOCK
+// Where the CPU converts int8 itself (or on the generic path) the block is one batch.
+constexpr int kQ8Block = L;
+inline void widen_q8_block(const int8_t* q, batch (&w)[1]) { w[0] = widen_q8(q); }
+#endif
+static_assert(kQ8Group % kQ8Block == 0, "a widening block must not straddle two Q8 groups");
+
+// out(R) = R rows of an F16 W(., K) · x(K) + bias: the float matvec with the rows widened as loaded.
+// (Folding widen_f16's multiply by 2^112 into x, once per chunk for all rows, was tried in wasm: no
+// measurable gain, so not kept.)
+template <int R>
+inline void matvec_f16_rows(float* out, const uint16_t* w, const float* x, const float* bias, int K) {
+    const int Kv = K - K % L;
+    batch acc[R];
+    for (int r = 0; r < R; r++) acc[r] = batch(0.0f);
+    for (int k = 0; k < Kv; k += L) {
+        const batch xv = load(x + k);
+        for (int r = 0; r < R; r++) acc[r] = xsimd::fma(widen_f16(w + static_cast<long>(r) * K + k), xv, acc[r]);
+    }
+    float sums[R];
+    reduce_rows(sums, acc);
+    for (int r = 0; r < R; r++) {
+        float s = sums[r];
+        for (int k = Kv; k < K; k++) s += half_bits_to_float(w[static_cast<long>(r) * K + k]) * x[k];
+        out[r] = s + (bias ? bias[r] : 0.0f);
+    }
+}
+
+// The same for Q8. Each group's products are summed unscaled (the int8 values widen exactly), and
+// the group's sum is scaled once: one FMA per group and row instead of a multiply per weight, and
+// no less accurate (the scale is one more rounding either way). That holds two accumulators per
+// row, so fewer rows fit the 16 registers of SSE / wasm.
+template <int R>
+inline void matvec_q8_rows(float* out, const int8_t* w, const float* scales, const float* x, const float* bias, int K) {
+    const int G = q8_groups(K), Kv = K - K % L;
+    batch acc[R];
+    for (int r = 0; r < R; r++) acc[r] = batch(0.0f);
+    for (int k0 = 0; k0 < Kv; k0 += kQ8Group) {  // L divides kQ8Group: no batch straddles two groups
+        const int k1 = std::min(k0 + kQ8Group, Kv);
+        batch g[R];
+        for (int r = 0; r < R; r++) g[r] = batch(0.0f);
+        int k = k0;
+        for (; k + kQ8Block <= k1; k += kQ8Block) {
+            constexpr int NB = kQ8Block / L;
+            batch xv[NB];
+            for (int b = 0; b < NB; b++) xv[b] = load(x + k + b * L);
+            for (int r = 0; r < R; r++) {
+                batch wv[NB];
+                widen_q8_block(w + static_cast<long>(r) * K + k, wv);
+                for (int b = 0; b < NB; b++) g[r] = xsimd::fma(wv[b], xv[b], g[r]);
+            }
+        }
+        for (; k < k1; k += L) {  // the last group's batches past the last whole block
+            const batch xv = load(x + k);
+            for (int r = 0; r < R; r++) g[r] = xsimd::fma(widen_q8(w + static_cast<long>(r) * K + k), xv, g[r]);
+        }
+        const int gi = k0 / kQ8Group;
+        for (int r = 0; r < R; r++) acc[r] = xsimd::fma(g[r], batch(scales[static_cast<long>(r) * G + gi]), acc[r]);
+    }
+    float sums[R];
+    reduce_rows(sums, acc);
+    for (int r = 0; r < R; r++) {
+        float s = sums[r];
+        for (int k = Kv; k < K; k++) {
+            s += static_cast<float>(w[static_cast<long>(r) * K + k]) * scales[static_cast<long>(r) * G + k / kQ8Group] * x[k];
+        }
+        out[r] = s + (bias ? bias[r] : 0.0f);
+    }
+}
+
+constexpr int kF16Rows = 8;                 // as the float matvec
+constexpr int kQ8Rows = L >= 16 ? 8 : 4;    // 2 accumulators per row (see matvec_q8_rows)
+
+void matvec_f16(float* out, const uint16_t* w, const float* x, const float* bias, int M, int K) {
+    int m = 0;
+    for (; m + kF16Rows <= M; m += kF16Rows)
+        matvec_f16_rows<kF16Rows>(out + m, w + static_cast<long>(m) * K, x, bias ? bias + m : nullptr, K);
+    for (; m < M; m++) matvec_f16_rows<1>(out + m, w + static_cast<long>(m) * K, x, bias ? bias + m : nullptr, K);
+}
+
+void matvec_q8(float* out, const int8_t* w, const float* scales, const float* x, const float* bias, int M, int K) {
+    const long G = q8_groups(K);
+    int m = 0;
+    for (; m + kQ8Rows <= M; m += kQ8Rows)
+        matvec_q8_rows<kQ8Rows>(out + m, w + static_cast<long>(m) * K, scales + m * G, x, bias ? bias + m : nullptr, K);
+    for (; m < M; m++) matvec_q8_rows<1>(out + m, w + static_cast<long>(m) * K, scales + m * G, x, bias ? bias + m : nullptr, K);
+}
+
+// out(n) = W(row, k0 .. k0 + n) widened, for an F16 or Q8 W(., K); k0 is a multiple of L (0, or a
+// k block start), so no batch straddles two Q8 groups. Q8: q * scale, one rounding, as the scalar twin.
+void widen_range(float* out, WeightView w, int row, int K, int k0, int n) {
+    const long base = static_cast<long>(row) * K + k0;
+    const int nv = n - n % L;
+    if (w.format == WFormat::F16) {
+        const uint16_t* h = static_cast<const uint16_t*>(w.data) + base;
+        for (int i = 0; i < nv; i += L) widen_f16(h + i).store_unaligned(out + i);
+        for (int i = nv; i < n; i++) out[i] = half_bits_to_float(h[i]);
+    } else {
+        const int8_t* q = static_cast<const int8_t*>(w.data) + base;
+        const float* sc = w.scales + static_cast<long>(row) * q8_groups(K);
+        for (int i = 0; i < nv; i += L) (widen_q8(q + i) * batch(sc[(k0 + i) / kQ8Group])).store_unaligned(out + i);
+        for (int i = nv; i < n; i++) out[i] = static_cast<float>(q[i]) * sc[(k0 + i) / kQ8Group];
+    }
+}
+
+// Packs the rows m0 .. m0 + nr of a compact W(M, K) as the columns of B = Wᵀ: each row's k block is
+// widened with SIMD into a buffer, then scattered into the panel's column (the float packer gathers
+// the same way).
+struct PackCompact {
+    WeightView w;
+    int K;
+    void operator()(float* panel, int m0, int nr, int k0, int kc) const {
+        constexpr int NR = 2 * L;
+        alignas(64) float row[kKC];  // (kc) one widened row segment
+        for (int j = 0; j < NR; j++) {
+            if (j < nr) widen_range(row, w, m0 + j, K, k0, kc);
+            for (int k = 0; k < kc; k++) panel[k * NR + j] = j < nr ? row[k] : 0.0f;
+        }
+    }
+};
 
 }  // namespace
 
@@ -188,16 +412,25 @@ void matmul(float* out, const float* x, const float* w, const float* bias, int N
     gemm<true>(out, M, x, K, w, K, bias, 1.0f, N, M, K);
 }
 
-// Compact formats: float32 goes to the kernels above; F16 and Q8 use the scalar twins until their
-// SIMD widening lands (issue 14).
+// ---- Compact weights (issue 14): F16 and Q8 widened to float32 in registers ----
+
 void matvec_w(float* out, WeightView w, const float* x, const float* bias, int M, int K) {
-    if (w.format == WFormat::F32) return matvec(out, w.as_f32(), x, bias, M, K);
-    scalar::matvec_w(out, w, x, bias, M, K);
+    switch (w.format) {
+        case WFormat::F32: return matvec(out, w.as_f32(), x, bias, M, K);
+        case WFormat::F16: return matvec_f16(out, static_cast<const uint16_t*>(w.data), x, bias, M, K);
+        case WFormat::Q8: return matvec_q8(out, static_cast<const int8_t*>(w.data), w.scales, x, bias, M, K);
+    }
 }
 
 void matmul_w(float* out, const float* x, WeightView w, const float* bias, int N, int M, int K) {
     if (w.format == WFormat::F32) return matmul(out, x, w.as_f32(), bias, N, M, K);
-    scalar::matmul_w(out, x, w, bias, N, M, K);
+    // Few rows: every row reads all of W anyway, and the matvec reads it in its compact form.
+    if (N < 4) {
+        for (int n = 0; n < N; n++) simd::matvec_w(out + static_cast<long>(n) * M, w, x + static_cast<long>(n) * K, bias, M, K);
+        return;
+    }
+    // The GEMM widens while it packs: each (m0, k0) panel is widened once and used for all N rows.
+    gemm_packed<false>(out, M, x, K, PackCompact{w, K}, bias, 1.0f, N, M, K);
 }
 
 void widen_row(float* out, WeightView w, int row, int K) {
@@ -205,7 +438,7 @@ void widen_row(float* out, WeightView w, int row, int K) {
         const float* r = w.as_f32() + static_cast<long>(row) * K;
         return void(std::copy(r, r + K, out));
     }
-    scalar::widen_row(out, w, row, K);
+    widen_range(out, w, row, K, 0, K);
 }
 
 void gemm_nt(float* out, int ldo, const float* x, int ldx, const float* w, int ldw, float alpha, int N, int M, int K) {

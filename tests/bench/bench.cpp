@@ -5,6 +5,8 @@
 //   gpt_bench model FILE [--contexts 64,128,256] [--prefill N] [--reps R]
 //                                          kernels at the model's shapes, decode and prefill speed
 //   gpt_bench train PRESET [--steps S]     training speed of a preset (engine/trainer.h)
+//   gpt_bench weights [--reps R]           matvec with W as float32, float16 and int8 (issue 14) at
+//                                          GPT-2 small's shapes: time, GB/s of W read, ratios
 // Prints one JSON object on stdout. Every figure is the median of several timed runs after a warm-up;
 // every kernel is checked against its scalar twin before it is timed.
 #include <algorithm>
@@ -12,6 +14,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <random>
@@ -244,6 +247,103 @@ int cmd_model(const std::string& path, const std::vector<int>& contexts, int pre
     return 0;
 }
 
+// ---- weights ----
+
+// float -> IEEE half, round to nearest even, clamped to +-65504 (the bench's own data only).
+uint16_t float_to_half(float f) {
+    uint32_t x;
+    std::memcpy(&x, &f, sizeof x);
+    const uint16_t sign = static_cast<uint16_t>((x >> 16) & 0x8000);
+    x &= 0x7FFFFFFF;
+    if (x >= 0x477FF000) return sign | 0x7BFF;
+    if (x < 0x38800000) {  // a half subnormal: m * 2^-24
+        float a;
+        std::memcpy(&a, &x, sizeof a);
+        return sign | static_cast<uint16_t>(std::nearbyint(a * 16777216.0f));
+    }
+    const uint32_t r = x + 0x0FFF + ((x >> 13) & 1) - (112u << 23);
+    return sign | static_cast<uint16_t>(r >> 13);
+}
+
+// matvec of one row against W(M, K) stored as F32, F16 and Q8 (the same N(0, 0.02) weights, as
+// GPT-2's: some halves are subnormal), at GPT-2 small's Linear shapes. Decoding is one matvec per
+// layer and token: memory-bound, so the compact formats should approach their byte ratio.
+int cmd_weights(int reps) {
+    struct Shape {
+        const char* name;
+        int M, K;
+    };
+    const Shape shapes[] = {{"qkv", 3 * 768, 768}, {"fc", 3072, 768}, {"mlp_proj", 768, 3072}, {"lm_head", 50257, 768}};
+    std::mt19937 rng(5);
+    std::ostringstream out;
+    out << "{\"build\": \"" << build_name() << "\", \"kernels\": \"" << kernels_name() << "\", \"shapes\": [";
+    for (size_t si = 0; si < std::size(shapes); si++) {
+        const Shape& s = shapes[si];
+        const size_t n = static_cast<size_t>(s.M) * s.K;
+        const int G = gpt::ops::q8_groups(s.K);
+        std::vector<float> wf = random_vector(n, rng);
+        for (auto& v : wf) v *= 0.02f;
+        std::vector<uint16_t> wh(n);
+        for (size_t i = 0; i < n; i++) wh[i] = float_to_half(wf[i]);
+        std::vector<int8_t> wq(n);
+        std::vector<float> scales(static_cast<size_t>(s.M) * G);
+        for (int m = 0; m < s.M; m++) {
+            for (int g = 0; g < G; g++) {
+                const long k0 = static_cast<long>(m) * s.K + g * gpt::ops::kQ8Group, k1 = std::min<long>(k0 + gpt::ops::kQ8Group, static_cast<long>(m + 1) * s.K);
+                float mx = 0;
+                for (long i = k0; i < k1; i++) mx = std::max(mx, std::fabs(wf[i]));
+                const float sc = mx > 0 ? mx / 127 : 1.0f;
+                scales[static_cast<size_t>(m) * G + g] = sc;
+                for (long i = k0; i < k1; i++) wq[i] = static_cast<int8_t>(std::lround(wf[i] / sc));
+            }
+        }
+        const auto x = random_vector(static_cast<size_t>(s.K), rng);
+        std::vector<float> y(static_cast<size_t>(s.M)), ref(y.size());
+        const gpt::ops::WeightView views[] = {gpt::ops::WeightView::f32(wf.data()), {gpt::ops::WFormat::F16, wh.data(), nullptr},
+                                              {gpt::ops::WFormat::Q8, wq.data(), scales.data()}};
+        const char* names[] = {"f32", "f16", "q8"};
+        const double bytes[] = {4.0 * n, 2.0 * n, 1.0 * n + 4.0 * scales.size()};
+        for (int f = 0; f < 3; f++) {
+            gpt::ops::matvec_w(y.data(), views[f], x.data(), nullptr, s.M, s.K);
+            gpt::ops::scalar::matvec_w(ref.data(), views[f], x.data(), nullptr, s.M, s.K);
+            if (!close_to_scalar(y, ref, s.K)) {
+                std::fprintf(stderr, "gpt_bench: %s matvec_w (%s) disagrees with its scalar twin\n", s.name, names[f]);
+                std::exit(1);
+            }
+        }
+        // The three formats take turns within each repetition, and each ratio is the median of the
+        // per-repetition ratios: a busy machine slows neighbouring timings alike.
+        std::vector<double> times[3], r16, r8;
+        for (int rep = 0; rep < reps; rep++) {
+            for (int f = 0; f < 3; f++)
+                times[f].push_back(time_median([&] { gpt::ops::matvec_w(y.data(), views[f], x.data(), nullptr, s.M, s.K); }, 1));
+            r16.push_back(times[0].back() / times[1].back());
+            r8.push_back(times[0].back() / times[2].back());
+        }
+        const double t[3] = {median(times[0]), median(times[1]), median(times[2])};
+        // matmul_w of a 128-token prefill (the GEMM widening while it packs); not for the head,
+        // which runs on one row.
+        const bool head = std::string(s.name) == "lm_head";
+        const int N = 128;
+        const auto xs = random_vector(static_cast<size_t>(N) * s.K, rng);
+        std::vector<float> ys(head ? 0 : static_cast<size_t>(N) * s.M);
+        double tm[3] = {0, 0, 0};
+        for (int f = 0; f < 3 && !head; f++)
+            tm[f] = time_median([&] { gpt::ops::matmul_w(ys.data(), xs.data(), views[f], nullptr, N, s.M, s.K); }, 3);
+        out << (si ? ", " : "") << "{\"name\": \"" << s.name << "\", \"M\": " << s.M << ", \"K\": " << s.K;
+        for (int f = 0; f < 3; f++) {
+            out << ", \"" << names[f] << "_us\": " << json_number(t[f] * 1e6) << ", \"" << names[f]
+                << "_GBps\": " << json_number(bytes[f] / t[f] / 1e9);
+        }
+        for (int f = 0; f < 3; f++)
+            out << ", \"" << names[f] << "_matmul128_GFLOPs\": " << (head ? std::string("null") : json_number(2.0 * N * n / tm[f] / 1e9));
+        out << ", \"f16_speedup\": " << json_number(median(r16)) << ", \"q8_speedup\": " << json_number(median(r8)) << "}";
+    }
+    out << "]}";
+    std::printf("%s\n", out.str().c_str());
+    return 0;
+}
+
 // ---- train ----
 
 // This thread's CPU time: what a busy machine (other processes on the same cores) disturbs less than
@@ -306,6 +406,10 @@ int cmd_train(const std::string& name, int steps) {
 int main(int argc, char** argv) {
     const std::vector<std::string> args(argv + 1, argv + argc);
     if (!args.empty() && args[0] == "limits") return cmd_limits();
+    if (!args.empty() && args[0] == "weights") {
+        const int reps = args.size() >= 3 && args[1] == "--reps" ? std::max(1, std::atoi(args[2].c_str())) : 7;
+        return cmd_weights(reps);
+    }
     if (args.size() >= 2 && args[0] == "model") {
         std::vector<int> contexts = {64, 128, 256};
         int prefill = 0, reps = 5;
@@ -326,6 +430,6 @@ int main(int argc, char** argv) {
         const int steps = args.size() >= 4 && args[2] == "--steps" ? std::max(1, std::atoi(args[3].c_str())) : 10;
         return cmd_train(args[1], steps);
     }
-    std::fprintf(stderr, "usage: gpt_bench limits | gpt_bench train PRESET [--steps S] | gpt_bench model FILE [--contexts 64,128,256] [--prefill N] [--reps R]\n");
+    std::fprintf(stderr, "usage: gpt_bench limits | gpt_bench weights [--reps R] | gpt_bench train PRESET [--steps S] | gpt_bench model FILE [--contexts 64,128,256] [--prefill N] [--reps R]\n");
     return 2;
 }

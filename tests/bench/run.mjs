@@ -46,6 +46,8 @@ for (const build of Object.keys(builds)) {
   if (!(quick && build === 'native-scalar')) {
     r.gpt2small = run(build, ['model', GPT2, '--contexts', '128', '--prefill', '128', '--reps', '3']);
   }
+  // Compact weights (issue 14): matvec with W as f32, f16, int8 at GPT-2 small's shapes.
+  if (build !== 'native-scalar') r.weights = run(build, ['weights', '--reps', reps]);
   results.builds[build] = r;
 }
 
@@ -184,6 +186,19 @@ for (const [model, label] of [['shakespeare', 'shipped model (1.8M)'], ['gpt2sma
 for (const k of B['native-simd'].shakespeare.kernel_shapes) {
   row(`matvec ${k.name} ${k.M}x${k.K}, GFLOP/s`, ...Object.keys(B).map((b) => num(mv(b, k.name).matvec_GFLOPs, 1)));
   if (k.matmul_GFLOPs !== null) row(`matmul ${k.name} ${k.N}x${k.K} · ${k.K}x${k.M}, GFLOP/s`, ...Object.keys(B).map((b) => num(mv(b, k.name).matmul_GFLOPs, 1)));
+}
+for (const k of B['native-simd'].weights.shapes) {
+  const cell = (b, f) => {
+    const s = B[b].weights?.shapes.find((x) => x.name === k.name);
+    return s ? `${num(s[`${f}_us`], 0)} us, ${num(s[`${f}_GBps`], 1)} GB/s${f === 'f32' ? '' : ` (${num(s[`${f}_speedup`], 2)}x)`}` : '—';
+  };
+  for (const f of ['f32', 'f16', 'q8']) row(`matvec_w ${f} ${k.name} ${k.M}x${k.K}`, ...Object.keys(B).map((b) => cell(b, f)));
+  if (k.f32_matmul128_GFLOPs !== null) {
+    row(`matmul_w 128 rows ${k.name}, GFLOP/s f32 / f16 / q8`, ...Object.keys(B).map((b) => {
+      const s = B[b].weights?.shapes.find((x) => x.name === k.name);
+      return s ? ['f32', 'f16', 'q8'].map((f) => num(s[`${f}_matmul128_GFLOPs`], 1)).join(' / ') : '—';
+    }));
+  }
 }
 const w = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
 console.log(rows.map((r) => r.map((c, i) => (i === 0 ? String(c).padEnd(w[i]) : String(c).padStart(w[i]))).join('  ')).join('\n'));

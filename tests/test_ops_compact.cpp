@@ -1,0 +1,239 @@
+// The compact-weight kernels (matvec_w, matmul_w, widen_row; issue 14) with W as F16 and Q8, SIMD
+// against the scalar twin, at every K in 0 .. 2*lanes+3 and around the Q8 group size, M not a
+// multiple of the row blocks, and misaligned weights, scales, x and bias.
+//
+// Tolerance as tests/test_ops.cpp: both are sums of K (+1 bias, +1 Q8 scale) rounded products of the
+// same widened weights in different orders, so they are within 2 gamma_{K+2} sum |w x| (+ |bias|)
+// of each other (Higham 3.1). Widening itself is exact (a half is a float; q * scale is one rounding
+// in both), so widen_row must agree bit for bit.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "helpers.h"
+#include "ops/ops.h"
+#include "safetensors.h"
+
+using namespace gpt;
+
+namespace {
+
+double gamma(int n) { return n * kU / (1 - n * kU); }
+
+// A copy of v whose data() is `shift` elements past a 64-byte boundary.
+template <class T>
+struct ShiftedT {
+    std::vector<T> storage;
+    T* p;
+    ShiftedT(const std::vector<T>& v, int shift) : storage(v.size() + 64 / sizeof(T) + 16) {
+        auto addr = reinterpret_cast<uintptr_t>(storage.data());
+        T* base = storage.data() + ((64 - addr % 64) % 64) / sizeof(T);
+        p = base + shift;
+        std::copy(v.begin(), v.end(), p);
+    }
+};
+
+// Finite halves of every kind: mostly moderate normals, and subnormals, +-0, +-65504 (the largest)
+// and any finite pattern.
+std::vector<uint16_t> random_halves(size_t n, std::mt19937& rng) {
+    std::vector<uint16_t> h(n);
+    for (auto& v : h) {
+        const uint16_t sign = (rng() & 1) ? 0x8000 : 0;
+        const uint16_t mant = rng() & 0x3FF;
+        switch (rng() % 10) {
+            case 0: v = sign | mant; break;                              // subnormal (or +-0)
+            case 1: v = sign; break;                                     // +-0
+            case 2: v = sign | 0x7BFF; break;                            // +-65504
+            case 3: v = sign | ((rng() % 31) << 10) | mant; break;       // any finite
+            default: v = sign | ((5 + rng() % 16) << 10) | mant; break;  // 2^-10 .. 2^5
+        }
+    }
+    return h;
+}
+
+std::vector<int8_t> random_q8(size_t n, std::mt19937& rng) {
+    std::vector<int8_t> q(n);
+    for (auto& v : q) v = static_cast<int8_t>(static_cast<int>(rng() % 256) - 128);  // -128 .. 127
+    if (n > 0) q[0] = -128;
+    if (n > 1) q[n - 1] = 127;
+    return q;
+}
+
+// Scales spread over 2^-12 .. 2^2, a few zero or negative: groups of very different size.
+std::vector<float> random_scales(size_t n, std::mt19937& rng) {
+    std::vector<float> s(n);
+    std::uniform_real_distribution<float> u(0.5f, 1.0f);
+    for (auto& v : s) {
+        const int r = static_cast<int>(rng() % 16);
+        v = r == 0 ? 0.0f : std::ldexp(u(rng), -12 + static_cast<int>(rng() % 15)) * (r == 1 ? -1.0f : 1.0f);
+    }
+    return s;
+}
+
+// A W(M, K) of one format with its storage, misaligned by `shift` elements (scales by shift + 1).
+struct Weights {
+    ops::WFormat format;
+    std::vector<float> f;  // F32 data
+    std::vector<uint16_t> h;
+    std::vector<int8_t> q;
+    std::vector<float> s;
+    ShiftedT<float> fs;
+    ShiftedT<uint16_t> hs;
+    ShiftedT<int8_t> qs;
+    ShiftedT<float> ss;
+    Weights(ops::WFormat fmt, int M, int K, int shift, std::mt19937& rng)
+        : format(fmt),
+          f(fmt == ops::WFormat::F32 ? random_floats(static_cast<size_t>(M) * K, rng) : std::vector<float>()),
+          h(fmt == ops::WFormat::F16 ? random_halves(static_cast<size_t>(M) * K, rng) : std::vector<uint16_t>()),
+          q(fmt == ops::WFormat::Q8 ? random_q8(static_cast<size_t>(M) * K, rng) : std::vector<int8_t>()),
+          s(fmt == ops::WFormat::Q8 ? random_scales(static_cast<size_t>(M) * ops::q8_groups(K), rng) : std::vector<float>()),
+          fs(f, shift), hs(h, shift), qs(q, shift), ss(s, (shift + 1) % 4) {}
+    ops::WeightView view() const {
+        switch (format) {
+            case ops::WFormat::F16: return {format, hs.p, nullptr};
+            case ops::WFormat::Q8: return {format, qs.p, ss.p};
+            case ops::WFormat::F32: break;
+        }
+        return ops::WeightView::f32(fs.p);
+    }
+    // |W(m, k)|, from the scalar widening (the reference's own view of W).
+    std::vector<float> widened(int M, int K) const {
+        std::vector<float> w(static_cast<size_t>(M) * K);
+        for (int m = 0; m < M; m++) ops::scalar::widen_row(w.data() + static_cast<long>(m) * K, view(), m, K);
+        return w;
+    }
+};
+
+const char* name(ops::WFormat f) { return f == ops::WFormat::F16 ? "F16" : f == ops::WFormat::Q8 ? "Q8" : "F32"; }
+
+std::vector<int> k_values() {
+    std::vector<int> ks;
+    for (int k = 0; k <= 2 * ops::simd_lanes() + 3; k++) ks.push_back(k);
+    for (int k : {31, 32, 33, 63, 64, 65, 100, 768})
+        if (k > 2 * ops::simd_lanes() + 3) ks.push_back(k);
+    return ks;
+}
+
+bool same_bits(float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+
+}  // namespace
+
+TEST_CASE("matvec_w: SIMD equals scalar for F16 and Q8 at every K, M and alignment", "[ops][compact]") {
+    std::mt19937 rng(21);
+    for (ops::WFormat fmt : {ops::WFormat::F32, ops::WFormat::F16, ops::WFormat::Q8}) {
+        for (int K : k_values()) {
+            for (int M : {0, 1, 2, 3, 4, 5, 7, 8, 9, 12, 13, 17, 19}) {
+                const int shift = (M + K) % 7;
+                const Weights w(fmt, M, K, shift, rng);
+                const ShiftedT<float> x(random_floats(K, rng), 3 - shift % 4), bias(random_floats(M, rng), shift % 4);
+                const auto wf = w.widened(M, K);
+                for (const float* b : {static_cast<const float*>(bias.p), static_cast<const float*>(nullptr)}) {
+                    std::vector<float> o1(M + 1, 7.0f), o2(M + 1, 7.0f);
+                    ops::simd::matvec_w(o1.data(), w.view(), x.p, b, M, K);
+                    ops::scalar::matvec_w(o2.data(), w.view(), x.p, b, M, K);
+                    for (int m = 0; m < M; m++) {
+                        double mag = b ? std::fabs(b[m]) : 0.0;
+                        for (int k = 0; k < K; k++) mag += std::fabs(static_cast<double>(wf[m * K + k]) * x.p[k]);
+                        INFO(name(fmt) << " M=" << M << " K=" << K << " m=" << m << " simd=" << o1[m] << " scalar=" << o2[m]);
+                        REQUIRE(std::isfinite(o1[m]));
+                        REQUIRE(std::fabs(o1[m] - o2[m]) <= 2 * gamma(K + 2) * mag + 1e-30);
+                    }
+                    REQUIRE(o1[M] == 7.0f);  // nothing written past the end
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE("matmul_w: SIMD (widening while packing) equals scalar for F16 and Q8", "[ops][compact]") {
+    std::mt19937 rng(22);
+    const int lanes = ops::simd_lanes();
+    for (ops::WFormat fmt : {ops::WFormat::F32, ops::WFormat::F16, ops::WFormat::Q8}) {
+        for (int N = 1; N <= 13; N++) {
+            for (int M : {1, 2 * lanes - 1, 2 * lanes, 2 * lanes + 3, 9, 33}) {
+                // 300: two k blocks of the packed GEMM, the second starting inside no Q8 group.
+                for (int K : {0, 1, lanes + 1, 31, 32, 33, 65, 100, 300}) {
+                    const int shift = (N + M + K) % 7;
+                    const Weights w(fmt, M, K, shift, rng);
+                    const ShiftedT<float> x(random_floats(static_cast<size_t>(N) * K, rng), (shift + 2) % 4),
+                        bias(random_floats(M, rng), 1);
+                    const auto wf = w.widened(M, K);
+                    for (const float* b : {static_cast<const float*>(bias.p), static_cast<const float*>(nullptr)}) {
+                        std::vector<float> o1(static_cast<size_t>(N) * M + 1, 7.0f), o2(o1.size(), 7.0f);
+                        ops::simd::matmul_w(o1.data(), x.p, w.view(), b, N, M, K);
+                        ops::scalar::matmul_w(o2.data(), x.p, w.view(), b, N, M, K);
+                        for (int n = 0; n < N; n++) {
+                            for (int m = 0; m < M; m++) {
+                                double mag = b ? std::fabs(b[m]) : 0.0;
+                                for (int k = 0; k < K; k++) mag += std::fabs(static_cast<double>(wf[m * K + k]) * x.p[n * K + k]);
+                                INFO(name(fmt) << " N=" << N << " M=" << M << " K=" << K << " n=" << n << " m=" << m);
+                                REQUIRE(std::fabs(o1[n * M + m] - o2[n * M + m]) <= 2 * gamma(K + 2) * mag + 1e-30);
+                            }
+                        }
+                        REQUIRE(o1.back() == 7.0f);
+                    }
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE("widen_row: SIMD equals scalar bit for bit", "[ops][compact]") {
+    std::mt19937 rng(23);
+    for (ops::WFormat fmt : {ops::WFormat::F32, ops::WFormat::F16, ops::WFormat::Q8}) {
+        for (int K : k_values()) {
+            const int M = 3, shift = K % 7;
+            const Weights w(fmt, M, K, shift, rng);
+            for (int row = 0; row < M; row++) {
+                std::vector<float> o1(K + 1, 7.0f), o2(K + 1, 7.0f);
+                ops::simd::widen_row(o1.data(), w.view(), row, K);
+                ops::scalar::widen_row(o2.data(), w.view(), row, K);
+                for (int k = 0; k < K; k++) {
+                    INFO(name(fmt) << " K=" << K << " row=" << row << " k=" << k << " simd=" << o1[k] << " scalar=" << o2[k]);
+                    REQUIRE(same_bits(o1[k], o2[k]));
+                }
+                REQUIRE(o1[K] == 7.0f);
+            }
+        }
+    }
+}
+
+TEST_CASE("widen_row of F16 is safetensors::half_to_float for every finite half", "[ops][compact]") {
+    std::vector<uint16_t> all;  // (63488) every pattern but exponent 31 (infinities and NaN)
+    for (uint32_t h = 0; h < 0x10000; h++)
+        if (((h >> 10) & 0x1F) != 0x1F) all.push_back(static_cast<uint16_t>(h));
+    REQUIRE(all.size() == 63488);
+    const int K = static_cast<int>(all.size());
+    const ops::WeightView w{ops::WFormat::F16, all.data(), nullptr};
+    std::vector<float> scalar(K), simd(K);
+    ops::scalar::widen_row(scalar.data(), w, 0, K);
+    ops::simd::widen_row(simd.data(), w, 0, K);
+    for (int i = 0; i < K; i++) {
+        const float want = safetensors::half_to_float(all[i]);
+        INFO("half 0x" << std::hex << all[i] << std::dec << " want " << want << " scalar " << scalar[i] << " simd " << simd[i]);
+        REQUIRE(same_bits(scalar[i], want));
+        REQUIRE(same_bits(simd[i], want));
+    }
+}
+
+TEST_CASE("matvec_w of a one-hot x picks W's widened column exactly", "[ops][compact]") {
+    // x = e_j: every sum has one non-zero term, so SIMD and scalar must both return W(m, j) exactly
+    // (times the group's scale): the sums cannot hide a widening that is off.
+    std::mt19937 rng(24);
+    const int M = 13, K = 2 * ops::simd_lanes() + 37;
+    for (ops::WFormat fmt : {ops::WFormat::F16, ops::WFormat::Q8}) {
+        const Weights w(fmt, M, K, 3, rng);
+        const auto wf = w.widened(M, K);
+        for (int j = 0; j < K; j++) {
+            std::vector<float> x(K, 0.0f), o(M);
+            x[j] = 1.0f;
+            ops::simd::matvec_w(o.data(), w.view(), x.data(), nullptr, M, K);
+            for (int m = 0; m < M; m++) {
+                INFO(name(fmt) << " j=" << j << " m=" << m);
+                REQUIRE(o[m] == wf[m * K + j]);
+            }
+        }
+    }
+}
