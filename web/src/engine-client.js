@@ -51,7 +51,8 @@ export class EngineClient {
   // {info, bytes, ms}; rejects with an Error whose message says what went wrong. current() is
   // asked before the bytes go to the worker: a load overtaken by a later one stops there, so the
   // worker ends with the model asked for last.
-  async load(source, onProgress = () => {}, current = () => true) {
+  // weightsIn: 'auto' | 'f32' | 'f16' | 'int8', the format the weight matrices are kept in.
+  async load(source, onProgress = () => {}, current = () => true, weightsIn = 'auto') {
     await this.ready;
     if (this.dead) throw new Error('the engine was restarted');
     // A URL's download is shared with other playgrounds on the page: this worker gets its own copy.
@@ -61,7 +62,7 @@ export class EngineClient {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ type: MSG.LOAD, id, bytes, extras }, [bytes]);
+      this.worker.postMessage({ type: MSG.LOAD, id, bytes, extras, weightsIn }, [bytes]);
     });
   }
 

@@ -16,7 +16,7 @@ let study = 0;        // the id of the head study under way ('heads'): a newer o
 
 const post = (msg, transfer = []) => self.postMessage(msg, transfer);
 
-async function load({ id, bytes, extras = {} }) {
+async function load({ id, bytes, extras = {}, weightsIn = 'auto' }) {
   const t0 = performance.now();
   try {
     Module ??= await ready;
@@ -26,6 +26,8 @@ async function load({ id, bytes, extras = {} }) {
       const r = engine.setFile(name, text);
       if (!r.ok) throw new Error(r.message);
     }
+    const w = engine.setWeightsIn(weightsIn);
+    if (!w.ok) throw new Error(w.message);
     // Allocate first: growing the wasm memory detaches the old HEAPU8 view.
     const ptr = engine.uploadBuffer(bytes.byteLength);
     if (!ptr) throw new Error(`the file is too large to load (${bytes.byteLength} bytes)`);
