@@ -13,7 +13,10 @@ export function weightsLine(info) {
 // The select drives the setting; the setting's change reloads what is loaded (or being loaded).
 export function bindWeightsIn(el) {
   const select = el.$('select[name=weightsIn]');
-  select.addEventListener('change', () => el.applySettings({ weightsIn: select.value }));
+  select.addEventListener('change', () => {
+    el.applySettings({ weightsIn: select.value });
+    el.emitSettings();  // the page's URL keeps it
+  });
   return {
     sync: (s) => { if (select.value !== s.weightsIn) select.value = s.weightsIn; },
     changed: (before, s) => {
