@@ -69,6 +69,15 @@ class Engine {
         return success();
     }
 
+    // The format the weight matrices of the next loads are kept in: "auto" (the default), "f32",
+    // "f16" or "int8" (weights_format.h). A bad name is refused and changes nothing.
+    val set_weights_in(const std::string& name) {
+        auto w = gpt::parse_weights_in(name);
+        if (!w) return failure(w.error());
+        weights_in_ = w.value();
+        return success();
+    }
+
     val load() {
         // Everything this load consumes leaves the engine first, so that whatever happens below (a
         // refusal, or an exception that escapes), the next load starts clean.
@@ -78,7 +87,9 @@ class Engine {
         files.weights = upload.get();
         files.weights_size = std::exchange(upload_size_, 0);
         std::optional<gpt::Result<gpt::Model>> loaded;
-        if (val caught = guarded([&] { loaded.emplace(gpt::Model::load(files, available_memory())); }); !caught.isNull()) return caught;
+        if (val caught = guarded([&] { loaded.emplace(gpt::Model::load(files, available_memory(), weights_in_)); }); !caught.isNull()) {
+            return caught;
+        }
         return install(*loaded, 0);
     }
 
@@ -94,7 +105,7 @@ class Engine {
         }
         gpt::CheckpointFiles side = std::move(files_);
         files_ = gpt::CheckpointFiles();
-        loader_ = std::make_unique<gpt::ModelLoader>(side, static_cast<uint64_t>(size), available_memory());
+        loader_ = std::make_unique<gpt::ModelLoader>(side, static_cast<uint64_t>(size), available_memory(), weights_in_);
         return success();
     }
 
@@ -164,6 +175,8 @@ class Engine {
         i.set("vocabSize", c.vocab_size);
         i.set("params", static_cast<double>(model_->num_params()));
         i.set("dtype", model_->dtype());
+        i.set("weightsIn", std::string(gpt::format_name(model_->weights_format())));  // the matrices in memory
+        i.set("weightsBytes", static_cast<double>(model_->weights_bytes()));
         i.set("kernels", std::string(GPT_SIMD ? gpt::ops::simd_arch_name() : "scalar"));
         i.set("tokenizer", std::string(model_->tokenizer().kind()));
         i.set("layout", model_->layout());
@@ -607,6 +620,7 @@ class Engine {
     size_t piece_size_ = 0;
     size_t upload_size_ = 0;
     gpt::CheckpointFiles files_;  // what comes beside the uploaded weights
+    gpt::WeightsIn weights_in_ = gpt::WeightsIn::automatic;  // for the next loads (setWeightsIn)
     std::vector<float> rows_;    // rows(): (L, NH, len) of the last step's query
     std::vector<float> packed_;  // prompt_rows(): (rows, L, NH, len_q)
     bool stopped_ = false;
@@ -619,6 +633,7 @@ EMSCRIPTEN_BINDINGS(gpt_playground) {
         .constructor<>()
         .function("uploadBuffer", &Engine::upload_buffer)
         .function("setFile", &Engine::set_file)
+        .function("setWeightsIn", &Engine::set_weights_in)
         .function("load", &Engine::load)
         .function("beginLoad", &Engine::begin_load)
         .function("loadBuffer", &Engine::load_buffer)

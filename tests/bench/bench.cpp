@@ -177,7 +177,9 @@ int cmd_model(const std::string& path, const std::vector<int>& contexts, int pre
         return 1;
     }
     std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    auto loaded = gpt::Model::load(bytes.data(), bytes.size());
+    // float32 explicitly: under auto a GPT-2-small-sized model would be kept in int8 (README,
+    // "Weights in memory"), and these figures are float32's.
+    auto loaded = gpt::Model::load(bytes.data(), bytes.size(), UINT64_MAX, gpt::WeightsIn::f32);
     if (!loaded) {
         std::fprintf(stderr, "gpt_bench: %s\n", loaded.error().c_str());
         return 1;

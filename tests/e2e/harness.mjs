@@ -80,8 +80,9 @@ export async function generatedText(page) {
 
 // The continuation the native CLI prints for the same weights, prompt and settings.
 // ablate, uniform: head lists "L.H,L.H" (the head experiments), passed on when not empty.
-export function cliText({ weights, prompt, tokens, temperature, topK = 0, topP = 1, seed, ablate = '', uniform = '' }) {
-  const heads = [...(ablate ? ['--ablate', ablate] : []), ...(uniform ? ['--uniform', uniform] : [])];
+export function cliText({ weights, prompt, tokens, temperature, topK = 0, topP = 1, seed, ablate = '', uniform = '', weightsIn = '' }) {
+  const heads = [...(ablate ? ['--ablate', ablate] : []), ...(uniform ? ['--uniform', uniform] : []),
+                 ...(weightsIn ? ['--weights-in', weightsIn] : [])];
   const out = execFileSync(join(root, 'build', 'native', 'gpt'), ['generate', '--weights', weights, `--prompt=${prompt}`,
     '--tokens', String(tokens), '--temperature', String(temperature), '--top-k', String(topK), '--top-p', String(topP),
     '--seed', String(seed), ...heads], { encoding: 'utf8' });

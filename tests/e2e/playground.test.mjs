@@ -168,6 +168,21 @@ test('a copied URL reproduces the settings and the text', async () => {
   await page.close();
 });
 
+test('weights in memory: #weights=int8 gives the CLI\'s int8 text; the select reloads the model as float16', async () => {
+  const info = (re) => (page) => page.waitForFunction((re) => new RegExp(re).test(
+    document.querySelector('gpt-playground').shadowRoot.querySelector('.info').textContent), re);
+  const page = await openPage(ctx.browser, ctx.url + '#prompt=ROMEO%3A%0A&seed=5&tokens=40&temperature=0.8&weights=int8');
+  await info('In memory\\s*[0-9.]+ MiB, int8')(page);
+  assert.equal(await gp(page, 'select[name=weightsIn]').inputValue(), 'int8');
+  const text = await generate(page);
+  assert.equal(text, cliText({ weights: WEIGHTS, prompt: 'ROMEO:\n', tokens: 40, temperature: 0.8, seed: 5, weightsIn: 'int8' }));
+  await gp(page, 'select[name=weightsIn]').selectOption('f16');
+  await info('In memory\\s*[0-9.]+ MiB, float16')(page);
+  assert.match(await page.evaluate(() => location.hash), /weights=f16(&|$)/);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 test('exports: the heatmap as PNG and the run as JSON', async () => {
   const page = await openPage(ctx.browser, ctx.url);
   await setSettings(page, { maxTokens: 30 });

@@ -180,6 +180,29 @@ test('attribute changes take effect: view, theme, layer/head, prompt, src', asyn
   await page.close();
 });
 
+test('weights in memory: the weights-in attribute and the select switch the format, generation still works', async () => {
+  const page = await newPage();
+  await page.goto(ctx.url + 'examples/blog-post.html');
+  await widget(page, 1).scrollIntoViewIfNeeded();
+  await waitLoaded(page, 1);
+  const w = widget(page, 1);
+  await w.evaluate((el) => el.setAttribute('max-tokens', '40'));  // short runs: the compact kernels may be scalar
+  const info = () => w.locator('.info').textContent();
+  assert.match(await info(), /In memory\s*[0-9.]+ MiB, float32/);  // auto: the shipped model is small
+  await w.evaluate((el) => el.setAttribute('weights-in', 'int8'));
+  await page.waitForFunction(() => /In memory\s*[0-9.]+ MiB, int8/.test(
+    document.querySelectorAll('gpt-playground')[1].shadowRoot.querySelector('.info').textContent));
+  assert.equal(await w.locator('select[name=weightsIn]').inputValue(), 'int8');
+  assert.ok((await generateIn(page, 1)).length > 0);
+  await w.locator('select[name=weightsIn]').selectOption('f16');  // the page's setting
+  await page.waitForFunction(() => /In memory\s*[0-9.]+ MiB, float16/.test(
+    document.querySelectorAll('gpt-playground')[1].shadowRoot.querySelector('.info').textContent));
+  assert.equal(await w.evaluate((el) => el.settings.weightsIn), 'f16');
+  assert.ok((await generateIn(page, 1)).length > 0);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 test('every control has an accessible name', async () => {
   const page = await newPage();
   await page.goto(ctx.url + 'examples/blog-post.html');

@@ -230,3 +230,35 @@ test('top() marks what top-k, top-p and greedy decoding removed, with the probab
   assert.equal(top[0].token, g.token);
   engine.delete();
 });
+
+test('setWeightsIn: every format loads and says so; f16 on an F16 file gives float32\'s probabilities', () => {
+  const bytes = readFileSync(data('tiny-f16.safetensors'));
+  const probs = {};
+  for (const w of ['f32', 'f16', 'int8', 'auto']) {
+    const engine = new Module.Engine();
+    const set = engine.setWeightsIn(w);
+    assert.equal(set.ok, true, set.message);
+    const r = loadBytes(Module, engine, bytes);
+    assert.equal(r.ok, true, r.message);
+    assert.equal(r.info.weightsIn, w === 'auto' ? 'f32' : w);  // a small model stays float32 under auto
+    assert.ok(r.info.weightsBytes > 0);
+    assert.equal(engine.start('First Citizen:\n', 1).ok, true);
+    assert.equal(engine.step(1.0, 0, 1.0).ok, true);
+    probs[w] = Float64Array.from(engine.probs());
+    engine.delete();
+  }
+  // The same float32 arithmetic on the same weights, up to the kernels' order of summation.
+  for (let v = 0; v < probs.f32.length; v++) assert.ok(Math.abs(probs.f16[v] - probs.f32[v]) <= 1e-6, `p[${v}]`);
+  // int8 is close, not equal (a loose bound: the measured figures are in the README).
+  assert.ok(probs.int8.some((p, v) => p !== probs.f32[v]));
+  for (let v = 0; v < probs.f32.length; v++) assert.ok(Math.abs(probs.int8[v] - probs.f32[v]) < 0.05, `int8 p[${v}]`);
+
+  // A bad name is refused and changes nothing: the next load is float32 as set before.
+  const engine = new Module.Engine();
+  assert.equal(engine.setWeightsIn('f32').ok, true);
+  const bad = engine.setWeightsIn('q4');
+  assert.equal(bad.ok, false);
+  assert.match(bad.message, /auto, f32, f16 or int8, got 'q4'/);
+  assert.equal(loadBytes(Module, engine, bytes).info.weightsIn, 'f32');
+  engine.delete();
+});

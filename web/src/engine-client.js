@@ -51,8 +51,9 @@ export class EngineClient {
   // side ever holds the whole file. Resolves {info, bytes, ms, peak}; rejects with an Error whose
   // message says what went wrong (the download's, or the engine's). current() is asked before each
   // piece goes: a load overtaken by a later one stops there, so the worker ends with the model
-  // asked for last.
-  async load(source, onProgress = () => {}, current = () => true) {
+  // asked for last. weightsIn: 'auto' | 'f32' | 'f16' | 'int8', the format the weight matrices are
+  // kept in.
+  async load(source, onProgress = () => {}, current = () => true, weightsIn = 'auto') {
     await this.ready;
     if (this.dead) throw new Error('the engine was restarted');
     const src = typeof source === 'string' ? await openModel(new URL(source, document.baseURI).href, onProgress) : source;
@@ -65,7 +66,7 @@ export class EngineClient {
     const send = (msg) => this.worker.postMessage({ id, ...msg });
     try {
       if (!current()) throw new Error('another model was asked for meanwhile');
-      send({ type: MSG.LOAD_BEGIN, size, extras: src.extras ?? {} });
+      send({ type: MSG.LOAD_BEGIN, size, extras: src.extras ?? {}, weightsIn });
       for await (const piece of pieces) {
         if (refused || this.dead) break;  // the engine said no (a bad header): the rest is not needed
         if (!current()) throw new Error('another model was asked for meanwhile');

@@ -10,6 +10,7 @@
 //                                                      none: the text and pictures only)
 //   autoplay     generate as soon as the model is loaded
 //   ablate, uniform   heads switched off / made uniform, "L.H,L.H" (as the CLI's --ablate, --uniform)
+//   weights-in   auto | f32 | f16 | int8              (the weight matrices in memory; a change reloads)
 // Nothing heavy (worker, wasm, weights) is fetched until the element is near the viewport or used.
 // Properties: settings, applySettings(partial). Events: settingschange, modelload, generationend.
 import { EngineClient } from './engine-client.js';
@@ -28,12 +29,13 @@ import { TEMPLATE } from './template.js';
 import { TextView } from './text-view.js';
 import { Views } from './views.js';
 import { renderTopK } from './topk-view.js';
+import { bindWeightsIn, weightsLine } from './weights-in.js';
 
 const DEFAULT_WEIGHTS = new URL('../weights/shakespeare-char.safetensors', import.meta.url).href;
 // attribute -> setting
 const ATTRIBUTE_SETTINGS = { prompt: 'prompt', 'max-tokens': 'maxTokens', temperature: 'temperature', 'top-k': 'topK',
                              'top-p': 'topP', seed: 'seed', layer: 'layer', head: 'head',
-                             ablate: 'ablate', uniform: 'uniform' };
+                             ablate: 'ablate', uniform: 'uniform', 'weights-in': 'weightsIn' };
 const CSS_URL = new URL('./playground.css', import.meta.url).href;
 const HEAVY_MS = 100;  // the matrices' redraw interval while tokens stream
 
@@ -173,6 +175,7 @@ export class GptPlayground extends HTMLElement {
   }
 
   applySettings(partial) {
+    const before = this.s.weightsIn;
     for (const [k, v] of Object.entries(partial)) {
       const parsed = parseValue(k, v);
       if (parsed !== undefined) this.s[k] = parsed;
@@ -180,6 +183,7 @@ export class GptPlayground extends HTMLElement {
     this.syncControls();
     this.look.refreshModes();
     this.requestDraw();
+    this.weightsIn.changed(before, this.s);
   }
 
   // ---- loading ----
@@ -204,7 +208,7 @@ export class GptPlayground extends HTMLElement {
         if (!latest()) return;
         this.setBar(total ? loaded / total : 0);
         this.$('.progress-text').textContent = `Loading ${name}: ${bytes(loaded)}${total ? ` of ${bytes(total)}` : ''}`;
-      }, latest);
+      }, latest, this.s.weightsIn);
       // The worker holds this model now, even if a later load was asked for meanwhile: the info
       // panel, and any message naming "the current model", must say so.
       const first = !this.info;
@@ -246,6 +250,7 @@ export class GptPlayground extends HTMLElement {
     const rows = [
       ['Model', i.name], ['Parameters', count(i.params)], ['Layers', i.nLayer], ['Heads', i.nHead], ['Width', i.nEmbd],
       ['Context', i.blockSize], ['Vocabulary', i.vocabSize], ['File', `${bytes(i.fileBytes)} ${i.dtype}`],
+      ['In memory', weightsLine(i)],
       ['Loaded in', `${Math.round(i.loadMs)} ms`],
     ];
     const dl = this.$('.info');
@@ -548,6 +553,7 @@ export class GptPlayground extends HTMLElement {
       if (this.client?.dead) this.client = this.newClient();
       if (this.lastLoad) this.loadWeights(this.lastLoad);
     });
+    this.weightsIn = bindWeightsIn(this);
     $('.load-file').addEventListener('click', () => $('.file-input').click());
     $('.file-input').addEventListener('change', (e) => this.loadFiles(e.target.files));
     const overlay = $('.drop-overlay');
@@ -589,6 +595,7 @@ export class GptPlayground extends HTMLElement {
       if (out) out.textContent = Number(s[input.name]).toFixed(2);
     }
     this.grid.select(s.layer, s.head);
+    this.weightsIn.sync(s);
   }
 
   emitSettings() {

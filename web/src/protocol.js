@@ -1,7 +1,7 @@
 // The engine worker's protocol, defined once for worker.js, engine-client.js, run.js and the tests.
 //
 // Page -> worker: {type: INIT, wasm: WebAssembly.Module}   (compiled once per page, shared)
-//                 {type: LOAD_BEGIN, id, size, extras: {'tokenizer.json': text, ...}}, then the file's
+//                 {type: LOAD_BEGIN, id, size, weightsIn, extras: {'tokenizer.json': text, ...}}, then the file's
 //                     bytes in order: {type: LOAD_PIECE, id, piece: Uint8Array} ..., then {type: LOAD_END, id};
 //                     or {type: LOAD_ABORT, id} (the download failed, or another model was asked for)
 //                 {type: GENERATE, runId, prompt, seed, maxTokens, temperature, topK, topP}

@@ -20,6 +20,9 @@ export const SCHEMA = {
   // Head experiments: heads switched off / made uniform, as "L.H,L.H" (the CLI's --ablate / --uniform).
   ablate: { type: 'heads', default: '', hash: 'ablate' },
   uniform: { type: 'heads', default: '', hash: 'uniform' },
+  // The format the engine keeps the weight matrices in (README, "Weights in memory"); a change
+  // reloads the model.
+  weightsIn: { type: 'enum', values: ['auto', 'f32', 'f16', 'int8'], default: 'auto', hash: 'weights' },
 };
 
 export function defaults() {

@@ -19,6 +19,8 @@ export const TEMPLATE = `
     </div>
     <dl class="info"></dl>
     <div class="model-actions">
+      <label class="weights-in">Weights in memory <select name="weightsIn"><option value="auto">auto</option>
+        <option value="f32">float32</option><option value="f16">float16</option><option value="int8">int8</option></select></label>
       <button type="button" class="load-file">Load checkpoint…</button>
       <input type="file" class="file-input" accept=".safetensors,.json,.txt" multiple hidden>
     </div>

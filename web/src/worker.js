@@ -37,6 +37,8 @@ async function loadMessage(msg) {
         const r = engine.setFile(name, text);
         if (!r.ok) return fail(r.message);
       }
+      const w = engine.setWeightsIn(msg.weightsIn ?? 'auto');
+      if (!w.ok) return fail(w.message);
       const r = engine.beginLoad(msg.size);
       if (!r.ok) fail(r.message);
       return;
