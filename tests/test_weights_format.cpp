@@ -146,7 +146,7 @@ TEST_CASE("int8 rows: scale max|w|/127 per 32 along K, |error| <= scale/2, 0 for
     }
 }
 
-TEST_CASE("--weights-in values and the automatic rule", "[weights]") {
+TEST_CASE("the values of --weights-in and the automatic rule", "[weights]") {
     REQUIRE(parse_weights_in("auto").value() == WeightsIn::automatic);
     REQUIRE(parse_weights_in("f16").value() == WeightsIn::f16);
     REQUIRE(parse_weights_in("int8").value() == WeightsIn::int8);

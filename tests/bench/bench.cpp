@@ -2,8 +2,9 @@
 // twins) and to wasm (run by Node); tests/bench/run.mjs runs all three and writes the report.
 //
 //   gpt_bench limits                       memory bandwidth and peak arithmetic of one core
-//   gpt_bench model FILE [--contexts 64,128,256] [--prefill N] [--reps R]
-//                                          kernels at the model's shapes, decode and prefill speed
+//   gpt_bench model FILE [--contexts 64,128,256] [--prefill N] [--reps R] [--weights-in f32|f16|int8]
+//                        [--no-kernels]    kernels at the model's shapes, decode and prefill speed,
+//                                          the streamed load's time and peak, in a weights format
 //   gpt_bench train PRESET [--steps S]     training speed of a preset (engine/trainer.h)
 //   gpt_bench weights [--reps R]           matvec with W as float32, float16 and int8 (issue 14) at
 //                                          GPT-2 small's shapes: time, GB/s of W read, ratios
@@ -30,6 +31,8 @@
 #endif
 
 #include "generator.h"
+#include "loader.h"
+#include "weights_format.h"
 #include "model.h"
 #include "trainer.h"
 #include "ops/ops.h"
@@ -170,21 +173,33 @@ std::string bench_kernels(const gpt::Config& c, int N, int reps) {
     return out.str();
 }
 
-int cmd_model(const std::string& path, const std::vector<int>& contexts, int prefill_n, int reps) {
-    std::ifstream f(path, std::ios::binary);
+int cmd_model(const std::string& path, const std::vector<int>& contexts, int prefill_n, int reps, gpt::WeightsIn weights_in,
+              bool kernel_shapes) {
+    // Streamed from the file a MiB at a time, as the CLI and the page load (loader.h): the peak is
+    // the model, not file + model. The format defaults to float32 (under auto a GPT-2-small-sized
+    // model would be int8: README, "Weights in memory").
+    std::ifstream f(path, std::ios::binary | std::ios::ate);
     if (!f) {
         std::fprintf(stderr, "gpt_bench: cannot open %s\n", path.c_str());
         return 1;
     }
-    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    // float32 explicitly: under auto a GPT-2-small-sized model would be kept in int8 (README,
-    // "Weights in memory"), and these figures are float32's.
-    auto loaded = gpt::Model::load(bytes.data(), bytes.size(), UINT64_MAX, gpt::WeightsIn::f32);
+    const uint64_t size = static_cast<uint64_t>(f.tellg());
+    f.seekg(0);
+    std::vector<uint8_t> piece(1 << 20);
+    gpt::ModelLoader loader({}, size, UINT64_MAX, weights_in);
+    const auto t_load0 = Clock::now();
+    gpt::Status fed;
+    while (fed && f) {
+        f.read(reinterpret_cast<char*>(piece.data()), static_cast<std::streamsize>(piece.size()));
+        fed = loader.feed(piece.data(), static_cast<size_t>(f.gcount()));
+    }
+    auto loaded = fed ? loader.finish() : gpt::Result<gpt::Model>::fail(fed.error);
     if (!loaded) {
         std::fprintf(stderr, "gpt_bench: %s\n", loaded.error().c_str());
         return 1;
     }
-    std::vector<uint8_t>().swap(bytes);
+    const double load_s = seconds_since(t_load0);
+    const uint64_t load_peak = loader.peak_bytes() + piece.size();
     const gpt::Model& m = loaded.value();
     const gpt::Config& c = m.config();
     const int T = c.block_size;
@@ -194,7 +209,7 @@ int cmd_model(const std::string& path, const std::vector<int>& contexts, int pre
     std::vector<int> tokens(static_cast<size_t>(T));
     for (auto& t : tokens) t = static_cast<int>(rng() % static_cast<unsigned>(c.vocab_size));
 
-    const std::string kernels = bench_kernels(c, prefill_n, reps);
+    const std::string kernels = kernel_shapes ? bench_kernels(c, prefill_n, reps) : "null";
 
     gpt::RunState s(c);
     gpt::Sampler sampler(c.vocab_size);
@@ -236,13 +251,16 @@ int cmd_model(const std::string& path, const std::vector<int>& contexts, int pre
     const double linear = 2.0 * L * 12 * C * C * prefill_n + 2.0 * c.vocab_size * C;
     const double attention = 2.0 * 2 * L * C * (static_cast<double>(prefill_n) * (prefill_n + 1) / 2);
 
-    const gpt::MemoryNeeds needs = gpt::memory_needs(c);
-    std::printf("{\"build\": \"%s\", \"kernels\": \"%s\", \"model\": \"%s\", \"params\": %zu, \"n_layer\": %d, "
-                "\"n_head\": %d, \"n_embd\": %d, \"block_size\": %d, \"vocab_size\": %d, \"weight_bytes\": %llu, "
-                "\"state_bytes\": %llu, \"decode_tok_s\": %s, \"prefill_tokens\": %d, \"prefill_tok_s\": %s, "
+    const gpt::MemoryNeeds needs = gpt::memory_needs(c, !m.weights().tied(), m.weights_format());
+    std::printf("{\"build\": \"%s\", \"kernels\": \"%s\", \"model\": \"%s\", \"weights_in\": \"%s\", \"params\": %zu, "
+                "\"n_layer\": %d, \"n_head\": %d, \"n_embd\": %d, \"block_size\": %d, \"vocab_size\": %d, "
+                "\"weight_bytes\": %llu, \"state_bytes\": %llu, \"load_s\": %s, \"load_peak_bytes\": %llu, "
+                "\"decode_tok_s\": %s, \"prefill_tokens\": %d, \"prefill_tok_s\": %s, "
                 "\"prefill_GFLOPs\": %s, \"kernel_shapes\": %s, \"peak_memory_bytes\": %llu}\n",
-                build_name(), kernels_name().c_str(), path.c_str(), m.num_params(), c.n_layer, c.n_head, c.n_embd, T,
-                c.vocab_size, static_cast<unsigned long long>(needs.weights), static_cast<unsigned long long>(needs.state),
+                build_name(), kernels_name().c_str(), path.c_str(), gpt::format_name(m.weights_format()), m.num_params(),
+                c.n_layer, c.n_head, c.n_embd, T, c.vocab_size, static_cast<unsigned long long>(needs.weights),
+                static_cast<unsigned long long>(needs.state), json_number(load_s).c_str(),
+                static_cast<unsigned long long>(load_peak),
                 decode.str().c_str(), prefill_n, json_number(prefill_tps).c_str(),
                 json_number((linear + attention) / median(t_prefill) / 1e9).c_str(), kernels.c_str(),
                 static_cast<unsigned long long>(peak_memory_bytes()));
@@ -250,22 +268,6 @@ int cmd_model(const std::string& path, const std::vector<int>& contexts, int pre
 }
 
 // ---- weights ----
-
-// float -> IEEE half, round to nearest even, clamped to +-65504 (the bench's own data only).
-uint16_t float_to_half(float f) {
-    uint32_t x;
-    std::memcpy(&x, &f, sizeof x);
-    const uint16_t sign = static_cast<uint16_t>((x >> 16) & 0x8000);
-    x &= 0x7FFFFFFF;
-    if (x >= 0x477FF000) return sign | 0x7BFF;
-    if (x < 0x38800000) {  // a half subnormal: m * 2^-24
-        float a;
-        std::memcpy(&a, &x, sizeof a);
-        return sign | static_cast<uint16_t>(std::nearbyint(a * 16777216.0f));
-    }
-    const uint32_t r = x + 0x0FFF + ((x >> 13) & 1) - (112u << 23);
-    return sign | static_cast<uint16_t>(r >> 13);
-}
 
 // matvec of one row against W(M, K) stored as F32, F16 and Q8 (the same N(0, 0.02) weights, as
 // GPT-2's: some halves are subnormal), at GPT-2 small's Linear shapes. Decoding is one matvec per
@@ -286,18 +288,12 @@ int cmd_weights(int reps) {
         std::vector<float> wf = random_vector(n, rng);
         for (auto& v : wf) v *= 0.02f;
         std::vector<uint16_t> wh(n);
-        for (size_t i = 0; i < n; i++) wh[i] = float_to_half(wf[i]);
+        gpt::to_f16_row(wh.data(), wf.data(), static_cast<int>(n));
         std::vector<int8_t> wq(n);
         std::vector<float> scales(static_cast<size_t>(s.M) * G);
         for (int m = 0; m < s.M; m++) {
-            for (int g = 0; g < G; g++) {
-                const long k0 = static_cast<long>(m) * s.K + g * gpt::ops::kQ8Group, k1 = std::min<long>(k0 + gpt::ops::kQ8Group, static_cast<long>(m + 1) * s.K);
-                float mx = 0;
-                for (long i = k0; i < k1; i++) mx = std::max(mx, std::fabs(wf[i]));
-                const float sc = mx > 0 ? mx / 127 : 1.0f;
-                scales[static_cast<size_t>(m) * G + g] = sc;
-                for (long i = k0; i < k1; i++) wq[i] = static_cast<int8_t>(std::lround(wf[i] / sc));
-            }
+            gpt::quantize_q8_row(wq.data() + static_cast<size_t>(m) * s.K, scales.data() + static_cast<size_t>(m) * G,
+                                 wf.data() + static_cast<size_t>(m) * s.K, s.K);
         }
         const auto x = random_vector(static_cast<size_t>(s.K), rng);
         std::vector<float> y(static_cast<size_t>(s.M)), ref(y.size());
@@ -415,8 +411,23 @@ int main(int argc, char** argv) {
     if (args.size() >= 2 && args[0] == "model") {
         std::vector<int> contexts = {64, 128, 256};
         int prefill = 0, reps = 5;
-        for (size_t i = 2; i + 1 < args.size(); i += 2) {
-            if (args[i] == "--contexts") {
+        gpt::WeightsIn weights_in = gpt::WeightsIn::f32;
+        bool kernel_shapes = true;
+        for (size_t i = 2; i < args.size(); i += 2) {
+            if (args[i] == "--no-kernels") {
+                kernel_shapes = false;
+                i--;
+                continue;
+            }
+            if (i + 1 >= args.size()) break;
+            if (args[i] == "--weights-in") {
+                auto w = gpt::parse_weights_in(args[i + 1]);
+                if (!w) {
+                    std::fprintf(stderr, "gpt_bench: --weights-in: %s\n", w.error().c_str());
+                    return 2;
+                }
+                weights_in = w.value();
+            } else if (args[i] == "--contexts") {
                 contexts.clear();
                 std::stringstream ss(args[i + 1]);
                 for (std::string part; std::getline(ss, part, ',');) contexts.push_back(std::atoi(part.c_str()));
@@ -426,12 +437,12 @@ int main(int argc, char** argv) {
                 reps = std::max(1, std::atoi(args[i + 1].c_str()));
             }
         }
-        return cmd_model(args[1], contexts, prefill, reps);
+        return cmd_model(args[1], contexts, prefill, reps, weights_in, kernel_shapes);
     }
     if (args.size() >= 2 && args[0] == "train") {
         const int steps = args.size() >= 4 && args[2] == "--steps" ? std::max(1, std::atoi(args[3].c_str())) : 10;
         return cmd_train(args[1], steps);
     }
-    std::fprintf(stderr, "usage: gpt_bench limits | gpt_bench weights [--reps R] | gpt_bench train PRESET [--steps S] | gpt_bench model FILE [--contexts 64,128,256] [--prefill N] [--reps R]\n");
+    std::fprintf(stderr, "usage: gpt_bench limits | gpt_bench weights [--reps R] | gpt_bench train PRESET [--steps S] | gpt_bench model FILE [--contexts 64,128,256] [--prefill N] [--reps R] [--weights-in f32|f16|int8] [--no-kernels]\n");
     return 2;
 }

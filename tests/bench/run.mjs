@@ -46,6 +46,14 @@ for (const build of Object.keys(builds)) {
   if (!(quick && build === 'native-scalar')) {
     r.gpt2small = run(build, ['model', GPT2, '--contexts', '128', '--prefill', '128', '--reps', '3']);
   }
+  // GPT-2 small's shape with its weights kept in float16 and int8 (issue 14): load peak, memory,
+  // decode and prefill, beside float32's above. Each format in its own process, so that its peak
+  // memory is its own.
+  if (build !== 'native-scalar') {
+    for (const w of ['f16', 'int8']) {
+      r[`gpt2small_${w}`] = run(build, ['model', GPT2, '--contexts', '128', '--prefill', '128', '--reps', '3', '--weights-in', w, '--no-kernels']);
+    }
+  }
   // Compact weights (issue 14): matvec with W as f32, f16, int8 at GPT-2 small's shapes.
   if (build !== 'native-scalar') r.weights = run(build, ['weights', '--reps', reps]);
   results.builds[build] = r;
@@ -199,6 +207,15 @@ for (const k of B['native-simd'].weights.shapes) {
       return s ? ['f32', 'f16', 'q8'].map((f) => num(s[`${f}_matmul128_GFLOPs`], 1)).join(' / ') : '—';
     }));
   }
+}
+// Weights in memory at GPT-2 small's shape: every figure of each format, and its ratio to float32.
+const MiB = (x) => num(x / 2 ** 20, 0);
+for (const [f, key] of [['f32', 'gpt2small'], ['f16', 'gpt2small_f16'], ['int8', 'gpt2small_int8']]) {
+  const at = (b) => B[b][key];
+  const ratio = (b, get) => (f === 'f32' || !at(b) || !B[b].gpt2small ? '' : ` (${(get(at(b)) / get(B[b].gpt2small)).toFixed(2)}x)`);
+  row(`GPT-2 small ${f}: weights / load peak / peak, MiB`, ...Object.keys(B).map((b) => (at(b) ? `${MiB(at(b).weight_bytes)} / ${MiB(at(b).load_peak_bytes)} / ${MiB(at(b).peak_memory_bytes)}` : '—')));
+  row(`GPT-2 small ${f}: decode tok/s @128`, ...Object.keys(B).map((b) => (at(b) ? `${num(at(b).decode_tok_s['128'], 1)}${ratio(b, (x) => x.decode_tok_s['128'])}` : '—')));
+  row(`GPT-2 small ${f}: prefill tok/s (128)`, ...Object.keys(B).map((b) => (at(b) ? `${num(at(b).prefill_tok_s, 0)}${ratio(b, (x) => x.prefill_tok_s)}` : '—')));
 }
 const w = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
 console.log(rows.map((r) => r.map((c, i) => (i === 0 ? String(c).padEnd(w[i]) : String(c).padStart(w[i]))).join('  ')).join('\n'));
