@@ -25,6 +25,7 @@
 #include "../loss.h"
 #include "../model.h"
 #include "../ops/ops.h"
+#include "../parallel.h"
 #include "../probe.h"
 #include "common.h"
 
@@ -116,6 +117,7 @@ class Engine {
         i.set("params", static_cast<double>(model_->num_params()));
         i.set("dtype", model_->dtype());
         i.set("kernels", std::string(GPT_SIMD ? gpt::ops::simd_arch_name() : "scalar"));
+        i.set("threads", gpt::parallel::threads());
         i.set("tokenizer", std::string(model_->tokenizer().kind()));
         i.set("layout", model_->layout());
         return i;
@@ -539,6 +541,10 @@ class Engine {
 }  // namespace
 
 EMSCRIPTEN_BINDINGS(gpt_playground) {
+    // Threads for forward, the caller included (the threaded build; always 1 in the other): set
+    // once before the first load, as RunState sizes its scratch from it. Returns the number in use.
+    emscripten::function("setThreads", &gpt::parallel::set_threads);
+    emscripten::function("threads", &gpt::parallel::threads);
     emscripten::class_<Engine>("Engine")
         .constructor<>()
         .function("uploadBuffer", &Engine::upload_buffer)

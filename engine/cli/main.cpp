@@ -7,7 +7,8 @@
 //   gpt explain, lens, heads: looking inside (explore.cpp)
 // generate, attention, loss and lens also take --ablate L.H[,L.H...] and --uniform L.H[,...].
 // Every command also takes what may come beside the weights (checkpoint.h): --tokenizer
-// tokenizer.json, or --vocab vocab.json --merges merges.txt, and --config config.json.
+// tokenizer.json, or --vocab vocab.json --merges merges.txt, and --config config.json; and
+// --threads N (default 1): forward on N threads, with the same results bit for bit (parallel.h).
 //
 // Bad arguments or files: one line on stderr and a non-zero exit (2 for usage, 1 otherwise).
 #include <algorithm>
@@ -34,6 +35,7 @@
 #include "../loss.h"
 #include "../model.h"
 #include "../ops/ops.h"
+#include "../parallel.h"
 #include "../utf8.h"
 #include "cli.h"
 
@@ -50,7 +52,8 @@ const char* kUsage =
     "  heads     --weights F --data FILE [--split all|train|val] [--limit N]\n"
     "  train     --data FILE --out F.safetensors [options: gpt train --help]\n"
     "generate, attention, loss, lens: [--ablate L.H,...] (heads off) [--uniform L.H,...] (causal average)\n"
-    "every command: [--tokenizer tokenizer.json | --vocab vocab.json --merges merges.txt] [--config config.json]\n";
+    "every command: [--tokenizer tokenizer.json | --vocab vocab.json --merges merges.txt] [--config config.json]\n"
+    "               [--threads N=1] (the same results on N threads, faster)\n";
 
 }  // namespace
 
@@ -63,7 +66,7 @@ namespace cli {
 }
 
 Args parse_args(int argc, char** argv, std::set<std::string> known) {
-    known.insert({"tokenizer", "vocab", "merges", "config"});  // beside the weights, for every command
+    known.insert({"tokenizer", "vocab", "merges", "config", "threads"});  // beside the weights, for every command
     Args a;
     for (int i = 2; i < argc; i++) {
         const std::string arg = argv[i];
@@ -78,6 +81,8 @@ Args parse_args(int argc, char** argv, std::set<std::string> known) {
             a.v[key] = argv[++i];
         }
     }
+    // Before any model is loaded: a RunState sizes its scratch from the thread count.
+    gpt::parallel::set_threads(static_cast<int>(a.integer("threads", 1, 1, gpt::parallel::kMaxThreads)));
     return a;
 }
 

@@ -2,8 +2,9 @@
 // twins) and to wasm (run by Node); tests/bench/run.mjs runs all three and writes the report.
 //
 //   gpt_bench limits                       memory bandwidth and peak arithmetic of one core
-//   gpt_bench model FILE [--contexts 64,128,256] [--prefill N] [--reps R]
+//   gpt_bench model FILE [--contexts 64,128,256] [--prefill N] [--reps R] [--threads N]
 //                                          kernels at the model's shapes, decode and prefill speed
+//                                          (forward on N threads, engine/parallel.h; kernels on one)
 //   gpt_bench train PRESET [--steps S]     training speed of a preset (engine/trainer.h)
 // Prints one JSON object on stdout. Every figure is the median of several timed runs after a warm-up;
 // every kernel is checked against its scalar twin before it is timed.
@@ -28,6 +29,7 @@
 
 #include "generator.h"
 #include "model.h"
+#include "parallel.h"
 #include "trainer.h"
 #include "ops/ops.h"
 
@@ -167,7 +169,7 @@ std::string bench_kernels(const gpt::Config& c, int N, int reps) {
     return out.str();
 }
 
-int cmd_model(const std::string& path, const std::vector<int>& contexts, int prefill_n, int reps) {
+int cmd_model(const std::string& path, const std::vector<int>& contexts, int prefill_n, int reps, int threads) {
     std::ifstream f(path, std::ios::binary);
     if (!f) {
         std::fprintf(stderr, "gpt_bench: cannot open %s\n", path.c_str());
@@ -190,6 +192,8 @@ int cmd_model(const std::string& path, const std::vector<int>& contexts, int pre
     for (auto& t : tokens) t = static_cast<int>(rng() % static_cast<unsigned>(c.vocab_size));
 
     const std::string kernels = bench_kernels(c, prefill_n, reps);
+    // After the kernels (timed on one thread), before the RunState (its scratch is per thread).
+    threads = gpt::parallel::set_threads(threads);
 
     gpt::RunState s(c);
     gpt::Sampler sampler(c.vocab_size);
@@ -234,11 +238,11 @@ int cmd_model(const std::string& path, const std::vector<int>& contexts, int pre
     const gpt::MemoryNeeds needs = gpt::memory_needs(c);
     std::printf("{\"build\": \"%s\", \"kernels\": \"%s\", \"model\": \"%s\", \"params\": %zu, \"n_layer\": %d, "
                 "\"n_head\": %d, \"n_embd\": %d, \"block_size\": %d, \"vocab_size\": %d, \"weight_bytes\": %llu, "
-                "\"state_bytes\": %llu, \"decode_tok_s\": %s, \"prefill_tokens\": %d, \"prefill_tok_s\": %s, "
+                "\"state_bytes\": %llu, \"threads\": %d, \"decode_tok_s\": %s, \"prefill_tokens\": %d, \"prefill_tok_s\": %s, "
                 "\"prefill_GFLOPs\": %s, \"kernel_shapes\": %s, \"peak_memory_bytes\": %llu}\n",
                 build_name(), kernels_name().c_str(), path.c_str(), m.num_params(), c.n_layer, c.n_head, c.n_embd, T,
                 c.vocab_size, static_cast<unsigned long long>(needs.weights), static_cast<unsigned long long>(needs.state),
-                decode.str().c_str(), prefill_n, json_number(prefill_tps).c_str(),
+                threads, decode.str().c_str(), prefill_n, json_number(prefill_tps).c_str(),
                 json_number((linear + attention) / median(t_prefill) / 1e9).c_str(), kernels.c_str(),
                 static_cast<unsigned long long>(peak_memory_bytes()));
     return 0;
@@ -308,7 +312,7 @@ int main(int argc, char** argv) {
     if (!args.empty() && args[0] == "limits") return cmd_limits();
     if (args.size() >= 2 && args[0] == "model") {
         std::vector<int> contexts = {64, 128, 256};
-        int prefill = 0, reps = 5;
+        int prefill = 0, reps = 5, threads = 1;
         for (size_t i = 2; i + 1 < args.size(); i += 2) {
             if (args[i] == "--contexts") {
                 contexts.clear();
@@ -318,14 +322,16 @@ int main(int argc, char** argv) {
                 prefill = std::atoi(args[i + 1].c_str());
             } else if (args[i] == "--reps") {
                 reps = std::max(1, std::atoi(args[i + 1].c_str()));
+            } else if (args[i] == "--threads") {
+                threads = std::max(1, std::atoi(args[i + 1].c_str()));
             }
         }
-        return cmd_model(args[1], contexts, prefill, reps);
+        return cmd_model(args[1], contexts, prefill, reps, threads);
     }
     if (args.size() >= 2 && args[0] == "train") {
         const int steps = args.size() >= 4 && args[2] == "--steps" ? std::max(1, std::atoi(args[3].c_str())) : 10;
         return cmd_train(args[1], steps);
     }
-    std::fprintf(stderr, "usage: gpt_bench limits | gpt_bench train PRESET [--steps S] | gpt_bench model FILE [--contexts 64,128,256] [--prefill N] [--reps R]\n");
+    std::fprintf(stderr, "usage: gpt_bench limits | gpt_bench train PRESET [--steps S] | gpt_bench model FILE [--contexts 64,128,256] [--prefill N] [--reps R] [--threads N]\n");
     return 2;
 }
