@@ -1,6 +1,7 @@
 // The engine worker's protocol, defined once for worker.js, engine-client.js, run.js and the tests.
 //
-// Page -> worker: {type: INIT, wasm: WebAssembly.Module}   (compiled once per page, shared)
+// Page -> worker: {type: INIT, wasm: WebAssembly.Module, threads}   (compiled once per page, shared;
+//   threads > 1: wasm is the threaded build, gpt_mt)
 //                 {type: LOAD, id, bytes: ArrayBuffer, name, extras: {'tokenizer.json': text, ...}}
 //                 {type: GENERATE, runId, prompt, seed, maxTokens, temperature, topK, topP}
 //                 {type: STOP, runId}
