@@ -62,6 +62,7 @@ struct Pool {
     std::atomic<bool> busy{false};  // a job is running: a nested or concurrent run() goes serial
     std::mutex mu;
     std::condition_variable wake;
+    ~Pool();  // joins the workers at exit (a thread still waiting would outlive the condition variable)
 };
 
 Pool& pool() {
@@ -131,15 +132,12 @@ void stop_workers(Pool& p) {
     p.stop.store(false);
 }
 
-struct Shutdown {  // joins the workers at exit (a detached spinning thread would outlive main)
-    ~Shutdown() { stop_workers(pool()); }
-};
+Pool::~Pool() { stop_workers(*this); }
 
 }  // namespace
 
 int set_threads(int n) {
     n = std::clamp(n, 1, kMaxThreads);
-    static Shutdown at_exit;
     Pool& p = pool();
     if (static_cast<int>(p.workers.size()) + 1 == n) return n;
     stop_workers(p);
