@@ -181,8 +181,10 @@ namespace {
 // Below this many rows, ops::matmul_w computes each row as a matrix-vector product (ops_simd.cpp);
 // a split over rows keeps every part at or above it, so no part changes kernel.
 constexpr int kGemmRows = 4;
-// Rows of x per part of a split matrix product: each part packs all of W's panels again.
-constexpr int kMinPartRows = 8;
+// Rows of x per part of a split matrix product at least: each part packs all of W's panels again,
+// which costs as much as the arithmetic of some 30 rows (measured: 4 parts of 32 rows of GPT-2
+// small's prefill ran slower than 1 part of 128), so there is one part per thread, no more.
+constexpr int kMinPartRows = 16;
 
 }  // namespace
 
@@ -206,7 +208,7 @@ void matmul_w(float* out, const float* x, ops::WeightView w, const float* bias, 
         }
         return;
     }
-    const int parts = std::min(N / kMinPartRows, 2 * threads());
+    const int parts = std::min(N / kMinPartRows, threads());
     if (parts < 2) return ops::matmul_w(out, x, w, bias, N, M, K);
     parallel_for(parts, [&](int part, int) {
         const int n0 = static_cast<int>(static_cast<long>(N) * part / parts);
