@@ -9,6 +9,7 @@
 #include "checkpoint.h"
 #include "loader.h"
 #include "ops/ops.h"
+#include "parallel.h"
 #include "probe.h"
 #include "safetensors.h"
 #include "weights_format.h"
@@ -158,8 +159,10 @@ const struct {
     {&RunState::key_cache, [](const Config& c) { return static_cast<uint64_t>(c.n_layer) * TC(c); }},
     {&RunState::value_cache, [](const Config& c) { return static_cast<uint64_t>(c.n_layer) * TC(c); }},
     {&RunState::att, [](const Config& c) { return static_cast<uint64_t>(c.n_layer) * c.n_head * capture_of(c) * capture_of(c); }},
-    {&RunState::scores, [](const Config& c) { return static_cast<uint64_t>(c.block_size); }},
-    {&RunState::block, [](const Config& c) { return static_cast<uint64_t>(c.block_size) * c.block_size; }},
+    // Attention's scratch, one per thread the pool has when the RunState is made (parallel.h).
+    {&RunState::scores, [](const Config& c) { return static_cast<uint64_t>(parallel::threads()) * c.block_size; }},
+    {&RunState::block,
+     [](const Config& c) { return static_cast<uint64_t>(parallel::threads()) * c.block_size * c.block_size; }},
     {&RunState::logits, [](const Config& c) { return static_cast<uint64_t>(c.vocab_size); }},
 };
 
@@ -207,11 +210,15 @@ void attention_forward(float* y, RunState& s, int l, const float* qkv, int n, in
         std::memcpy(row, probs + first, sizeof(float) * kept);
         std::fill(row + kept, row + s.capture, 0.0f);
     };
-    for (int hd = 0; hd < NH; hd++) {
+    // One head per task over the pool (parallel.h), each thread with its own scratch: heads share
+    // nothing but their inputs, and each is computed as with one thread. The observer is not
+    // thread-safe, so its runs stay on one thread.
+    const int slots = static_cast<int>(s.scores.size() / static_cast<size_t>(T));
+    auto head = [&](int hd, int slot) {
         const HeadMode mode = modes ? modes[hd] : HeadMode::normal;
         if (n == 1) {  // decoding: one query against the cache, dot products
             const float* q = qkv + hd * hs;
-            float* att = s.scores.data();  // (pos0 + 1)
+            float* att = s.scores.data() + static_cast<size_t>(slot) * T;  // (pos0 + 1)
             float* out = y + hd * hs;      // (hs)
             scaled_scores(att, q, kc + hd * hs, C, pos0, hs);
             if (obs && obs->wants(pos0)) obs->head_scores(l, hd, pos0, q, att);
@@ -220,12 +227,12 @@ void attention_forward(float* y, RunState& s, int l, const float* qkv, int n, in
             if (mode == HeadMode::off) std::memset(out, 0, sizeof(float) * hs);
             else weighted_sum(out, att, vc + hd * hs, C, pos0, hs);
             if (obs && obs->wants(pos0)) obs->head_output(l, hd, pos0, att, out);
-            continue;
+            return;
         }
         // A block of rows: scores = Q Kᵀ / sqrt(hs) and context = A V as matrix products over the
         // P keys so far; row i is masked past key pos0 + i.
         const int P = pos0 + n;
-        float* S = s.block.data();  // (n, P), rows T apart
+        float* S = s.block.data() + static_cast<size_t>(slot) * T * T;  // (n, P), rows T apart
         ops::gemm_nt(S, T, qkv + hd * hs, 3 * C, kc + hd * hs, C, 1.0f / std::sqrt(static_cast<float>(hs)), n, P, hs);
         if (obs) {
             for (int i = 0; i < n; i++) {
@@ -246,6 +253,12 @@ void attention_forward(float* y, RunState& s, int l, const float* qkv, int n, in
                 if (obs->wants(pos0 + i)) obs->head_output(l, hd, pos0 + i, S + static_cast<size_t>(i) * T, y + i * C + hd * hs);
             }
         }
+    };
+    // A RunState made before the pool grew has too few scratch slots: it runs on one thread.
+    if (obs || parallel::threads() < 2 || slots < parallel::threads()) {
+        for (int hd = 0; hd < NH; hd++) head(hd, 0);
+    } else {
+        parallel::parallel_for(NH, head);
     }
 }
 
@@ -303,17 +316,17 @@ Status forward(const Model& m, RunState& s, const int* tokens, int n, int pos0, 
         const LayerWeights& lw = w.layers[static_cast<size_t>(l)];
         // x = x + attn(ln_1(x))
         for (int i = 0; i < n; i++) ops::layernorm(xn + i * C, x + i * C, lw.ln1_w, lw.ln1_b, C);
-        ops::matmul_w(qkv, xn, lw.qkv_w, lw.qkv_b, n, 3 * C, C);
+        parallel::matmul_w(qkv, xn, lw.qkv_w, lw.qkv_b, n, 3 * C, C);
         attention_forward(y, s, l, qkv, n, pos0, iv ? &iv->modes[static_cast<size_t>(l) * NH] : nullptr, obs);
-        ops::matmul_w(xn, y, lw.attn_proj_w, lw.attn_proj_b, n, C, C);
+        parallel::matmul_w(xn, y, lw.attn_proj_w, lw.attn_proj_b, n, C, C);
         report([&](int i, int p) { obs->attn_output(l, p, xn + i * C); });
         ops::add(x, x, xn, n * C);
         // x = x + mlp(ln_2(x)), mlp = proj(gelu(fc(.)))
         for (int i = 0; i < n; i++) ops::layernorm(xn + i * C, x + i * C, lw.ln2_w, lw.ln2_b, C);
-        ops::matmul_w(h, xn, lw.fc_w, lw.fc_b, n, 4 * C, C);
+        parallel::matmul_w(h, xn, lw.fc_w, lw.fc_b, n, 4 * C, C);
         if (c.gelu_exact) ops::gelu_exact(h, h, n * 4 * C);
         else ops::gelu(h, h, n * 4 * C);
-        ops::matmul_w(xn, h, lw.mlp_proj_w, lw.mlp_proj_b, n, C, 4 * C);
+        parallel::matmul_w(xn, h, lw.mlp_proj_w, lw.mlp_proj_b, n, C, 4 * C);
         report([&](int i, int p) { obs->mlp_output(l, p, xn + i * C); });
         ops::add(x, x, xn, n * C);
         report([&](int i, int p) { obs->residual(l, p, x + i * C); });
@@ -332,8 +345,8 @@ void attend(float* out, float* att, const float* q, const float* keys, const flo
 
 void logits_of_row(const Model& m, const RunState& s, int i, float* out) {
     const Config& c = m.config();
-    ops::matvec_w(out, m.weights().lm_head, s.xn.data() + static_cast<size_t>(i) * c.n_embd, nullptr, c.vocab_size,
-                c.n_embd);
+    parallel::matvec_w(out, m.weights().lm_head, s.xn.data() + static_cast<size_t>(i) * c.n_embd,
+                       nullptr, c.vocab_size, c.n_embd);
 }
 
 }  // namespace gpt

@@ -184,8 +184,9 @@ struct RunState {
     // bounded (GPT-2 small: 38 MiB instead of 604 MiB).
     int capture;                     // R = K = min(T, kMaxCapture)
     std::vector<float> att;          // (L, NH, R, K)
-    std::vector<float> scores;       // (T) one row's scores, then probabilities, while decoding
-    std::vector<float> block;        // (T, T) one head's scores/probabilities for a prefill's rows
+    // Attention's scratch, one slot per thread of the pool when the RunState was made (parallel.h):
+    std::vector<float> scores;       // (S, T) one row's scores, then probabilities, while decoding
+    std::vector<float> block;        // (S, T, T) one head's scores/probabilities for a prefill's rows
     std::vector<float> logits;       // (V) next-token logits of the last row processed
     // The kept row of query position p (one of the last R processed), K floats.
     const float* att_row(int layer, int head, int pos) const { return att.data() + att_offset(layer, head, pos); }

@@ -3,7 +3,7 @@
 //
 //   index.html, embed.html    the full page and the iframe route
 //   src/                      the <gpt-playground> element, its worker and styles (ES modules as written)
-//   wasm/                     the engine (Emscripten ES module + wasm)
+//   wasm/                     the engine (Emscripten ES module + wasm), and its threaded build (gpt_mt.*)
 //   weights/                  the shipped model and its card
 //   data/                     the Train view's default text (fetched only when that view opens)
 //   examples/blog-post.html   an article with two widgets
@@ -17,7 +17,8 @@ const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
 export const distDir = join(root, 'dist', `gpt-playground-${version}`);
 
 // The widget's own files (everything but the page chrome) and the engine: what a post downloads
-// before the weights.
+// before the weights. Not the threaded engine (gpt_mt.*): only a cross-origin isolated page loads it,
+// which a blog host is not unless it chooses to be.
 export function widgetFiles(dir) {
   const src = readdirSync(join(dir, 'src')).filter((f) => !['page.js', 'embed.js', 'cache-list.js'].includes(f)).map((f) => join(dir, 'src', f));
   return [...src, join(dir, 'wasm', 'gpt.mjs'), join(dir, 'wasm', 'gpt.wasm')];
@@ -35,7 +36,10 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   cpSync(join(root, 'web', 'examples'), join(distDir, 'examples'), { recursive: true });
   cpSync(join(root, 'web', 'data'), join(distDir, 'data'), { recursive: true });
   mkdirSync(join(distDir, 'wasm'));
-  for (const f of ['gpt.mjs', 'gpt.wasm']) cpSync(join(root, 'build', 'wasm', f), join(distDir, 'wasm', f));
+  // The threaded engine, which only a cross-origin isolated page loads (web/src/shared.js).
+  for (const f of ['gpt.mjs', 'gpt.wasm', 'gpt_mt.mjs', 'gpt_mt.wasm', 'gpt_mt.worker.js']) {
+    cpSync(join(root, 'build', 'wasm', f), join(distDir, 'wasm', f));
+  }
   mkdirSync(join(distDir, 'weights'));
   for (const f of ['shakespeare-char.safetensors', 'MODEL_CARD.md']) cpSync(join(root, 'weights', f), join(distDir, 'weights', f));
   writeFileSync(join(distDir, 'VERSION'), `${version}\n`);

@@ -2,7 +2,11 @@
 // at /weights/, the same layout as the built folder (npm run build). No framework: a few lines of
 // node:http with the right MIME types (application/wasm for streaming compilation).
 //
-//   node scripts/serve.mjs [--port 8080] [--csp]     (--csp: send the strict Content-Security-Policy)
+//   node scripts/serve.mjs [--port 8080] [--csp] [--no-isolate]
+// --csp: send the strict Content-Security-Policy. By default the page is cross-origin isolated
+// (ISOLATION_HEADERS), so it runs the threaded engine; --no-isolate serves it as a blog host without
+// those headers would (one thread). Everything the page loads is same-origin, so require-corp
+// blocks nothing.
 import { createServer } from 'node:http';
 import { createReadStream, statSync } from 'node:fs';
 import { extname, join, normalize, sep } from 'node:path';
@@ -11,6 +15,8 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 export const STRICT_CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'";
+// What makes a page cross-origin isolated (self.crossOriginIsolated, SharedArrayBuffer: wasm threads).
+export const ISOLATION_HEADERS = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
 
 const MIME = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
@@ -46,7 +52,7 @@ function resolve(routes, urlPath) {
 
 // handlers: {'/path': (req, res) => void} answered before the routes (the tests use it to serve
 // broken downloads).
-export function serve({ port = 8080, host = '127.0.0.1', routes = DEV_ROUTES, csp = false, log = false, handlers = {} } = {}) {
+export function serve({ port = 8080, host = '127.0.0.1', routes = DEV_ROUTES, csp = false, isolate = false, log = false, handlers = {} } = {}) {
   const server = createServer((req, res) => {
     const handler = handlers[req.url.split('?')[0]];
     if (handler) return handler(req, res);
@@ -68,6 +74,7 @@ export function serve({ port = 8080, host = '127.0.0.1', routes = DEV_ROUTES, cs
       'X-Content-Type-Options': 'nosniff',
     };
     if (csp) headers['Content-Security-Policy'] = STRICT_CSP;
+    if (isolate) Object.assign(headers, ISOLATION_HEADERS);
     res.writeHead(200, headers);
     if (req.method === 'HEAD') return res.end();
     createReadStream(file).pipe(res);
@@ -81,9 +88,10 @@ export function serve({ port = 8080, host = '127.0.0.1', routes = DEV_ROUTES, cs
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
   const port = Number(args[args.indexOf('--port') + 1]) || Number(process.env.PORT) || 8080;
-  const server = await serve({ port, csp: args.includes('--csp'), log: true }).catch((e) => {
+  const server = await serve({ port, csp: args.includes('--csp'), isolate: !args.includes('--no-isolate'), log: true }).catch((e) => {
     console.error(`serve: cannot listen on port ${port}: ${e.message}`);
     process.exit(1);
   });
-  console.log(`gpt-playground: http://localhost:${server.address().port}/  (Ctrl-C to stop)`);
+  console.log(`gpt-playground: http://localhost:${server.address().port}/  (Ctrl-C to stop)` +
+    (args.includes('--no-isolate') ? '' : ', cross-origin isolated: the threaded engine'));
 }

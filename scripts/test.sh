@@ -23,6 +23,8 @@ echo "== the playground in headless Chromium (screenshots in test-results/screen
 node --test tests/e2e/playground.test.mjs
 echo "== the embeddable widget from the built folder (dist/) =="
 node --test tests/e2e/widget.test.mjs
+echo "== two threads where the page is cross-origin isolated: the same tokens as one =="
+node --test tests/e2e/threads.test.mjs
 echo "== robustness in the browser: bad files, broken downloads, hostile text, a dying worker =="
 node --test tests/e2e/robustness.test.mjs
 echo "== models kept in the browser's cache, and model folders as src =="

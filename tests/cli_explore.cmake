@@ -67,3 +67,14 @@ expect(2 "--uniform: 'x' is not a head: write layer.head" generate --weights ${W
 expect(2 "explain needs --layer, --head and --position" explain --weights ${W} --prompt ${P} --layer 1 --head 2)
 expect(2 "--position must be an integer from 0 to 12" lens --weights ${W} --prompt ${P} --position 13)
 expect(2 "unknown option '--ablate' for 'heads'" heads --weights ${W} --data ${DATA}/tiny-text.txt --ablate 0.1)
+
+# --threads: the same text and attention on 3 threads as on one (parallel.h); a bad count is refused.
+expect(0 "" generate --weights ${SHIPPED} --prompt "ROMEO:" --tokens 80 --temperature 0.8 --seed 5)
+set(one "${LAST_OUT}")
+expect(0 "" generate --weights ${SHIPPED} --prompt "ROMEO:" --tokens 80 --temperature 0.8 --seed 5 --threads 3)
+require_equal("generate on 3 threads against 1" "${one}" "${LAST_OUT}")
+expect(0 "" attention --weights ${SHIPPED} --prompt "ROMEO: But soft" --layer 2 --head 1)
+set(one "${LAST_OUT}")
+expect(0 "" attention --weights ${SHIPPED} --prompt "ROMEO: But soft" --layer 2 --head 1 --threads 2)
+require_equal("attention on 2 threads against 1" "${one}" "${LAST_OUT}")
+expect(2 "--threads must be an integer from 1 to 8, got '0'" generate --weights ${SHIPPED} --prompt "A" --tokens 1 --threads 0)

@@ -26,6 +26,7 @@
 #include "../loss.h"
 #include "../model.h"
 #include "../ops/ops.h"
+#include "../parallel.h"
 #include "../probe.h"
 #include "common.h"
 
@@ -178,6 +179,7 @@ class Engine {
         i.set("weightsIn", std::string(gpt::format_name(model_->weights_format())));  // the matrices in memory
         i.set("weightsBytes", static_cast<double>(model_->weights_bytes()));
         i.set("kernels", std::string(GPT_SIMD ? gpt::ops::simd_arch_name() : "scalar"));
+        i.set("threads", gpt::parallel::threads());
         i.set("tokenizer", std::string(model_->tokenizer().kind()));
         i.set("layout", model_->layout());
         return i;
@@ -629,6 +631,10 @@ class Engine {
 }  // namespace
 
 EMSCRIPTEN_BINDINGS(gpt_playground) {
+    // Threads for forward, the caller included (the threaded build; always 1 in the other): set
+    // once before the first load, as RunState sizes its scratch from it. Returns the number in use.
+    emscripten::function("setThreads", &gpt::parallel::set_threads);
+    emscripten::function("threads", &gpt::parallel::threads);
     emscripten::class_<Engine>("Engine")
         .constructor<>()
         .function("uploadBuffer", &Engine::upload_buffer)

@@ -9,6 +9,7 @@
 // Every command also takes what may come beside the weights (checkpoint.h): --tokenizer
 // tokenizer.json, or --vocab vocab.json --merges merges.txt, and --config config.json; and
 // --weights-in auto|f32|f16|int8, the format the weight matrices are kept in (weights_format.h).
+// --threads N (default 1): forward on N threads, with the same results bit for bit (parallel.h).
 //
 // Bad arguments or files: one line on stderr and a non-zero exit (2 for usage, 1 otherwise).
 #include <algorithm>
@@ -36,6 +37,7 @@
 #include "../loss.h"
 #include "../model.h"
 #include "../ops/ops.h"
+#include "../parallel.h"
 #include "../utf8.h"
 #include "cli.h"
 
@@ -53,7 +55,8 @@ const char* kUsage =
     "  train     --data FILE --out F.safetensors [options: gpt train --help]\n"
     "generate, attention, loss, lens: [--ablate L.H,...] (heads off) [--uniform L.H,...] (causal average)\n"
     "every command: [--tokenizer tokenizer.json | --vocab vocab.json --merges merges.txt] [--config config.json]\n"
-    "               [--weights-in auto|f32|f16|int8] (the weight matrices in memory; auto: README)\n";
+    "               [--weights-in auto|f32|f16|int8] (the weight matrices in memory; auto: README)\n"
+    "               [--threads N=1] (the same results on N threads, faster)\n";
 
 }  // namespace
 
@@ -66,7 +69,7 @@ namespace cli {
 }
 
 Args parse_args(int argc, char** argv, std::set<std::string> known) {
-    known.insert({"tokenizer", "vocab", "merges", "config", "weights-in"});  // for every command that loads a model
+    known.insert({"tokenizer", "vocab", "merges", "config", "weights-in", "threads"});  // for every command that loads a model
     Args a;
     for (int i = 2; i < argc; i++) {
         const std::string arg = argv[i];
@@ -81,6 +84,8 @@ Args parse_args(int argc, char** argv, std::set<std::string> known) {
             a.v[key] = argv[++i];
         }
     }
+    // Before any model is loaded: a RunState sizes its scratch from the thread count.
+    gpt::parallel::set_threads(static_cast<int>(a.integer("threads", 1, 1, gpt::parallel::kMaxThreads)));
     return a;
 }
 

@@ -3,8 +3,10 @@
 //
 //   gpt_bench limits                       memory bandwidth and peak arithmetic of one core
 //   gpt_bench model FILE [--contexts 64,128,256] [--prefill N] [--reps R] [--weights-in f32|f16|int8]
-//                        [--no-kernels]    kernels at the model's shapes, decode and prefill speed,
-//                                          the streamed load's time and peak, in a weights format
+//                        [--threads N] [--no-kernels]
+//                                          kernels at the model's shapes (one thread), decode and
+//                                          prefill speed on N threads (engine/parallel.h), the
+//                                          streamed load's time and peak, in a weights format
 //   gpt_bench train PRESET [--steps S]     training speed of a preset (engine/trainer.h)
 //   gpt_bench weights [--reps R]           matvec with W as float32, float16 and int8 (issue 14) at
 //                                          GPT-2 small's shapes: time, GB/s of W read, ratios
@@ -34,6 +36,7 @@
 #include "loader.h"
 #include "weights_format.h"
 #include "model.h"
+#include "parallel.h"
 #include "trainer.h"
 #include "ops/ops.h"
 
@@ -174,7 +177,7 @@ std::string bench_kernels(const gpt::Config& c, int N, int reps) {
 }
 
 int cmd_model(const std::string& path, const std::vector<int>& contexts, int prefill_n, int reps, gpt::WeightsIn weights_in,
-              bool kernel_shapes) {
+              bool kernel_shapes, int threads) {
     // Streamed from the file a MiB at a time, as the CLI and the page load (loader.h): the peak is
     // the model, not file + model. The format defaults to float32 (under auto a GPT-2-small-sized
     // model would be int8: README, "Weights in memory").
@@ -210,6 +213,8 @@ int cmd_model(const std::string& path, const std::vector<int>& contexts, int pre
     for (auto& t : tokens) t = static_cast<int>(rng() % static_cast<unsigned>(c.vocab_size));
 
     const std::string kernels = kernel_shapes ? bench_kernels(c, prefill_n, reps) : "null";
+    // After the kernels (timed on one thread), before the RunState (its scratch is per thread).
+    threads = gpt::parallel::set_threads(threads);
 
     gpt::RunState s(c);
     gpt::Sampler sampler(c.vocab_size);
@@ -254,12 +259,12 @@ int cmd_model(const std::string& path, const std::vector<int>& contexts, int pre
     const gpt::MemoryNeeds needs = gpt::memory_needs(c, !m.weights().tied(), m.weights_format());
     std::printf("{\"build\": \"%s\", \"kernels\": \"%s\", \"model\": \"%s\", \"weights_in\": \"%s\", \"params\": %zu, "
                 "\"n_layer\": %d, \"n_head\": %d, \"n_embd\": %d, \"block_size\": %d, \"vocab_size\": %d, "
-                "\"weight_bytes\": %llu, \"state_bytes\": %llu, \"load_s\": %s, \"load_peak_bytes\": %llu, "
+                "\"weight_bytes\": %llu, \"state_bytes\": %llu, \"threads\": %d, \"load_s\": %s, \"load_peak_bytes\": %llu, "
                 "\"decode_tok_s\": %s, \"prefill_tokens\": %d, \"prefill_tok_s\": %s, "
                 "\"prefill_GFLOPs\": %s, \"kernel_shapes\": %s, \"peak_memory_bytes\": %llu}\n",
                 build_name(), kernels_name().c_str(), path.c_str(), gpt::format_name(m.weights_format()), m.num_params(),
                 c.n_layer, c.n_head, c.n_embd, T, c.vocab_size, static_cast<unsigned long long>(needs.weights),
-                static_cast<unsigned long long>(needs.state), json_number(load_s).c_str(),
+                static_cast<unsigned long long>(needs.state), threads, json_number(load_s).c_str(),
                 static_cast<unsigned long long>(load_peak),
                 decode.str().c_str(), prefill_n, json_number(prefill_tps).c_str(),
                 json_number((linear + attention) / median(t_prefill) / 1e9).c_str(), kernels.c_str(),
@@ -410,7 +415,7 @@ int main(int argc, char** argv) {
     }
     if (args.size() >= 2 && args[0] == "model") {
         std::vector<int> contexts = {64, 128, 256};
-        int prefill = 0, reps = 5;
+        int prefill = 0, reps = 5, threads = 1;
         gpt::WeightsIn weights_in = gpt::WeightsIn::f32;
         bool kernel_shapes = true;
         for (size_t i = 2; i < args.size(); i += 2) {
@@ -435,14 +440,16 @@ int main(int argc, char** argv) {
                 prefill = std::atoi(args[i + 1].c_str());
             } else if (args[i] == "--reps") {
                 reps = std::max(1, std::atoi(args[i + 1].c_str()));
+            } else if (args[i] == "--threads") {
+                threads = std::max(1, std::atoi(args[i + 1].c_str()));
             }
         }
-        return cmd_model(args[1], contexts, prefill, reps, weights_in, kernel_shapes);
+        return cmd_model(args[1], contexts, prefill, reps, weights_in, kernel_shapes, threads);
     }
     if (args.size() >= 2 && args[0] == "train") {
         const int steps = args.size() >= 4 && args[2] == "--steps" ? std::max(1, std::atoi(args[3].c_str())) : 10;
         return cmd_train(args[1], steps);
     }
-    std::fprintf(stderr, "usage: gpt_bench limits | gpt_bench weights [--reps R] | gpt_bench train PRESET [--steps S] | gpt_bench model FILE [--contexts 64,128,256] [--prefill N] [--reps R] [--weights-in f32|f16|int8] [--no-kernels]\n");
+    std::fprintf(stderr, "usage: gpt_bench limits | gpt_bench weights [--reps R] | gpt_bench train PRESET [--steps S] | gpt_bench model FILE [--contexts 64,128,256] [--prefill N] [--reps R] [--weights-in f32|f16|int8] [--threads N] [--no-kernels]\n");
     return 2;
 }

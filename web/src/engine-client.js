@@ -1,6 +1,6 @@
 // The page's side of one engine worker (worker.js): promises for loading, callbacks for a run.
 import { MSG } from './protocol.js';
-import { openModel, wasmModule } from './shared.js';
+import { engineModule, openModel } from './shared.js';
 
 // A run's worker is presumed dead when it has been silent for this long, or for ten times its
 // longest silence so far in the run (a big model's prefill), whichever is longer.
@@ -21,7 +21,7 @@ export class EngineClient {
       e.preventDefault();
       this.crash(`the engine worker failed: ${e.message || 'it could not start'}`);
     };
-    this.ready = wasmModule().then((wasm) => this.worker.postMessage({ type: MSG.INIT, wasm }));
+    this.ready = engineModule().then(({ wasm, threads }) => this.worker.postMessage({ type: MSG.INIT, wasm, threads }));
   }
 
   crash(message) {

@@ -1,6 +1,7 @@
 // The engine worker's protocol, defined once for worker.js, engine-client.js, run.js and the tests.
 //
-// Page -> worker: {type: INIT, wasm: WebAssembly.Module}   (compiled once per page, shared)
+// Page -> worker: {type: INIT, wasm: WebAssembly.Module, threads}   (compiled once per page, shared;
+//   threads > 1: wasm is the threaded build, gpt_mt)
 //                 {type: LOAD_BEGIN, id, size, weightsIn, extras: {'tokenizer.json': text, ...}}, then the file's
 //                     bytes in order: {type: LOAD_PIECE, id, piece: Uint8Array} ..., then {type: LOAD_END, id};
 //                     or {type: LOAD_ABORT, id} (the download failed, or another model was asked for)

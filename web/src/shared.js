@@ -3,20 +3,47 @@
 // fetched and compiled once and each weights URL is downloaded once.
 import { cachedResponse, forget, store, storeStream } from './model-cache.js';
 
-const WASM_URL = new URL('../wasm/gpt.wasm', import.meta.url).href;
+// The engine in two builds: single-threaded, and with wasm threads (SharedArrayBuffer), which only a
+// cross-origin isolated page may use (served with COOP same-origin + COEP require-corp, as npm start
+// does). A blog post without those headers gets the single-threaded one and never fetches the other.
+const WASM_URLS = {
+  single: new URL('../wasm/gpt.wasm', import.meta.url).href,
+  threaded: new URL('../wasm/gpt_mt.wasm', import.meta.url).href,
+};
+const MAX_THREADS = 4;  // past a few, decode is bound by memory bandwidth, and the machine is shared
 
-let wasm = null;
-export function wasmModule() {
-  wasm ??= (async () => {
-    const res = await fetch(WASM_URL);
-    if (!res.ok) throw new Error(`could not download the engine (${WASM_URL}): HTTP ${res.status}`);
+// Threads the engine may use here: 1 unless the page is cross-origin isolated.
+export function engineThreads() {
+  if (!globalThis.crossOriginIsolated) return 1;
+  return Math.max(1, Math.min(MAX_THREADS, navigator.hardwareConcurrency || 1));
+}
+
+const compiled = {};  // kind -> Promise<WebAssembly.Module>
+export function wasmModule(kind = 'single') {
+  const url = WASM_URLS[kind];
+  let wasm = compiled[kind];
+  wasm ??= compiled[kind] = (async () => {
+    const res = await fetch(url);
+    if (!res.ok) throw new Error(`could not download the engine (${url}): HTTP ${res.status}`);
     // compileStreaming needs the server to say application/wasm; compile the bytes otherwise.
     return (res.headers.get('Content-Type') || '').startsWith('application/wasm')
       ? WebAssembly.compileStreaming(res)
       : WebAssembly.compile(await res.arrayBuffer());
   })();
-  wasm.catch(() => (wasm = null));  // a failed download can be retried
+  wasm.catch(() => delete compiled[kind]);  // a failed download can be retried
   return wasm;
+}
+
+// The compiled engine for a playground and its thread count: the threaded build where the page may
+// use it (falling back to the single-threaded one if that build is missing), else the single one.
+export async function engineModule() {
+  const threads = engineThreads();
+  if (threads > 1) {
+    try {
+      return { wasm: await wasmModule('threaded'), threads };
+    } catch {}
+  }
+  return { wasm: await wasmModule('single'), threads: 1 };
 }
 
 // Model files arrive as a stream of pieces that go straight on to the engine's worker, which

@@ -1,7 +1,6 @@
 // The engine's Web Worker: owns the wasm module and one Engine, so the page never blocks on it.
 //
 // The messages are in protocol.js.
-import createGptModule from '../wasm/gpt.mjs';
 import { MSG } from './protocol.js';
 
 const TOP_K_SHOWN = 10;
@@ -174,18 +173,26 @@ function schedule() {
 }
 
 // Instantiate from the module the page compiled, instead of letting the glue fetch gpt.wasm again.
-function init(wasm) {
-  ready = createGptModule({
-    instantiateWasm(imports, receive) {
-      WebAssembly.instantiate(wasm, imports).then((instance) => receive(instance, wasm));
-      return {};
-    },
-  });
+// threads > 1: it is the threaded build (shared.js), whose glue is gpt_mt.mjs; its pthread workers
+// (made while it starts, pthreadPoolSize) get the compiled module from it.
+function init(wasm, threads = 1) {
+  ready = (async () => {
+    const { default: createGptModule } = await (threads > 1 ? import('../wasm/gpt_mt.mjs') : import('../wasm/gpt.mjs'));
+    const module = await createGptModule({
+      pthreadPoolSize: threads - 1,
+      instantiateWasm(imports, receive) {
+        WebAssembly.instantiate(wasm, imports).then((instance) => receive(instance, wasm));
+        return {};
+      },
+    });
+    module.setThreads(threads);  // before any model: RunState sizes its scratch from it
+    return module;
+  })();
 }
 
 self.onmessage = (e) => {
   const msg = e.data;
-  if (msg.type === MSG.INIT) init(msg.wasm);
+  if (msg.type === MSG.INIT) init(msg.wasm, msg.threads);
   else if (msg.type === MSG.LOAD_BEGIN || msg.type === MSG.LOAD_PIECE || msg.type === MSG.LOAD_END || msg.type === MSG.LOAD_ABORT) {
     loadQueue = loadQueue.then(() => loadMessage(msg));
   }

@@ -1,0 +1,221 @@
+#include "parallel.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+
+// The single-threaded wasm build has no threads at all (std::thread would fail at run time).
+#if defined(__EMSCRIPTEN__) && !defined(__EMSCRIPTEN_PTHREADS__)
+#define GPT_THREADS 0
+#else
+#define GPT_THREADS 1
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+#endif
+
+namespace gpt {
+namespace parallel {
+
+ops::WeightView rows_from(ops::WeightView w, int m0, int K) {
+    const size_t first = static_cast<size_t>(m0) * static_cast<size_t>(K);  // elements before row m0
+    switch (w.format) {
+        case ops::WFormat::F32: w.data = static_cast<const float*>(w.data) + first; break;
+        case ops::WFormat::F16: w.data = static_cast<const uint16_t*>(w.data) + first; break;
+        case ops::WFormat::Q8:
+            w.data = static_cast<const int8_t*>(w.data) + first;
+            w.scales += static_cast<size_t>(m0) * static_cast<size_t>(ops::q8_groups(K));
+            break;
+    }
+    return w;
+}
+
+#if !GPT_THREADS
+
+int set_threads(int) { return 1; }
+int threads() { return 1; }
+bool available() { return false; }
+void run(int n_tasks, TaskFn fn, void* ctx) {
+    for (int t = 0; t < n_tasks; t++) fn(ctx, t, 0);
+}
+
+#else
+
+namespace {
+
+// One job at a time: the caller publishes fn, ctx and n_tasks, then a new generation in `work`
+// (high 32 bits: generation, low 32: the next task). Any thread claims a task by a compare-and-swap
+// of (its generation, i) to (generation, i + 1), so a worker that wakes late (the machine is busy,
+// it was descheduled) claims nothing from a finished job or a newer one it has not read the
+// parameters of: the caller then simply does more of the tasks itself, and waits only for tasks
+// actually claimed.
+struct Pool {
+    std::vector<std::thread> workers;
+    std::atomic<uint64_t> work{0};
+    std::atomic<TaskFn> fn{nullptr};
+    std::atomic<void*> ctx{nullptr};
+    std::atomic<int> n_tasks{0};
+    std::atomic<int> done{0};  // tasks of the current job finished
+    std::atomic<int> sleepers{0};
+    std::atomic<bool> stop{false};
+    std::atomic<bool> busy{false};  // a job is running: a nested or concurrent run() goes serial
+    std::mutex mu;
+    std::condition_variable wake;
+    ~Pool();  // joins the workers at exit (a thread still waiting would outlive the condition variable)
+};
+
+Pool& pool() {
+    static Pool p;
+    return p;
+}
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+// Spins before sleeping: decode calls run() several times per layer, a few microseconds apart, and
+// a futex wake-up costs more than that.
+constexpr int kSpins = 1 << 14;
+
+// Claims and runs tasks of the job published as generation `gen` until none is left.
+void work_on(Pool& p, uint32_t gen, int slot) {
+    uint64_t w = p.work.load(std::memory_order_acquire);
+    for (;;) {
+        if (static_cast<uint32_t>(w >> 32) != gen) return;
+        const int n = p.n_tasks.load(std::memory_order_relaxed);
+        const TaskFn fn = p.fn.load(std::memory_order_relaxed);
+        void* ctx = p.ctx.load(std::memory_order_relaxed);
+        const int task = static_cast<int>(static_cast<uint32_t>(w));
+        if (task >= n) return;
+        if (!p.work.compare_exchange_weak(w, w + 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
+        fn(ctx, task, slot);
+        p.done.fetch_add(1, std::memory_order_release);
+        w = p.work.load(std::memory_order_acquire);
+    }
+}
+
+void worker_loop(int slot) {
+    Pool& p = pool();
+    uint32_t seen = static_cast<uint32_t>(p.work.load(std::memory_order_acquire) >> 32);
+    for (;;) {
+        uint32_t gen = seen;
+        for (int i = 0; i < kSpins && gen == seen; i++) {
+            cpu_relax();
+            gen = static_cast<uint32_t>(p.work.load(std::memory_order_acquire) >> 32);
+        }
+        if (gen == seen) {
+            std::unique_lock<std::mutex> lock(p.mu);
+            p.sleepers.fetch_add(1);  // seq_cst: pairs with run()'s store of work then load of sleepers
+            p.wake.wait(lock, [&] {
+                return p.stop.load() || static_cast<uint32_t>(p.work.load() >> 32) != seen;
+            });
+            p.sleepers.fetch_sub(1);
+            gen = static_cast<uint32_t>(p.work.load(std::memory_order_acquire) >> 32);
+        }
+        if (p.stop.load()) return;
+        seen = gen;
+        work_on(p, gen, slot);
+    }
+}
+
+void stop_workers(Pool& p) {
+    {
+        std::lock_guard<std::mutex> lock(p.mu);
+        p.stop.store(true);
+    }
+    p.wake.notify_all();
+    for (auto& t : p.workers) t.join();
+    p.workers.clear();
+    p.stop.store(false);
+}
+
+Pool::~Pool() { stop_workers(*this); }
+
+}  // namespace
+
+int set_threads(int n) {
+    n = std::clamp(n, 1, kMaxThreads);
+    Pool& p = pool();
+    if (static_cast<int>(p.workers.size()) + 1 == n) return n;
+    stop_workers(p);
+    for (int slot = 1; slot < n; slot++) p.workers.emplace_back(worker_loop, slot);
+    return n;
+}
+
+int threads() { return static_cast<int>(pool().workers.size()) + 1; }
+bool available() { return true; }
+
+void run(int n_tasks, TaskFn fn, void* ctx) {
+    Pool& p = pool();
+    if (n_tasks <= 0) return;
+    if (n_tasks == 1 || p.workers.empty() || p.busy.exchange(true, std::memory_order_acquire)) {
+        for (int t = 0; t < n_tasks; t++) fn(ctx, t, 0);
+        return;
+    }
+    p.fn.store(fn, std::memory_order_relaxed);
+    p.ctx.store(ctx, std::memory_order_relaxed);
+    p.n_tasks.store(n_tasks, std::memory_order_relaxed);
+    p.done.store(0, std::memory_order_relaxed);
+    const uint32_t gen = static_cast<uint32_t>(p.work.load(std::memory_order_relaxed) >> 32) + 1;
+    p.work.store(static_cast<uint64_t>(gen) << 32);  // seq_cst: publishes the job above
+    if (p.sleepers.load() > 0) {
+        { std::lock_guard<std::mutex> lock(p.mu); }  // a worker between its check and its wait has waited
+        p.wake.notify_all();
+    }
+    work_on(p, gen, 0);
+    // Every task is claimed; wait for those still running on workers.
+    for (int i = 0; p.done.load(std::memory_order_acquire) < n_tasks; i++) {
+        if (i < kSpins) cpu_relax();
+        else std::this_thread::yield();
+    }
+    p.busy.store(false, std::memory_order_release);
+}
+
+#endif  // GPT_THREADS
+
+namespace {
+
+// Below this many rows, ops::matmul_w computes each row as a matrix-vector product (ops_simd.cpp);
+// a split over rows keeps every part at or above it, so no part changes kernel.
+constexpr int kGemmRows = 4;
+// Rows of x per part of a split matrix product at least: each part packs all of W's panels again,
+// which costs as much as the arithmetic of some 30 rows (measured: 4 parts of 32 rows of GPT-2
+// small's prefill ran slower than 1 part of 128), so there is one part per thread, no more.
+constexpr int kMinPartRows = 16;
+
+}  // namespace
+
+void matvec_w(float* out, ops::WeightView w, const float* x, const float* bias, int M, int K) {
+    const int t = threads();
+    const int blocks = M / kRowAlign;  // whole aligned blocks; the last part takes the remainder
+    const int parts = std::min(blocks, 4 * t);  // a few per thread: a late thread delays less
+    if (t == 1 || parts < 2) return ops::matvec_w(out, w, x, bias, M, K);
+    parallel_for(parts, [&](int part, int) {
+        const int m0 = static_cast<int>(static_cast<long>(blocks) * part / parts) * kRowAlign;
+        const int m1 = part + 1 == parts ? M : static_cast<int>(static_cast<long>(blocks) * (part + 1) / parts) * kRowAlign;
+        ops::matvec_w(out + m0, rows_from(w, m0, K), x, bias ? bias + m0 : nullptr, m1 - m0, K);
+    });
+}
+
+void matmul_w(float* out, const float* x, ops::WeightView w, const float* bias, int N, int M, int K) {
+    if (threads() == 1) return ops::matmul_w(out, x, w, bias, N, M, K);
+    if (N < kGemmRows) {  // ops::matmul_w does these rows one matrix-vector product each
+        for (int n = 0; n < N; n++) {
+            parallel::matvec_w(out + static_cast<size_t>(n) * M, w, x + static_cast<size_t>(n) * K, bias, M, K);
+        }
+        return;
+    }
+    const int parts = std::min(N / kMinPartRows, threads());
+    if (parts < 2) return ops::matmul_w(out, x, w, bias, N, M, K);
+    parallel_for(parts, [&](int part, int) {
+        const int n0 = static_cast<int>(static_cast<long>(N) * part / parts);
+        const int n1 = static_cast<int>(static_cast<long>(N) * (part + 1) / parts);
+        ops::matmul_w(out + static_cast<size_t>(n0) * M, x + static_cast<size_t>(n0) * K, w, bias, n1 - n0, M, K);
+    });
+}
+
+}  // namespace parallel
+}  // namespace gpt

@@ -1,0 +1,82 @@
+// Two cores where the page may use them (issue 14): served with the cross-origin isolation headers
+// (as npm start does), the page runs the threaded engine (gpt_mt) and generates exactly the tokens
+// of the single-threaded one; without them (a blog host) it runs single-threaded and never fetches
+// the threaded build. The blog post and the iframe route work under require-corp too.
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+
+import { cliText, generate, gp, launch, root, startServer, waitReady } from './harness.mjs';
+
+const WEIGHTS = join(root, 'weights', 'shakespeare-char.safetensors');
+const ctx = {};
+before(async () => {
+  ctx.isolated = await startServer({ isolate: true });
+  ctx.plain = await startServer();
+  ctx.browser = await launch();
+});
+after(async () => {
+  await ctx.browser?.close();
+  ctx.isolated?.server.close();
+  ctx.plain?.server.close();
+});
+
+async function open(url) {
+  const page = await ctx.browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  page.errors = [];
+  page.requests = [];
+  page.on('console', (m) => m.type() === 'error' && page.errors.push(m.text()));
+  page.on('pageerror', (e) => page.errors.push(e.message));
+  // Requests of the page's workers too (the engine worker fetches nothing itself; its pthread
+  // workers load gpt_mt.worker.js and gpt_mt.mjs).
+  page.context().on('request', (r) => page.requests.push(new URL(r.url()).pathname));
+  await page.goto(url);
+  return page;
+}
+const requested = (page, suffix) => page.requests.filter((p) => p.endsWith(suffix)).length;
+const setSettings = (page, s) => page.evaluate((s) => document.querySelector('gpt-playground').applySettings(s), s);
+
+const SETTINGS = { prompt: 'ROMEO:\nBut soft, what light', seed: 4242, maxTokens: 200, temperature: 0.8, topK: 0, topP: 1 };
+
+test('isolated: the threaded engine runs and gives exactly the single-threaded tokens', async () => {
+  const page = await open(ctx.isolated.url);
+  await waitReady(page);
+  assert.equal(await page.evaluate(() => self.crossOriginIsolated), true);
+  const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+  const info = await gp(page, '.info').textContent();
+  if (cores >= 2) {
+    assert.match(info, /Engine\s*[2-4] threads/);
+    assert.equal(requested(page, '/wasm/gpt_mt.wasm'), 1);
+    assert.equal(requested(page, '/wasm/gpt.wasm'), 0);
+  } else {
+    assert.match(info, /Engine\s*1 thread/);  // one core: nothing to split over
+  }
+  await setSettings(page, SETTINGS);
+  const threaded = await generate(page);
+  assert.equal(threaded.length, 200);
+
+  const plain = await open(ctx.plain.url);
+  await waitReady(plain);
+  assert.equal(await plain.evaluate(() => self.crossOriginIsolated), false);
+  assert.match(await gp(plain, '.info').textContent(), /Engine\s*1 thread/);
+  await setSettings(plain, SETTINGS);
+  assert.equal(await generate(plain), threaded);
+  assert.equal(requested(plain, 'gpt_mt.wasm') + requested(plain, 'gpt_mt.mjs'), 0);
+  assert.equal(threaded, cliText({ weights: WEIGHTS, prompt: SETTINGS.prompt, tokens: 200, temperature: 0.8, seed: 4242 }));
+  assert.deepEqual(page.errors, []);
+  assert.deepEqual(plain.errors, []);
+  await page.close();
+  await plain.close();
+});
+
+test('isolated: the blog post and the iframe route load everything under require-corp', async () => {
+  for (const path of ['examples/blog-post.html', 'embed.html']) {
+    const page = await open(ctx.isolated.url + path);
+    await page.locator('gpt-playground').first().scrollIntoViewIfNeeded();
+    await page.waitForFunction(() => document.querySelector('gpt-playground')?.shadowRoot
+      ?.querySelector('.info')?.children.length > 0, null, { timeout: 30000 });
+    assert.equal(await page.evaluate(() => self.crossOriginIsolated), true, path);
+    assert.deepEqual(page.errors, [], path);
+    await page.close();
+  }
+});

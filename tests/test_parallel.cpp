@@ -1,0 +1,190 @@
+// The thread pool (engine/parallel.*) and the promise forward makes with it: the same bits with
+// 2, 3 or 4 threads as with one, for the kernels it splits and for whole forward passes (logits,
+// attention probabilities, KV cache), prefill and decode.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "golden.h"
+#include "helpers.h"
+#include "model.h"
+#include "parallel.h"
+#include "trainer.h"
+
+using namespace gpt;
+
+namespace {
+
+// The single-threaded wasm build of these tests has no pool to test (parallel::available() false).
+#define REQUIRE_THREADS()                                                 \
+    if (!parallel::available()) {                                         \
+        WARN("built without threads: the single-threaded wasm build");   \
+        return;                                                           \
+    }
+
+// Sets the pool for a scope, and back to one thread after it (the other tests run on one).
+struct Threads {
+    explicit Threads(int n) { REQUIRE(parallel::set_threads(n) == n); }
+    ~Threads() { parallel::set_threads(1); }
+};
+
+bool same_bits(const float* a, const float* b, size_t n) { return std::memcmp(a, b, n * sizeof(float)) == 0; }
+
+uint16_t to_half(float f) {  // finite, in half's normal range or zero: enough for test weights
+    if (f == 0.0f) return 0;
+    uint32_t u;
+    std::memcpy(&u, &f, 4);
+    const uint32_t sign = (u >> 16) & 0x8000;
+    const int exp = static_cast<int>((u >> 23) & 0xFF) - 127 + 15;
+    if (exp <= 0) return static_cast<uint16_t>(sign);  // too small for a normal half: signed zero
+    if (exp >= 31) return static_cast<uint16_t>(sign | 0x7BFF);  // the largest finite half
+    return static_cast<uint16_t>(sign | (exp << 10) | ((u >> 13) & 0x3FF));
+}
+
+}  // namespace
+
+TEST_CASE("the pool runs every task once, each on a slot below the thread count", "[parallel]") {
+    REQUIRE_THREADS();
+    for (int t : {1, 2, 3, 4}) {
+        Threads threads(t);
+        CHECK(parallel::threads() == t);
+        for (int n : {0, 1, 2, 3, 7, 64, 1000}) {
+            std::vector<std::atomic<int>> runs(static_cast<size_t>(n));
+            std::atomic<int> bad_slot{0};
+            for (int rep = 0; rep < 20; rep++) {  // back-to-back jobs, as forward issues them
+                parallel::parallel_for(n, [&](int task, int slot) {
+                    runs[static_cast<size_t>(task)]++;
+                    if (slot < 0 || slot >= t) bad_slot++;
+                });
+            }
+            INFO("threads " << t << ", tasks " << n);
+            CHECK(bad_slot == 0);
+            for (int i = 0; i < n; i++) CHECK(runs[static_cast<size_t>(i)] == 20);
+        }
+    }
+}
+
+TEST_CASE("a task that runs the pool again runs it on its own thread", "[parallel]") {
+    REQUIRE_THREADS();
+    Threads threads(3);
+    std::atomic<int> inner{0};
+    parallel::parallel_for(6, [&](int, int) { parallel::parallel_for(5, [&](int, int) { inner++; }); });
+    CHECK(inner == 30);
+}
+
+TEST_CASE("split matrix products are bitwise those of one thread, in every weight format", "[parallel]") {
+    REQUIRE_THREADS();
+    std::mt19937 rng(7);
+    for (int M : {1, 63, 64, 65, 128, 200, 515}) {
+        for (int K : {1, 33, 96}) {
+            const auto wf = random_floats(static_cast<size_t>(M) * K, rng, 0.5f);
+            std::vector<uint16_t> wh(wf.size());
+            for (size_t i = 0; i < wf.size(); i++) wh[i] = to_half(wf[i]);
+            std::vector<int8_t> wq(wf.size());
+            for (size_t i = 0; i < wf.size(); i++) wq[i] = static_cast<int8_t>(static_cast<int>(rng() % 255) - 127);
+            const auto scales = random_floats(static_cast<size_t>(M) * ops::q8_groups(K), rng, 0.01f);
+            const auto bias = random_floats(static_cast<size_t>(M), rng);
+            for (const ops::WeightView w : {ops::WeightView::f32(wf.data()), ops::WeightView{ops::WFormat::F16, wh.data(), nullptr},
+                                            ops::WeightView{ops::WFormat::Q8, wq.data(), scales.data()}}) {
+                for (int N : {1, 3, 4, 7, 8, 17, 40}) {
+                    const auto x = random_floats(static_cast<size_t>(N) * K, rng);
+                    std::vector<float> want(static_cast<size_t>(N) * M), got(want.size());
+                    ops::matmul_w(want.data(), x.data(), w, bias.data(), N, M, K);
+                    for (int t : {2, 3, 4}) {
+                        Threads threads(t);
+                        INFO("M " << M << " K " << K << " N " << N << " format " << static_cast<int>(w.format) << " threads " << t);
+                        std::fill(got.begin(), got.end(), -1.0f);
+                        parallel::matmul_w(got.data(), x.data(), w, bias.data(), N, M, K);
+                        CHECK(same_bits(got.data(), want.data(), want.size()));
+                        if (N == 1) {
+                            std::fill(got.begin(), got.end(), -1.0f);
+                            parallel::matvec_w(got.data(), w, x.data(), nullptr, M, K);
+                            std::vector<float> want_nb(static_cast<size_t>(M));
+                            ops::matvec_w(want_nb.data(), w, x.data(), nullptr, M, K);
+                            CHECK(same_bits(got.data(), want_nb.data(), want_nb.size()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+namespace {
+
+// Runs a prefill of n tokens then `decode` single steps; returns every float forward leaves behind
+// that matters: the logits after each call, the KV cache and the kept attention probabilities.
+std::vector<float> run_model(const Model& m, const std::vector<int>& tokens, int n, int decode) {
+    RunState s(m.config());
+    std::vector<float> out;
+    REQUIRE(forward(m, s, tokens.data(), n, 0).ok());
+    out.insert(out.end(), s.logits.begin(), s.logits.end());
+    for (int i = 0; i < decode; i++) {
+        REQUIRE(forward(m, s, tokens.data() + n + i, 1, n + i).ok());
+        out.insert(out.end(), s.logits.begin(), s.logits.end());
+    }
+    out.insert(out.end(), s.key_cache.begin(), s.key_cache.end());
+    out.insert(out.end(), s.value_cache.begin(), s.value_cache.end());
+    out.insert(out.end(), s.att.begin(), s.att.end());
+    return out;
+}
+
+Model random_model(const Config& c, uint32_t seed) {
+    std::vector<std::string> vocab;
+    for (int i = 0; i < c.vocab_size; i++) vocab.emplace_back(1, static_cast<char>(' ' + i));
+    size_t n = 0;
+    for (const auto& spec : tensor_specs(c)) {
+        size_t k = 1;
+        for (auto d : spec.shape) k *= static_cast<size_t>(d);
+        n += k;
+    }
+    std::mt19937 rng(seed);
+    auto params = random_floats(n, rng, 0.2f);
+    return load_model(write_checkpoint(c, vocab, params));
+}
+
+}  // namespace
+
+TEST_CASE("forward with 2, 3 or 4 threads is bitwise forward with one", "[parallel][model]") {
+    REQUIRE_THREADS();
+    // The shipped model (C 128: its projections split) and a random one whose every matrix splits
+    // (V 96 too is under one split block: the logits split is the kernel test's above).
+    std::vector<Model> models;
+    models.push_back(load_model(read_bytes(std::string(GPT_WEIGHTS) + "/shakespeare-char.safetensors")));
+    models.push_back(random_model(Config{2, 8, 256, 64, 90}, 11));
+    for (const Model& m : models) {
+        const int T = m.config().block_size;
+        std::vector<int> tokens(static_cast<size_t>(T));
+        for (int i = 0; i < T; i++) tokens[static_cast<size_t>(i)] = (i * 7 + 3) % m.config().vocab_size;
+        for (int n : {1, 5, 37}) {  // a prefill one row (matvec), a few (below the split), many
+            const int decode = std::min(6, T - n);
+            const auto want = run_model(m, tokens, n, decode);
+            for (int t : {2, 3, 4}) {
+                Threads threads(t);
+                INFO("C " << m.config().n_embd << " prefill " << n << " threads " << t);
+                const auto got = run_model(m, tokens, n, decode);
+                REQUIRE(got.size() == want.size());
+                CHECK(same_bits(got.data(), want.data(), want.size()));
+            }
+        }
+    }
+}
+
+TEST_CASE("a RunState made before the pool grew still runs, on fewer scratch slots", "[parallel][model]") {
+    REQUIRE_THREADS();
+    const Model m = load_model(read_bytes(std::string(GPT_WEIGHTS) + "/shakespeare-char.safetensors"));
+    std::vector<int> tokens(40);
+    for (size_t i = 0; i < tokens.size(); i++) tokens[i] = static_cast<int>(i % 60);
+    RunState one(m.config());  // one scratch slot
+    REQUIRE(forward(m, one, tokens.data(), 40, 0).ok());
+    const std::vector<float> want = one.logits;
+    Threads threads(4);
+    RunState s(m.config());
+    CHECK(s.scores.size() == 4u * static_cast<size_t>(m.config().block_size));
+    RunState small = std::move(one);
+    REQUIRE(forward(m, small, tokens.data(), 40, 0).ok());
+    CHECK(same_bits(small.logits.data(), want.data(), want.size()));
+}

@@ -1,0 +1,30 @@
+// The threaded web build (build/wasm/gpt_mt.mjs; its pthreads are Node worker_threads here) against
+// the single-threaded one: the same tokens, probabilities and attention rows, bit for bit, with 2
+// and 3 threads, through the bindings as the page's worker uses them (threaded-run.mjs).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { buildDir, root } from './load-module.mjs';
+
+const run = (threads) => JSON.parse(execFileSync(process.execPath,
+  ['--no-experimental-fetch', join(root, 'tests', 'wasm', 'threaded-run.mjs'), String(threads)],
+  { encoding: 'utf8', maxBuffer: 1 << 28, timeout: 120000 }));
+
+test('the threaded build gives the single-threaded build\'s tokens, probabilities and attention',
+  { skip: !existsSync(join(buildDir, 'gpt_mt.mjs')) && 'no threaded build' }, () => {
+    const want = run(1);
+    assert.equal(want.error, null);
+    assert.equal(want.threads, 1);
+    assert.equal(want.tokens.length, 40);
+    for (const threads of [2, 3]) {
+      const got = run(threads);
+      assert.equal(got.error, null);
+      assert.equal(got.threads, threads);
+      assert.deepEqual(got.tokens, want.tokens);
+      assert.equal(got.bits.length, want.bits.length);
+      assert.ok(got.bits.every((b, i) => b === want.bits[i]), `${threads} threads: the floats differ`);
+    }
+  });
