@@ -70,6 +70,10 @@ Pool& pool() {
     return p;
 }
 
+// This thread's slot: a worker's own, 0 elsewhere. A nested run() (from inside a task) runs its
+// tasks on it, so they use the scratch of the thread they run on.
+thread_local int this_slot = 0;
+
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
@@ -98,6 +102,7 @@ void work_on(Pool& p, uint32_t gen, int slot) {
 }
 
 void worker_loop(int slot) {
+    this_slot = slot;
     Pool& p = pool();
     uint32_t seen = static_cast<uint32_t>(p.work.load(std::memory_order_acquire) >> 32);
     for (;;) {
@@ -152,7 +157,7 @@ void run(int n_tasks, TaskFn fn, void* ctx) {
     Pool& p = pool();
     if (n_tasks <= 0) return;
     if (n_tasks == 1 || p.workers.empty() || p.busy.exchange(true, std::memory_order_acquire)) {
-        for (int t = 0; t < n_tasks; t++) fn(ctx, t, 0);
+        for (int t = 0; t < n_tasks; t++) fn(ctx, t, this_slot);
         return;
     }
     p.fn.store(fn, std::memory_order_relaxed);

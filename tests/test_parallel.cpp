@@ -67,12 +67,18 @@ TEST_CASE("the pool runs every task once, each on a slot below the thread count"
     }
 }
 
-TEST_CASE("a task that runs the pool again runs it on its own thread", "[parallel]") {
+TEST_CASE("a task that runs the pool again runs it on its own thread, with its own slot", "[parallel]") {
     REQUIRE_THREADS();
     Threads threads(3);
-    std::atomic<int> inner{0};
-    parallel::parallel_for(6, [&](int, int) { parallel::parallel_for(5, [&](int, int) { inner++; }); });
+    std::atomic<int> inner{0}, other_slot{0};
+    parallel::parallel_for(6, [&](int, int slot) {
+        parallel::parallel_for(5, [&](int, int inner_slot) {
+            inner++;
+            if (inner_slot != slot) other_slot++;
+        });
+    });
     CHECK(inner == 30);
+    CHECK(other_slot == 0);
 }
 
 TEST_CASE("split matrix products are bitwise those of one thread, in every weight format", "[parallel]") {

@@ -1,6 +1,6 @@
 // npm run bench: builds what it needs, then measures the engine natively (SIMD and scalar kernels)
 // and as wasm in Node, on the shipped model and on a random GPT-2-small-shaped one, next to this
-// machine's limits; training speed of the page's presets (beside PyTorch's); PyTorch for comparison when it is installed; and the page's own tokens/s in
+// machine's limits; two threads against one (native and the threaded wasm build); training speed of the page's presets (beside PyTorch's); PyTorch for comparison when it is installed; and the page's own tokens/s in
 // headless Chromium. Prints a table and writes build/bench/results.json.
 //
 //   node tests/bench/run.mjs [--quick]     (--quick: fewer repetitions, no GPT-2 small in scalar)
@@ -57,6 +57,35 @@ for (const build of Object.keys(builds)) {
   // Compact weights (issue 14): matvec with W as f32, f16, int8 at GPT-2 small's shapes.
   if (build !== 'native-scalar') r.weights = run(build, ['weights', '--reps', reps]);
   results.builds[build] = r;
+}
+
+// Two threads against one (issue 14: forward split over engine/parallel.h's pool), natively and in
+// the threaded wasm build in Node (its pthreads are worker_threads; the page runs the same build).
+// 1 and 2 threads alternate, pairs back to back so both see the same machine load; medians of the
+// pairs, and the ratio of the medians.
+const threadBuilds = {
+  'native-simd': builds['native-simd'],
+  'wasm-threads': ['node', '--no-experimental-fetch', join(root, 'build', 'wasm', 'gpt_bench_mt.js')],
+};
+results.threads = {};
+const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+for (const [build, cmd] of Object.entries(threadBuilds)) {
+  builds[build] = cmd;
+  results.threads[build] = {};
+  for (const [model, file, ctxArgs] of [['shakespeare', SHIPPED, ['--contexts', '256', '--prefill', '256']],
+                                        ['gpt2small', GPT2, ['--contexts', '128', '--prefill', '128']]]) {
+    const runs = { 1: [], 2: [] };
+    for (let pair = 0; pair < (quick ? 1 : 3); pair++) {
+      for (const t of [1, 2]) runs[t].push(run(build, ['model', file, ...ctxArgs, '--reps', '3', '--threads', String(t)]));
+    }
+    const fig = (t) => ({
+      threads: runs[t][0].threads,
+      decode_tok_s: med(runs[t].map((r) => Object.values(r.decode_tok_s)[0])),
+      prefill_tok_s: med(runs[t].map((r) => r.prefill_tok_s)),
+    });
+    const one = fig(1), two = fig(2);
+    results.threads[build][model] = { one, two, decode_ratio: two.decode_tok_s / one.decode_tok_s, prefill_ratio: two.prefill_tok_s / one.prefill_tok_s };
+  }
 }
 
 // PyTorch, nanoGPT-style, when Debian's python3-torch is there.
@@ -235,6 +264,13 @@ if (results.onnx) {
   console.log('ONNX Runtime Web: not measured (needs python3-torch for the export, and npm to install onnxruntime-web)');
 }
 console.log(`page / Node wasm, generating ${GEN_TOKENS} tokens: ${num(results.generation.page_tok_s)} / ${num(results.generation.node_wasm_tok_s)} tok/s = ${frac(results.ratios.page_over_node)}`);
+console.log('');
+for (const [build, models] of Object.entries(results.threads)) {
+  for (const [model, r] of Object.entries(models)) {
+    console.log(`${build} ${model}, ${r.two.threads} threads / 1: decode ${num(r.two.decode_tok_s, 1)} / ${num(r.one.decode_tok_s, 1)} tok/s = ${r.decode_ratio.toFixed(2)}x, ` +
+      `prefill ${num(r.two.prefill_tok_s)} / ${num(r.one.prefill_tok_s)} tok/s = ${r.prefill_ratio.toFixed(2)}x`);
+  }
+}
 console.log('');
 console.log(trainingTable(results.training));
 const head = results.previous_character_head;
