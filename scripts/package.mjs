@@ -18,7 +18,8 @@ export const distDir = join(root, 'dist', `gpt-playground-${version}`);
 
 // The widget's own files (everything but the page chrome) and the engine: what a post downloads
 // before the weights. Not the threaded engine (gpt_mt.*): only a cross-origin isolated page loads it,
-// which a blog host is not unless it chooses to be.
+// which a blog host is not unless it chooses to be; nor the training engine (gpt-train.*), which
+// loads when a reader opens the Train view (its JS modules, loaded then too, are counted).
 export function widgetFiles(dir) {
   const src = readdirSync(join(dir, 'src')).filter((f) => !['page.js', 'embed.js', 'cache-list.js'].includes(f)).map((f) => join(dir, 'src', f));
   return [...src, join(dir, 'wasm', 'gpt.mjs'), join(dir, 'wasm', 'gpt.wasm')];
@@ -36,8 +37,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   cpSync(join(root, 'web', 'examples'), join(distDir, 'examples'), { recursive: true });
   cpSync(join(root, 'web', 'data'), join(distDir, 'data'), { recursive: true });
   mkdirSync(join(distDir, 'wasm'));
-  // The threaded engine, which only a cross-origin isolated page loads (web/src/shared.js).
-  for (const f of ['gpt.mjs', 'gpt.wasm', 'gpt_mt.mjs', 'gpt_mt.wasm', 'gpt_mt.worker.js']) {
+  // The threaded engine, which only a cross-origin isolated page loads, and the training engine,
+  // which only the Train view's worker loads (web/src/shared.js).
+  for (const f of ['gpt.mjs', 'gpt.wasm', 'gpt_mt.mjs', 'gpt_mt.wasm', 'gpt_mt.worker.js', 'gpt-train.mjs', 'gpt-train.wasm']) {
     cpSync(join(root, 'build', 'wasm', f), join(distDir, 'wasm', f));
   }
   mkdirSync(join(distDir, 'weights'));
@@ -50,5 +52,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const weights = statSync(join(distDir, 'weights', 'shakespeare-char.safetensors')).size;
   console.log(`package: ${distDir}`);
   console.log(`  widget JS + CSS + wasm: ${(raw / 1024).toFixed(1)} KiB, ${(gz / 1024).toFixed(1)} KiB gzip (${files.length} files)`);
+  const train = ['gpt-train.mjs', 'gpt-train.wasm'].reduce((s, f) => s + gzipSize(join(distDir, 'wasm', f)), 0);
+  console.log(`  the training engine, loaded when the Train view opens: ${(train / 1024).toFixed(1)} KiB gzip`);
   console.log(`  weights: ${(weights / 1024 / 1024).toFixed(2)} MiB`);
 }

@@ -52,7 +52,7 @@ export function trainingBench(run, peak, quick, log = console.error) {
 export async function previousCharacterHead(seconds = 60, threshold = 0.3) {
   const data = process.env.GPT_TINYSHAKESPEARE || join(root, '..', 'shared', 'data', 'tinyshakespeare.txt');
   if (!existsSync(data)) return null;
-  const Module = await loadModule();
+  const Module = await loadModule('gpt-train');
   const t = new Module.Trainer();
   const plan = t.create(readFileSync(data, 'utf8').slice(0, 256 * 1024), { preset: 'tiny' }, 1337);
   if (!plan.ok) throw new Error(plan.message);

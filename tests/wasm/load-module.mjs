@@ -7,13 +7,14 @@ import { fileURLToPath } from 'node:url';
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const buildDir = process.env.GPT_WASM_DIR || join(root, 'build', 'wasm');
 
-export async function loadModule() {
+// name: 'gpt' (the engine) or 'gpt-train' (the training engine, the Train view's).
+export async function loadModule(name = 'gpt') {
   // Emscripten 3.1.6's ES-module glue still reaches for CommonJS `require` and `__dirname` when it
   // sees Node; give it both, and hand it the wasm bytes so it never tries fetch() on a file path.
   globalThis.require ??= createRequire(import.meta.url);
   globalThis.__dirname ??= buildDir;
-  const { default: createGptModule } = await import(join(buildDir, 'gpt.mjs'));
-  return createGptModule({ wasmBinary: readFileSync(join(buildDir, 'gpt.wasm')) });
+  const { default: createGptModule } = await import(join(buildDir, `${name}.mjs`));
+  return createGptModule({ wasmBinary: readFileSync(join(buildDir, `${name}.wasm`)) });
 }
 
 // Copies a file's bytes into the engine (the page's worker does the same) and loads it.

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 
 import { loadBytes, loadModule, root } from './load-module.mjs';
 
-const Module = await loadModule();
+const Module = await loadModule('gpt-train');
+const EngineModule = await loadModule();  // the exported weights load in the page's engine
 const text = readFileSync(join(root, 'tests', 'data', 'train-text.txt'), 'utf8');
 const SMALL = { nLayer: 1, nHead: 2, nEmbd: 32, blockSize: 16, batch: 8, lr: 0.01, steps: 100 };
 const mean = (a) => a.reduce((s, x) => s + x, 0) / a.length;
@@ -69,8 +70,8 @@ test('a short run lowers the loss, samples, probes, and its export loads in the 
   }
 
   const bytes = t.exportBytes().slice();
-  const engine = new Module.Engine();
-  const loaded = loadBytes(Module, engine, bytes);
+  const engine = new EngineModule.Engine();
+  const loaded = loadBytes(EngineModule, engine, bytes);
   assert.equal(loaded.ok, true, loaded.message);
   assert.deepEqual([loaded.info.nLayer, loaded.info.nHead, loaded.info.nEmbd, loaded.info.blockSize], [1, 2, 32, 16]);
   assert.equal(loaded.info.dtype, 'F32');

@@ -9,6 +9,9 @@ import { cachedResponse, forget, store, storeStream } from './model-cache.js';
 const WASM_URLS = {
   single: new URL('../wasm/gpt.wasm', import.meta.url).href,
   threaded: new URL('../wasm/gpt_mt.wasm', import.meta.url).href,
+  // The training engine (engine/bindings/train.cpp), for the Train view's worker only: a post that
+  // never opens that view never downloads it.
+  train: new URL('../wasm/gpt-train.wasm', import.meta.url).href,
 };
 const MAX_THREADS = 4;  // past a few, decode is bound by memory bandwidth, and the machine is shared
 

@@ -23,7 +23,7 @@ export class TrainClient {
       e.preventDefault();
       this.crash(`the training worker failed: ${e.message || 'it could not start'}`);
     };
-    wasmModule().then((wasm) => this.worker.postMessage({ type: TRAIN.INIT, wasm }),
+    wasmModule('train').then((wasm) => this.worker.postMessage({ type: TRAIN.INIT, wasm }),
                       (e) => this.crash(e.message));
   }
 

@@ -4,7 +4,7 @@
 // ends the worker).
 //
 // The messages are in protocol.js (TRAIN).
-import createGptModule from '../wasm/gpt.mjs';
+import createGptModule from '../wasm/gpt-train.mjs';
 import { TRAIN } from './protocol.js';
 
 const BATCH_MS = 60;         // steps per batch are sized to take about this long
