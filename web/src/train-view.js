@@ -370,6 +370,7 @@ export class TrainView {
   // The progress bar and line (cheap: also drawn at once when the state changes).
   drawProgress() {
     const m = this.last, steps = this.plan?.steps ?? 0;
+    if (!m && steps && this.state === 'paused') return this.status(`Paused before the first step of ${int(steps)}`);
     if (!m || !steps) return;
     const done = m.step / steps;
     this.$('.progress-bar').style.width = `${(100 * done).toFixed(1)}%`;
