@@ -89,16 +89,25 @@ Args parse_args(int argc, char** argv, std::set<std::string> known) {
     return a;
 }
 
-// Reads a whole regular file. A directory (or a device, a pipe) is refused by name before it is
-// opened: reading a directory through a stream ends in an exception, not a message.
-std::vector<uint8_t> read_file(const std::string& path) {
+// Opens a regular file for reading and gives its size. A directory (or a device, a pipe) is refused
+// by name before it is opened: reading a directory through a stream ends in an exception, not a
+// message.
+static std::FILE* open_regular(const std::string& path, uint64_t* size) {
     struct stat st;
     if (::stat(path.c_str(), &st) != 0) fail(1, "cannot open '" + path + "': " + std::strerror(errno));
     if (S_ISDIR(st.st_mode)) fail(1, "'" + path + "' is a directory, not a file");
     if (!S_ISREG(st.st_mode)) fail(1, "'" + path + "' is not a regular file");
     std::FILE* f = std::fopen(path.c_str(), "rb");
     if (!f) fail(1, "cannot open '" + path + "': " + std::strerror(errno));
-    std::vector<uint8_t> bytes(static_cast<size_t>(st.st_size));
+    *size = static_cast<uint64_t>(st.st_size);
+    return f;
+}
+
+// Reads a whole regular file.
+std::vector<uint8_t> read_file(const std::string& path) {
+    uint64_t size = 0;
+    std::FILE* f = open_regular(path, &size);
+    std::vector<uint8_t> bytes(static_cast<size_t>(size));
     const size_t got = bytes.empty() ? 0 : std::fread(bytes.data(), 1, bytes.size(), f);
     const bool bad = got != bytes.size() || std::ferror(f);
     std::fclose(f);
@@ -151,13 +160,9 @@ gpt::WeightsIn weights_in(const Args& a) {
 // Streams a checkpoint from disk into a model a piece at a time (loader.h): the file is never held
 // whole, so a model loads in about its own size, not file + model.
 gpt::Model load_checkpoint(const std::string& path, const gpt::CheckpointFiles& side, gpt::WeightsIn w) {
-    struct stat st;
-    if (::stat(path.c_str(), &st) != 0) fail(1, "cannot open '" + path + "': " + std::strerror(errno));
-    if (S_ISDIR(st.st_mode)) fail(1, "'" + path + "' is a directory, not a file");
-    if (!S_ISREG(st.st_mode)) fail(1, "'" + path + "' is not a regular file");
-    std::FILE* f = std::fopen(path.c_str(), "rb");
-    if (!f) fail(1, "cannot open '" + path + "': " + std::strerror(errno));
-    gpt::ModelLoader loader(side, static_cast<uint64_t>(st.st_size), available_memory(), w);
+    uint64_t size = 0;
+    std::FILE* f = open_regular(path, &size);
+    gpt::ModelLoader loader(side, size, available_memory(), w);
     std::vector<uint8_t> piece(1 << 20);
     gpt::Status s;
     while (s) {
