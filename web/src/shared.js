@@ -73,6 +73,7 @@ class Download {
     this.finished = false;
     this.error = null;
     this.onEnd = onEnd;
+    this.ended = new Promise((resolve) => (this.markEnded = resolve));  // however it ends
     this.started = this.start();
   }
 
@@ -125,6 +126,7 @@ class Download {
       for (const s of this.subscribers) s.fail(e);
     } finally {
       this.onEnd(this);
+      this.markEnded();
     }
   }
 
@@ -215,11 +217,9 @@ export async function openWeights(url, onProgress) {
     if (d.error) throw d.error;
     const pieces = d.subscribe(onProgress);
     if (pieces) return { size, pieces };
-    // Too late to join a big download: wait for its end, then read the file back (from the cache).
-    await new Promise((r) => {
-      const check = () => (downloads.get(url) === d ? setTimeout(check, 50) : r());
-      check();
-    });
+    // Too late to join a big download: wait for its end (it has left `downloads` then), and read the
+    // file back (from the cache).
+    await d.ended;
   }
 }
 
