@@ -2,14 +2,19 @@
 // against the scalar twin, at every K in 0 .. 2*lanes+3 and around the Q8 group size, M not a
 // multiple of the row blocks, and misaligned weights, scales, x and bias.
 //
-// Tolerance as tests/test_ops.cpp: both are sums of K (+1 bias, +1 Q8 scale) rounded products of the
+// Tolerance as tests/test_ops.cpp: F32 and F16 are sums of K (+1 bias) rounded products of the
 // same widened weights in different orders, so they are within 2 gamma_{K+2} sum |w x| (+ |bias|)
 // of each other (Higham 3.1). Widening itself is exact (a half is a float; q * scale is one rounding
-// in both), so widen_row must agree bit for bit.
+// in both), so widen_row must agree bit for bit. Q8 products are integers, exact in both; what
+// differs is the float sum of the scaled group sums, which SIMD splits over its lanes: at most
+// G * lanes terms (+ chunks, + bias), each within gamma_2 of q * xq * scale * xscale, so within
+// 2 gamma_{G lanes + 4} sum |w x^| of each other, x^ = xq * xscale (the quantized x).
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #include "helpers.h"
@@ -111,12 +116,29 @@ const char* name(ops::WFormat f) { return f == ops::WFormat::F16 ? "F16" : f == 
 std::vector<int> k_values() {
     std::vector<int> ks;
     for (int k = 0; k <= 2 * ops::simd_lanes() + 3; k++) ks.push_back(k);
-    for (int k : {31, 32, 33, 63, 64, 65, 100, 768})
+    for (int k : {31, 32, 33, 63, 64, 65, 100, 768, 1100})  // 1100: x quantized in two chunks
         if (k > 2 * ops::simd_lanes() + 3) ks.push_back(k);
     return ks;
 }
 
 bool same_bits(float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+
+// x as the kernels multiply it: exactly x for F32 and F16, x^ = xq * xscale for Q8.
+std::vector<float> as_multiplied(ops::WFormat fmt, const float* x, int K) {
+    std::vector<float> xm(x, x + K);
+    if (fmt != ops::WFormat::Q8) return xm;
+    std::vector<int16_t> xq(K);
+    std::vector<float> xs(ops::q8_groups(K));
+    ops::quantize_x16(xq.data(), xs.data(), x, K);
+    for (int k = 0; k < K; k++) xm[k] = xq[k] * xs[k / ops::kQ8Group];
+    return xm;
+}
+
+// How far SIMD and scalar may be apart for a row whose sum |w x| (x as multiplied) is mag.
+double twin_tolerance(ops::WFormat fmt, int K, double mag) {
+    const int terms = fmt == ops::WFormat::Q8 ? ops::q8_groups(K) * ops::simd_lanes() + 4 : K + 2;
+    return 2 * gamma(terms) * mag + 1e-30;
+}
 
 }  // namespace
 
@@ -129,16 +151,17 @@ TEST_CASE("matvec_w: SIMD equals scalar for F16 and Q8 at every K, M and alignme
                 const Weights w(fmt, M, K, shift, rng);
                 const ShiftedT<float> x(random_floats(K, rng), 3 - shift % 4), bias(random_floats(M, rng), shift % 4);
                 const auto wf = w.widened(M, K);
+                const auto xm = as_multiplied(fmt, x.p, K);
                 for (const float* b : {static_cast<const float*>(bias.p), static_cast<const float*>(nullptr)}) {
                     std::vector<float> o1(M + 1, 7.0f), o2(M + 1, 7.0f);
                     ops::simd::matvec_w(o1.data(), w.view(), x.p, b, M, K);
                     ops::scalar::matvec_w(o2.data(), w.view(), x.p, b, M, K);
                     for (int m = 0; m < M; m++) {
                         double mag = b ? std::fabs(b[m]) : 0.0;
-                        for (int k = 0; k < K; k++) mag += std::fabs(static_cast<double>(wf[m * K + k]) * x.p[k]);
+                        for (int k = 0; k < K; k++) mag += std::fabs(static_cast<double>(wf[m * K + k]) * xm[k]);
                         INFO(name(fmt) << " M=" << M << " K=" << K << " m=" << m << " simd=" << o1[m] << " scalar=" << o2[m]);
                         REQUIRE(std::isfinite(o1[m]));
-                        REQUIRE(std::fabs(o1[m] - o2[m]) <= 2 * gamma(K + 2) * mag + 1e-30);
+                        REQUIRE(std::fabs(o1[m] - o2[m]) <= twin_tolerance(fmt, K, mag));
                     }
                     REQUIRE(o1[M] == 7.0f);  // nothing written past the end
                 }
@@ -160,6 +183,11 @@ TEST_CASE("matmul_w: SIMD (widening while packing) equals scalar for F16 and Q8"
                     const ShiftedT<float> x(random_floats(static_cast<size_t>(N) * K, rng), (shift + 2) % 4),
                         bias(random_floats(M, rng), 1);
                     const auto wf = w.widened(M, K);
+                    std::vector<float> xm;
+                    for (int n = 0; n < N; n++) {
+                        const auto row = as_multiplied(fmt, x.p + static_cast<long>(n) * K, K);
+                        xm.insert(xm.end(), row.begin(), row.end());
+                    }
                     for (const float* b : {static_cast<const float*>(bias.p), static_cast<const float*>(nullptr)}) {
                         std::vector<float> o1(static_cast<size_t>(N) * M + 1, 7.0f), o2(o1.size(), 7.0f);
                         ops::simd::matmul_w(o1.data(), x.p, w.view(), b, N, M, K);
@@ -167,9 +195,9 @@ TEST_CASE("matmul_w: SIMD (widening while packing) equals scalar for F16 and Q8"
                         for (int n = 0; n < N; n++) {
                             for (int m = 0; m < M; m++) {
                                 double mag = b ? std::fabs(b[m]) : 0.0;
-                                for (int k = 0; k < K; k++) mag += std::fabs(static_cast<double>(wf[m * K + k]) * x.p[n * K + k]);
+                                for (int k = 0; k < K; k++) mag += std::fabs(static_cast<double>(wf[m * K + k]) * xm[n * K + k]);
                                 INFO(name(fmt) << " N=" << N << " M=" << M << " K=" << K << " n=" << n << " m=" << m);
-                                REQUIRE(std::fabs(o1[n * M + m] - o2[n * M + m]) <= 2 * gamma(K + 2) * mag + 1e-30);
+                                REQUIRE(std::fabs(o1[n * M + m] - o2[n * M + m]) <= twin_tolerance(fmt, K, mag));
                             }
                         }
                         REQUIRE(o1.back() == 7.0f);
@@ -233,6 +261,87 @@ TEST_CASE("matvec_w of a one-hot x picks W's widened column exactly", "[ops][com
             for (int m = 0; m < M; m++) {
                 INFO(name(fmt) << " j=" << j << " m=" << m);
                 REQUIRE(o[m] == wf[m * K + j]);
+            }
+        }
+    }
+}
+
+TEST_CASE("quantize_x16: power-of-two scales, |xq| <= 2^14, within half a step", "[ops][compact]") {
+    std::mt19937 rng(25);
+    const int K = 32 * 9 + 5;  // a short last group
+    std::vector<float> x = random_floats(K, rng);
+    // Groups of very different sizes: all zero, subnormal-small, tiny (the 2^-126 floor), huge.
+    const float group_scale[] = {0.0f, 1e-42f, 1e-36f, 1e-20f, 1.0f, 3e4f, 1e20f, 1e38f, 0.5f, 7.0f};
+    for (int k = 0; k < K; k++) x[k] *= group_scale[k / 32];
+    std::vector<int16_t> xq(K);
+    std::vector<float> xs(ops::q8_groups(K));
+    ops::quantize_x16(xq.data(), xs.data(), x.data(), K);
+    for (int g = 0; g < ops::q8_groups(K); g++) {
+        int e = 0;
+        REQUIRE(std::frexp(xs[g], &e) == 0.5f);  // a power of two
+        double amax = 0.0;
+        for (int k = 32 * g; k < std::min(K, 32 * g + 32); k++) {
+            INFO("g=" << g << " k=" << k << " x=" << x[k] << " xq=" << xq[k] << " xs=" << xs[g]);
+            REQUIRE(std::abs(xq[k]) <= 16384);
+            REQUIRE(std::fabs(x[k] - static_cast<double>(xq[k]) * xs[g]) <= 0.5 * xs[g]);
+            amax = std::max(amax, std::fabs(static_cast<double>(x[k])));
+        }
+        // Not coarser than needed: the largest |x| takes at least 2^13 steps, unless the group is
+        // zero or at the floor.
+        if (amax > 0 && xs[g] > 0x1p-126f) REQUIRE(amax >= 8192.0 * xs[g]);
+    }
+}
+
+TEST_CASE("quantize_x16 and matvec_w Q8: a group with an infinity or NaN makes NaN", "[ops][compact]") {
+    std::mt19937 rng(26);
+    const int M = 9, K = 100;
+    const Weights w(ops::WFormat::Q8, M, K, 0, rng);
+    for (float bad : {std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
+                      std::numeric_limits<float>::quiet_NaN()}) {
+        std::vector<float> x = random_floats(K, rng);
+        x[40] = bad;
+        std::vector<int16_t> xq(K);
+        std::vector<float> xs(ops::q8_groups(K));
+        ops::quantize_x16(xq.data(), xs.data(), x.data(), K);
+        REQUIRE(std::isnan(xs[1]));
+        REQUIRE((std::isfinite(xs[0]) && std::isfinite(xs[2]) && std::isfinite(xs[3])));
+        for (int k = 32; k < 64; k++) REQUIRE(xq[k] == 0);
+        std::vector<float> o1(M), o2(M);
+        ops::simd::matvec_w(o1.data(), w.view(), x.data(), nullptr, M, K);
+        ops::scalar::matvec_w(o2.data(), w.view(), x.data(), nullptr, M, K);
+        for (int m = 0; m < M; m++) REQUIRE((std::isnan(o1[m]) && std::isnan(o2[m])));
+    }
+}
+
+TEST_CASE("matvec_w and matmul_w Q8 are the float product up to x's quantization", "[ops][compact]") {
+    // |Q8 result - sum w x| <= sum |w| * xscale / 2 (each x moved by at most half a step) + rounding:
+    // a wrong scale, a lost group or a rounding that is not to nearest would break it.
+    std::mt19937 rng(27);
+    for (int K : {7, 32, 100, 300, 768, 3072}) {
+        const int M = 13, N = K == 300 ? 101 : 5;  // 101: the GEMM's x in several blocks of rows
+        const Weights w(ops::WFormat::Q8, M, K, 1, rng);
+        const auto wf = w.widened(M, K);
+        std::vector<float> x = random_floats(static_cast<size_t>(N) * K, rng);
+        std::vector<float> o_mv(M), o_mm(static_cast<size_t>(N) * M);
+        ops::matmul_w(o_mm.data(), x.data(), w.view(), nullptr, N, M, K);
+        for (int n = 0; n < N; n++) {
+            const float* xr = x.data() + static_cast<long>(n) * K;
+            ops::matvec_w(o_mv.data(), w.view(), xr, nullptr, M, K);
+            std::vector<int16_t> xq(K);
+            std::vector<float> xs(ops::q8_groups(K));
+            ops::quantize_x16(xq.data(), xs.data(), xr, K);
+            for (int m = 0; m < M; m++) {
+                double exact = 0.0, step = 0.0, mag = 0.0;
+                for (int k = 0; k < K; k++) {
+                    exact += static_cast<double>(wf[m * K + k]) * xr[k];
+                    step += std::fabs(static_cast<double>(wf[m * K + k])) * 0.5 * xs[k / 32];
+                    mag += std::fabs(static_cast<double>(wf[m * K + k]) * xr[k]);
+                }
+                const double bound = step + 2 * gamma(ops::q8_groups(K) * ops::simd_lanes() + 4) * (mag + step);
+                INFO("K=" << K << " n=" << n << " m=" << m << " exact=" << exact << " matvec=" << o_mv[m]
+                           << " matmul=" << o_mm[n * M + m] << " bound=" << bound);
+                REQUIRE(std::fabs(o_mv[m] - exact) <= bound);
+                REQUIRE(std::fabs(o_mm[n * M + m] - exact) <= bound);
             }
         }
     }

@@ -20,11 +20,26 @@ namespace ops {
 //   Q8:  int8_t data[M * K] with one float scale per group of kQ8Group consecutive elements of a
 //        row: W(m, k) = data[m * K + k] * scales[m * q8_groups(K) + k / kQ8Group] (the last group
 //        of a row is shorter when K is not a multiple of kQ8Group).
-// The kernels taking a WeightView widen to float32 in registers; their result is the float32
-// kernel's on the widened matrix, up to the order of the sums. No float32 copy is ever made.
+// F32 and F16: the kernels taking a WeightView widen to float32 in registers; their result is the
+// float32 kernel's on the widened matrix, up to the order of the sums. No float32 copy is ever made.
+// Q8: matvec_w and matmul_w multiply integers. Each row of x is quantized to int16 in the same
+// groups of kQ8Group along K (quantize_x16 below), so a group's products q * xq are summed exactly
+// in int32, and the group's sum is scaled once: sum_g float(isum_g) * (scale_g * xscale_g). Integer
+// multiply-adds are what wasm SIMD has that is faster than float ones (i32x4.dot_i16x8_s: 8
+// products and their pairwise sums in one operation, against a multiply and an add per 4 floats),
+// and int16 x adds an error ~60x below what int8 weights already make (README, "Weights in memory").
 enum class WFormat : unsigned char { F32, F16, Q8 };
 constexpr int kQ8Group = 32;
 inline int q8_groups(int K) { return (K + kQ8Group - 1) / kQ8Group; }
+
+// x(n) -> xq(n) int16 and xs(q8_groups(n)) with x[k] ~= xq[k] * xs[k / kQ8Group]: each group's
+// scale is the power of two 2^e, e = max(E - 14, -126) for the group's max |x| in [2^(E-1), 2^E),
+// so |xq| <= 2^14 (no clamping, and pairs of products fit i32x4.dot_i16x8_s), xq = x * 2^-e rounded
+// to nearest even (the multiply is exact, so the error is at most half a step, 2^-15 of the group's
+// max |x|), and scale * xscale is exact too (a one-hot x gives W's column exactly). A group holding
+// an infinity or NaN gets xs = NaN and xq = 0, so what it touches comes out NaN, as with floats.
+// Plain scalar code shared by both twins: it is O(K) against the product's O(M K).
+void quantize_x16(int16_t* xq, float* xs, const float* x, int n);
 struct WeightView {
     WFormat format = WFormat::F32;
     const void* data = nullptr;

@@ -1,12 +1,39 @@
 // Scalar twins of the kernels (forward, backward, optimizer): plain loops, the reference every SIMD kernel is tested against and
 // what the engine runs when built with GPT_SIMD=OFF.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 
 #include "ops.h"
 
 namespace gpt {
 namespace ops {
+
+void quantize_x16(int16_t* xq, float* xs, const float* x, int n) {
+    for (int g0 = 0; g0 < n; g0 += kQ8Group) {
+        const int g1 = std::min(g0 + kQ8Group, n);
+        float amax = 0.0f;
+        bool finite = true;
+        for (int k = g0; k < g1; k++) {
+            finite = finite && std::isfinite(x[k]);
+            amax = std::max(amax, std::fabs(x[k]));
+        }
+        float& scale = xs[g0 / kQ8Group];
+        if (!finite) {
+            scale = std::numeric_limits<float>::quiet_NaN();
+            std::fill(xq + g0, xq + g1, int16_t{0});
+            continue;
+        }
+        int E = 0;
+        std::frexp(amax, &E);  // amax in [2^(E-1), 2^E) (E = 0 for 0)
+        const int e = std::max(E - 14, -126);
+        scale = std::ldexp(1.0f, e);
+        const float inv = std::ldexp(1.0f, -e);
+        for (int k = g0; k < g1; k++) xq[k] = static_cast<int16_t>(std::nearbyint(x[k] * inv));
+    }
+}
+
 namespace scalar {
 
 float dot(const float* a, const float* b, int n) {
@@ -56,7 +83,29 @@ void widen_row(float* out, WeightView w, int row, int K) {
     for (int k = 0; k < K; k++) out[k] = weight_at(w, row, k, K);
 }
 
+namespace {
+// Q8 (ops.h): x quantized group by group; each group's products summed exactly, then scaled once.
+void matvec_q8(float* out, const int8_t* q, const float* scales, const float* x, const float* bias, int M, int K) {
+    const int G = q8_groups(K);
+    std::fill(out, out + M, 0.0f);
+    for (int g = 0; g < G; g++) {
+        const int k0 = g * kQ8Group, n = std::min(kQ8Group, K - k0);
+        int16_t xq[kQ8Group];
+        float xs;
+        quantize_x16(xq, &xs, x + k0, n);
+        for (int m = 0; m < M; m++) {
+            int32_t isum = 0;
+            for (int k = 0; k < n; k++) isum += int32_t{q[static_cast<long>(m) * K + k0 + k]} * xq[k];
+            out[m] += static_cast<float>(isum) * (scales[static_cast<long>(m) * G + g] * xs);
+        }
+    }
+    if (bias)
+        for (int m = 0; m < M; m++) out[m] += bias[m];
+}
+}  // namespace
+
 void matvec_w(float* out, WeightView w, const float* x, const float* bias, int M, int K) {
+    if (w.format == WFormat::Q8) return matvec_q8(out, static_cast<const int8_t*>(w.data), w.scales, x, bias, M, K);
     for (int m = 0; m < M; m++) {
         float s = 0.0f;
         for (int k = 0; k < K; k++) s += weight_at(w, m, k, K) * x[k];

@@ -324,8 +324,8 @@ int cmd_weights(int reps) {
             r8.push_back(times[0].back() / times[2].back());
         }
         const double t[3] = {median(times[0]), median(times[1]), median(times[2])};
-        // matmul_w of a 128-token prefill (the GEMM widening while it packs); not for the head,
-        // which runs on one row.
+        // matmul_w of a 128-token prefill (F16: the float GEMM widening while it packs; Q8: the
+        // integer GEMM); not for the head, which runs on one row.
         const bool head = std::string(s.name) == "lm_head";
         const int N = 128;
         const auto xs = random_vector(static_cast<size_t>(N) * s.K, rng);
