@@ -149,7 +149,10 @@ TEST_CASE("matvec_w: SIMD equals scalar for F16 and Q8 at every K, M and alignme
             for (int M : {0, 1, 2, 3, 4, 5, 7, 8, 9, 12, 13, 17, 19}) {
                 const int shift = (M + K) % 7;
                 const Weights w(fmt, M, K, shift, rng);
-                const ShiftedT<float> x(random_floats(K, rng), 3 - shift % 4), bias(random_floats(M, rng), shift % 4);
+                // Now and then one |x| >= 2^15, where wasm's F16 kernel cannot fold its 2^112 into x.
+                std::vector<float> xv = random_floats(K, rng);
+                if (K > 0 && M % 2) xv[K / 2] = 40000.0f;
+                const ShiftedT<float> x(xv, 3 - shift % 4), bias(random_floats(M, rng), shift % 4);
                 const auto wf = w.widened(M, K);
                 const auto xm = as_multiplied(fmt, x.p, K);
                 for (const float* b : {static_cast<const float*>(bias.p), static_cast<const float*>(nullptr)}) {

@@ -234,11 +234,13 @@ inline batch widen_q8(const int8_t* q) {
 }
 #elif defined(__SSE4_1__) && !defined(__AVX__)
 static_assert(L == 4, "SSE4.1 (and wasm) builds use 4-lane float batches");
-inline batch widen_f16(const uint16_t* h) {
+// h * 2^-112: the widening without its multiply, for a matvec that multiplies x by 2^112 instead.
+inline batch widen_f16_scaled(const uint16_t* h) {
     const __m128i s = _mm_cvtepi16_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(h)));
-    const __m128i bits = _mm_and_si128(_mm_slli_epi32(s, 13), _mm_set1_epi32(static_cast<int>(0x8FFFE000u)));
-    return batch(_mm_mul_ps(_mm_castsi128_ps(bits), _mm_set1_ps(0x1p112f)));
+    return batch(_mm_castsi128_ps(_mm_and_si128(_mm_slli_epi32(s, 13), _mm_set1_epi32(static_cast<int>(0x8FFFE000u)))));
 }
+inline batch widen_f16(const uint16_t* h) { return widen_f16_scaled(h) * batch(0x1p112f); }
+#define GPT_F16_SCALED 1
 // int8 -> float without an int -> float conversion: LLVM merges the sign extension into the
 // conversion (sitofp <4 x i8>), which its wasm backend scalarises (four extract_lane +
 // f32.convert_i32_s + replace_lane, measured 4x slower than float32). Instead the widened integer
@@ -266,14 +268,23 @@ inline batch widen_q8(const int8_t* q) {
 
 
 // out(R) = R rows of an F16 W(., K) · x(K) + bias: the float matvec with the rows widened as loaded.
-// (Folding widen_f16's multiply by 2^112 into x, once per chunk for all rows, was tried in wasm: no
-// measurable gain, so not kept.)
-template <int R>
-inline void matvec_f16_rows(float* out, const uint16_t* w, const float* x, const float* bias, int K) {
+// kScaled (wasm): xs = x * 2^112 and the rows widened to h * 2^-112, which saves widen_f16's
+// multiply; each product is the same real number, so it rounds to the same float (bit for bit the
+// unscaled kernel, as long as x * 2^112 stays finite: matvec_f16 checks).
+template <int R, bool kScaled = false>
+inline void matvec_f16_rows(float* out, const uint16_t* w, const float* x, const float* bias, int K,
+                            const float* xs = nullptr) {
     const int Kv = K - K % L;
     batch acc[R];
     for (int r = 0; r < R; r++) acc[r] = batch(0.0f);
     for (int k = 0; k < Kv; k += L) {
+#ifdef GPT_F16_SCALED
+        if constexpr (kScaled) {
+            const batch xv = load(xs + k);
+            for (int r = 0; r < R; r++) acc[r] = xsimd::fma(widen_f16_scaled(w + static_cast<long>(r) * K + k), xv, acc[r]);
+            continue;
+        }
+#endif
         const batch xv = load(x + k);
         for (int r = 0; r < R; r++) acc[r] = xsimd::fma(widen_f16(w + static_cast<long>(r) * K + k), xv, acc[r]);
     }
@@ -407,6 +418,23 @@ void matvec_q8(float* out, const int8_t* w, const float* scales, const float* x,
 constexpr int kF16Rows = 8;  // as the float matvec
 
 void matvec_f16(float* out, const uint16_t* w, const float* x, const float* bias, int M, int K) {
+#ifdef GPT_F16_SCALED
+    // x * 2^112 on the stack (kernels do not allocate), when it is exact and finite: |x| < 2^15.
+    constexpr int kMaxScaledK = 8192;  // 32 KiB; GPT-2 XL's widest K is 6400
+    alignas(64) float xs[kMaxScaledK];
+    bool scaled = K <= kMaxScaledK;
+    for (int k = 0; scaled && k < K; k++) {
+        scaled = std::fabs(x[k]) < 0x1p15f;  // false for NaN too
+        xs[k] = x[k] * 0x1p112f;
+    }
+    if (scaled) {
+        int m = 0;
+        for (; m + kF16Rows <= M; m += kF16Rows)
+            matvec_f16_rows<kF16Rows, true>(out + m, w + static_cast<long>(m) * K, x, bias ? bias + m : nullptr, K, xs);
+        for (; m < M; m++) matvec_f16_rows<1, true>(out + m, w + static_cast<long>(m) * K, x, bias ? bias + m : nullptr, K, xs);
+        return;
+    }
+#endif
     int m = 0;
     for (; m + kF16Rows <= M; m += kF16Rows)
         matvec_f16_rows<kF16Rows>(out + m, w + static_cast<long>(m) * K, x, bias ? bias + m : nullptr, K);
