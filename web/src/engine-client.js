@@ -1,6 +1,6 @@
 // The page's side of one engine worker (worker.js): promises for loading, callbacks for a run.
 import { MSG } from './protocol.js';
-import { engineModule, openModel } from './shared.js';
+import { engineModule, engineModuleWithoutThreads, openModel } from './shared.js';
 
 // A run's worker is presumed dead when it has been silent for this long, or for ten times its
 // longest silence so far in the run (a big model's prefill), whichever is longer.
@@ -21,7 +21,22 @@ export class EngineClient {
       e.preventDefault();
       this.crash(`the engine worker failed: ${e.message || 'it could not start'}`);
     };
-    this.ready = engineModule().then(({ wasm, threads }) => this.worker.postMessage({ type: MSG.INIT, wasm, threads }));
+    this.ready = engineModule().then((m) => this.init(m));
+  }
+
+  init({ wasm, threads }) {
+    this.worker.postMessage({ type: MSG.INIT, wasm, threads });
+  }
+
+  // The worker could not start the threaded build (worker.js init): it gets the single-threaded one,
+  // as a page without cross-origin isolation would. The loads sent meanwhile wait for it there.
+  async withoutThreads(message) {
+    console.warn(`gpt-playground: the threaded engine could not start (${message}); running on one thread instead`);
+    try {
+      this.init(await engineModuleWithoutThreads());
+    } catch (e) {
+      this.crash(`the engine could not start: ${e.message}`);
+    }
   }
 
   crash(message) {
@@ -111,6 +126,7 @@ export class EngineClient {
   }
 
   dispatch(msg) {
+    if (msg.type === MSG.THREADS_FAILED) return this.withoutThreads(msg.message);
     if (msg.type === MSG.LOADED || msg.type === MSG.LOAD_ERROR || msg.type === MSG.INSPECTED || msg.type === MSG.PROGRESS) {
       const p = this.pending.get(msg.id);
       if (!p) return;

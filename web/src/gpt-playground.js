@@ -252,7 +252,8 @@ export class GptPlayground extends HTMLElement {
       ['Context', i.blockSize], ['Vocabulary', i.vocabSize], ['File', `${bytes(i.fileBytes)} ${i.dtype}`],
       ['In memory', weightsLine(i)],
       ['Loaded in', `${Math.round(i.loadMs)} ms`],
-      // The threaded engine where the page is cross-origin isolated (shared.js), else one thread.
+      // The engine's own count: the threaded engine where the page is cross-origin isolated
+      // (shared.js) and it could start (worker.js), else one thread.
       ['Engine', i.threads > 1 ? `${i.threads} threads` : '1 thread'],
     ];
     const dl = this.$('.info');

@@ -1,7 +1,8 @@
 // The engine worker's protocol, defined once for worker.js, engine-client.js, run.js and the tests.
 //
 // Page -> worker: {type: INIT, wasm: WebAssembly.Module, threads}   (compiled once per page, shared;
-//   threads > 1: wasm is the threaded build, gpt_mt)
+//   threads > 1: wasm is the threaded build, gpt_mt; if that cannot start, the worker answers
+//   THREADS_FAILED and the page sends INIT again with the single-threaded build, threads 1)
 //                 {type: LOAD_BEGIN, id, size, weightsIn, extras: {'tokenizer.json': text, ...}}, then the file's
 //                     bytes in order: {type: LOAD_PIECE, id, piece: Uint8Array} ..., then {type: LOAD_END, id};
 //                     or {type: LOAD_ABORT, id} (the download failed, or another model was asked for)
@@ -12,7 +13,9 @@
 //                     kind 'explain' {layer, head, pos} | 'tempered' {layer, head, alpha} | 'lens' {pos, k}
 //                     | 'loss' | 'heads' {text}; pos is a token index of the run; ws (optional): the
 //                     window start the page expects (refused when the engine's differs)
-// Worker -> page: {type: LOADED, id, info, bytes, ms, peak} | {type: LOAD_ERROR, id, message}
+// Worker -> page: {type: THREADS_FAILED, message}   the threaded build did not start (worker.js init);
+//                     the messages sent meanwhile wait for the next INIT
+//                 {type: LOADED, id, info, bytes, ms, peak} | {type: LOAD_ERROR, id, message}
 //                     (LOAD_ERROR may come before LOAD_END: the pieces after it are ignored);
 //                     peak: the most memory the load held, by the engine's own accounting
 //                 {type: STARTED, runId, tokens, texts, labels, windowStart, att, firstQuery, capture}
@@ -26,7 +29,7 @@
 //                     after each head (result: the engine's headsNext() report)
 // Attention arrives in Float32Arrays whose buffers are transferred, not copied.
 export const MSG = Object.freeze({
-  INIT: 'init', LOAD_BEGIN: 'load-begin', LOAD_PIECE: 'load-piece', LOAD_END: 'load-end', LOAD_ABORT: 'load-abort',
+  INIT: 'init', THREADS_FAILED: 'threads-failed', LOAD_BEGIN: 'load-begin', LOAD_PIECE: 'load-piece', LOAD_END: 'load-end', LOAD_ABORT: 'load-abort',
   GENERATE: 'generate', STOP: 'stop',
   LOADED: 'loaded', LOAD_ERROR: 'load-error', STARTED: 'started', TOKENS: 'tokens', DONE: 'done', RUN_ERROR: 'run-error',
   INSPECT: 'inspect', INSPECTED: 'inspected', PROGRESS: 'progress',

@@ -37,16 +37,27 @@ export function wasmModule(kind = 'single') {
   return wasm;
 }
 
+// Set once a worker of this page could not start the threaded build although it compiled (its glue
+// or its pthread workers failed to load: worker.js): the page's later engines skip it.
+let threadedFailed = false;
+
 // The compiled engine for a playground and its thread count: the threaded build where the page may
 // use it (falling back to the single-threaded one if that build is missing), else the single one.
 export async function engineModule() {
-  const threads = engineThreads();
+  const threads = threadedFailed ? 1 : engineThreads();
   if (threads > 1) {
     try {
       return { wasm: await wasmModule('threaded'), threads };
     } catch {}
   }
   return { wasm: await wasmModule('single'), threads: 1 };
+}
+
+// A worker could not start the threaded build: the single-threaded one for it (compiled once for
+// the page, like any), and for every engine the page starts from now on.
+export function engineModuleWithoutThreads() {
+  threadedFailed = true;
+  return engineModule();
 }
 
 // Model files arrive as a stream of pieces that go straight on to the engine's worker, which
