@@ -8,7 +8,7 @@ namespace gpt {
 
 Generator::Generator(const Model& model)
     : model_(model),
-      state_(model.config()),
+      state_(model.config(), kGenerateRows),
       sampler_(model.config().vocab_size),
       interventions_(model.config()),
       probs_(static_cast<size_t>(model.config().vocab_size)) {}
@@ -25,7 +25,7 @@ Status Generator::start(const std::vector<int>& prompt, uint64_t seed) {
     const int T = model_.config().block_size;
     const int n = static_cast<int>(prompt.size());
     const int start = std::max(0, n - T);
-    if (Status s = forward(model_, state_, prompt.data() + start, n - start, 0, {&interventions_}); !s) return s;
+    if (Status s = prefill(model_, state_, prompt.data() + start, n - start, {&interventions_}); !s) return s;
     if (Status s = check_logits(state_, state_.logits.data(), n - start - 1); !s) return s;
     tokens_ = prompt;
     prompt_length_ = n;
@@ -43,7 +43,7 @@ Generator::Step Generator::step(const SamplerSettings& s) {
         if (n_window > T) {
             const int keep = std::max(1, T / 2);
             window_start_ = static_cast<int>(tokens_.size()) - keep;
-            forward(model_, state_, tokens_.data() + window_start_, keep, 0, {&interventions_});
+            prefill(model_, state_, tokens_.data() + window_start_, keep, {&interventions_});
         } else {
             forward(model_, state_, &tokens_.back(), 1, n_window - 1, {&interventions_});
         }

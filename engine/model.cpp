@@ -109,11 +109,12 @@ uint64_t count_params(const Config& c, bool untied_head) {
 }
 
 MemoryNeeds memory_needs(const Config& c, bool untied_head, ops::WFormat format) {
-    if (format == ops::WFormat::F32) return {4 * count_params(c, untied_head), RunState::bytes_needed(c)};
+    const uint64_t state = RunState::bytes_needed(c, kGenerateRows);  // a Generator's
+    if (format == ops::WFormat::F32) return {4 * count_params(c, untied_head), state};
     uint64_t bytes = 0;
     for (const TensorSpec& t : tensor_specs(c)) bytes += tensor_bytes(t, format);
     if (untied_head) bytes += tensor_bytes(lm_head_spec(c), format);
-    return {bytes, RunState::bytes_needed(c)};
+    return {bytes, state};
 }
 
 std::string format_bytes(uint64_t n) {
@@ -145,25 +146,28 @@ namespace {
 
 // Every buffer of a RunState and its length in floats for a config: the one list the constructor
 // allocates from and bytes_needed() adds up.
+// R: the rows one forward call may take (RunState::rows).
 uint64_t TC(const Config& c) { return static_cast<uint64_t>(c.block_size) * c.n_embd; }
+uint64_t RC(const Config& c, int R) { return static_cast<uint64_t>(R) * c.n_embd; }
 uint64_t capture_of(const Config& c) { return static_cast<uint64_t>(std::min(c.block_size, kMaxCapture)); }
+int rows_of(const Config& c, int rows) { return rows > 0 ? std::min(rows, c.block_size) : c.block_size; }
 const struct {
     std::vector<float> RunState::*buffer;
-    uint64_t (*floats)(const Config& c);
+    uint64_t (*floats)(const Config& c, int R);
 } kBuffers[] = {
-    {&RunState::x, [](const Config& c) { return TC(c); }},
-    {&RunState::xn, [](const Config& c) { return TC(c); }},
-    {&RunState::qkv, [](const Config& c) { return 3 * TC(c); }},
-    {&RunState::y, [](const Config& c) { return TC(c); }},
-    {&RunState::h, [](const Config& c) { return 4 * TC(c); }},
-    {&RunState::key_cache, [](const Config& c) { return static_cast<uint64_t>(c.n_layer) * TC(c); }},
-    {&RunState::value_cache, [](const Config& c) { return static_cast<uint64_t>(c.n_layer) * TC(c); }},
-    {&RunState::att, [](const Config& c) { return static_cast<uint64_t>(c.n_layer) * c.n_head * capture_of(c) * capture_of(c); }},
+    {&RunState::x, [](const Config& c, int R) { return RC(c, R); }},
+    {&RunState::xn, [](const Config& c, int R) { return RC(c, R); }},
+    {&RunState::qkv, [](const Config& c, int R) { return 3 * RC(c, R); }},
+    {&RunState::y, [](const Config& c, int R) { return RC(c, R); }},
+    {&RunState::h, [](const Config& c, int R) { return 4 * RC(c, R); }},
+    {&RunState::key_cache, [](const Config& c, int) { return static_cast<uint64_t>(c.n_layer) * TC(c); }},
+    {&RunState::value_cache, [](const Config& c, int) { return static_cast<uint64_t>(c.n_layer) * TC(c); }},
+    {&RunState::att, [](const Config& c, int) { return static_cast<uint64_t>(c.n_layer) * c.n_head * capture_of(c) * capture_of(c); }},
     // Attention's scratch, one per thread the pool has when the RunState is made (parallel.h).
-    {&RunState::scores, [](const Config& c) { return static_cast<uint64_t>(parallel::threads()) * c.block_size; }},
+    {&RunState::scores, [](const Config& c, int) { return static_cast<uint64_t>(parallel::threads()) * c.block_size; }},
     {&RunState::block,
-     [](const Config& c) { return static_cast<uint64_t>(parallel::threads()) * c.block_size * c.block_size; }},
-    {&RunState::logits, [](const Config& c) { return static_cast<uint64_t>(c.vocab_size); }},
+     [](const Config& c, int R) { return static_cast<uint64_t>(parallel::threads()) * R * c.block_size; }},
+    {&RunState::logits, [](const Config& c, int) { return static_cast<uint64_t>(c.vocab_size); }},
 };
 
 // Row p's scaled scores att[j] = q · k_j / sqrt(hs), j = 0..p (keys `stride` floats apart).
@@ -232,7 +236,7 @@ void attention_forward(float* y, RunState& s, int l, const float* qkv, int n, in
         // A block of rows: scores = Q Kᵀ / sqrt(hs) and context = A V as matrix products over the
         // P keys so far; row i is masked past key pos0 + i.
         const int P = pos0 + n;
-        float* S = s.block.data() + static_cast<size_t>(slot) * T * T;  // (n, P), rows T apart
+        float* S = s.block.data() + static_cast<size_t>(slot) * s.rows * T;  // (n, P), rows T apart
         ops::gemm_nt(S, T, qkv + hd * hs, 3 * C, kc + hd * hs, C, 1.0f / std::sqrt(static_cast<float>(hs)), n, P, hs);
         if (obs) {
             for (int i = 0; i < n; i++) {
@@ -264,13 +268,13 @@ void attention_forward(float* y, RunState& s, int l, const float* qkv, int n, in
 
 }  // namespace
 
-RunState::RunState(const Config& c) : config(c), capture(static_cast<int>(capture_of(c))) {
-    for (const auto& b : kBuffers) (this->*b.buffer).resize(static_cast<size_t>(b.floats(c)));
+RunState::RunState(const Config& c, int r) : config(c), rows(rows_of(c, r)), capture(static_cast<int>(capture_of(c))) {
+    for (const auto& b : kBuffers) (this->*b.buffer).resize(static_cast<size_t>(b.floats(c, rows)));
 }
 
-uint64_t RunState::bytes_needed(const Config& c) {
+uint64_t RunState::bytes_needed(const Config& c, int rows) {
     uint64_t floats = 0;
-    for (const auto& b : kBuffers) floats += b.floats(c);
+    for (const auto& b : kBuffers) floats += b.floats(c, rows_of(c, rows));
     return 4 * floats;
 }
 
@@ -281,6 +285,10 @@ Status forward(const Model& m, RunState& s, const int* tokens, int n, int pos0, 
     if (n < 1 || pos0 < 0 || pos0 + n > T) {
         return Status::fail("positions " + std::to_string(pos0) + ".." + std::to_string(pos0 + n - 1) +
                             " are outside the context window of " + std::to_string(T));
+    }
+    if (n > s.rows) {
+        return Status::fail(std::to_string(n) + " rows in one forward call on a run state made for " +
+                            std::to_string(s.rows) + " (prefill() takes them in chunks)");
     }
     for (int i = 0; i < n; i++) {
         if (tokens[i] < 0 || tokens[i] >= c.vocab_size) {
@@ -333,6 +341,16 @@ Status forward(const Model& m, RunState& s, const int* tokens, int n, int pos0, 
     }
     for (int i = 0; i < n; i++) ops::layernorm(xn + i * C, x + i * C, w.lnf_w, w.lnf_b, C);
     logits_of_row(m, s, n - 1, s.logits.data());
+    return Status::success();
+}
+
+Status prefill(const Model& m, RunState& s, const int* tokens, int n, const ForwardHooks& hooks) {
+    const int chunks = std::max(1, (n + s.rows - 1) / s.rows);
+    for (int c = 0, i = 0; c < chunks; c++) {
+        const int size = (n - i) / (chunks - c);  // the rest shared out evenly, the larger ones last
+        if (Status st = forward(m, s, tokens + i, size, i, hooks); !st) return st;
+        i += size;
+    }
     return Status::success();
 }
 

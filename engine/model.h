@@ -101,7 +101,7 @@ TensorSpec lm_head_spec(const Config& c);
 // Memory a model takes once loaded, computed from its config alone (before anything is allocated).
 struct MemoryNeeds {
     uint64_t weights;  // the parameters: float32, the matrices in `format` (Model::weights_bytes())
-    uint64_t state;    // RunState: activations, KV cache, attention probabilities
+    uint64_t state;    // a Generator's RunState (kGenerateRows): activations, KV cache, attention probabilities
     uint64_t total() const { return weights + state; }
 };
 MemoryNeeds memory_needs(const Config& c, bool untied_head = false, ops::WFormat format = ops::WFormat::F32);
@@ -161,20 +161,29 @@ class Model {
     std::vector<uint8_t> compact_;
 };
 
+// The rows one forward call takes on a RunState made for generating (Generator, prefill() below):
+// a longer prompt goes through in chunks. Its activations then take 128 rows' worth instead of the
+// whole window's (GPT-2 small: 3.75 MiB instead of 30 MiB, which brings int8 GPT-2 under 300 MB),
+// and the prefill loses nothing: the integer GEMM quantizes 128 rows of x at a time anyway.
+constexpr int kGenerateRows = 128;
+
 struct RunState {
-    explicit RunState(const Config& c);
+    // rows: the most rows one forward call may take, at most (and by default) the context window;
+    // every buffer sized by R below is sized by it.
+    explicit RunState(const Config& c, int rows = 0);
     // Bytes the buffers below take for this config (computed, not allocated; from the same list of
     // buffers the constructor allocates, model.cpp).
-    static uint64_t bytes_needed(const Config& c);
+    static uint64_t bytes_needed(const Config& c, int rows = 0);
 
     Config config;
-    // Activations of the rows of one forward call: up to T rows (a prefill), 1 when decoding.
-    std::vector<float> x;            // (T, C) residual stream
-    std::vector<float> xn;           // (T, C) LayerNorm output / projection scratch; after forward:
+    int rows;                        // R: the most rows one forward call may take (<= T)
+    // Activations of the rows of one forward call: up to R rows (a prefill), 1 when decoding.
+    std::vector<float> x;            // (R, C) residual stream
+    std::vector<float> xn;           // (R, C) LayerNorm output / projection scratch; after forward:
                                      //        the final hidden states (after ln_f)
-    std::vector<float> qkv;          // (T, 3C)
-    std::vector<float> y;            // (T, C) attention output, heads side by side
-    std::vector<float> h;            // (T, 4C) MLP hidden layer
+    std::vector<float> qkv;          // (R, 3C)
+    std::vector<float> y;            // (R, C) attention output, heads side by side
+    std::vector<float> h;            // (R, 4C) MLP hidden layer
     std::vector<float> key_cache;    // (L, T, C)
     std::vector<float> value_cache;  // (L, T, C)
     // The attention probabilities kept for display. For every layer and head, the rows of the last
@@ -186,7 +195,7 @@ struct RunState {
     std::vector<float> att;          // (L, NH, R, K)
     // Attention's scratch, one slot per thread of the pool when the RunState was made (parallel.h):
     std::vector<float> scores;       // (S, T) one row's scores, then probabilities, while decoding
-    std::vector<float> block;        // (S, T, T) one head's scores/probabilities for a prefill's rows
+    std::vector<float> block;        // (S, R, T) one head's scores/probabilities for a prefill's rows
     std::vector<float> logits;       // (V) next-token logits of the last row processed
     // The kept row of query position p (one of the last R processed), K floats.
     const float* att_row(int layer, int head, int pos) const { return att.data() + att_offset(layer, head, pos); }
@@ -213,6 +222,14 @@ struct ForwardHooks {
 // hidden states of the n rows and s.logits the logits of the last one. n > 1 does the linear layers
 // as matrix-matrix products (one pass over each weight matrix for all rows).
 Status forward(const Model& m, RunState& s, const int* tokens, int n, int pos0, const ForwardHooks& hooks = {});
+
+// forward() of tokens[0, n) at positions 0 .. n-1 in chunks of at most s.rows rows (the KV cache
+// carries each chunk's keys and values to the next), balanced so that none is under 4 rows when n
+// is not: every chunk takes the GEMM path, and the results are bit for bit one call's (each output
+// of the GEMM, the attention's products and the row-wise kernels is computed alike for any number
+// of rows; a masked score is an exact 0), for s.rows >= 8. Afterwards s.logits holds the last row's logits, and
+// s.xn the final hidden states of the last chunk's rows only.
+Status prefill(const Model& m, RunState& s, const int* tokens, int n, const ForwardHooks& hooks = {});
 
 // Causal scaled dot-product attention of one head for the query at position p:
 //   att[j] = softmax_j(q · k_j / sqrt(hs)) for j <= p, att[j] = 0 for p < j < T (the causal mask);

@@ -24,6 +24,7 @@
 #include "loss.h"
 #include "model.h"
 #include "safetensors.h"
+#include "weights_format.h"
 
 using namespace gpt;
 
@@ -250,4 +251,50 @@ TEST_CASE("a context longer than 256 keeps a 256-wide band of attention, the ful
     REQUIRE(g.start(tokens, 1).ok());
     for (int i = 0; i < 200; i++) g.step(SamplerSettings{});
     REQUIRE(g.tokens().size() == static_cast<size_t>(T + 200));
+}
+
+TEST_CASE("prefill in chunks is one forward call bit for bit, in every weights format", "[model][generator]") {
+    // Width 64: the Q8 groups (32) are whole, and the integer GEMM's x blocks are what they are in
+    // GPT-2. Rows 8: chunks of 5..8 rows for the longer prompts.
+    const int T = 64, C = 64;
+    const auto bytes = random_checkpoint(2, 2, C, T, 20, 11);
+    for (WeightsIn w : {WeightsIn::f32, WeightsIn::f16, WeightsIn::int8}) {
+        auto loaded = Model::load(bytes.data(), bytes.size(), UINT64_MAX, w);
+        INFO(loaded.error());
+        REQUIRE(loaded.ok());
+        const Model& m = loaded.value();
+        for (int n : {1, 4, 8, 9, 17, 40, 64}) {
+            INFO(weights_in_name(w) << " n=" << n);
+            std::vector<int> tokens(n);
+            for (int i = 0; i < n; i++) tokens[i] = (i * 13 + 5) % 20;
+            RunState one(m.config()), chunked(m.config(), 8);
+            REQUIRE(chunked.rows == 8);
+            REQUIRE(forward(m, one, tokens.data(), n, 0).ok());
+            REQUIRE(prefill(m, chunked, tokens.data(), n).ok());
+            REQUIRE(std::equal(one.logits.begin(), one.logits.end(), chunked.logits.begin()));
+            const size_t cached = static_cast<size_t>(n) * C;
+            for (int l = 0; l < m.config().n_layer; l++) {
+                const size_t at = static_cast<size_t>(l) * T * C;
+                REQUIRE(std::equal(one.key_cache.begin() + at, one.key_cache.begin() + at + cached, chunked.key_cache.begin() + at));
+                REQUIRE(std::equal(one.value_cache.begin() + at, one.value_cache.begin() + at + cached, chunked.value_cache.begin() + at));
+            }
+            REQUIRE(one.att == chunked.att);
+            // And decoding on from there is the same too.
+            if (n < T) {
+                const int next = 7;
+                REQUIRE(forward(m, one, &next, 1, n).ok());
+                REQUIRE(forward(m, chunked, &next, 1, n).ok());
+                REQUIRE(one.logits == chunked.logits);
+            }
+        }
+    }
+}
+
+TEST_CASE("a forward call of more rows than its run state holds is refused, and the state still works", "[model]") {
+    const Model m = load("tiny-f32.safetensors");
+    RunState s(m.config(), 4);
+    std::vector<int> tokens(10, 1);
+    REQUIRE_THAT(forward(m, s, tokens.data(), 5, 0).error, Catch::Matchers::Contains("5 rows in one forward call on a run state made for 4"));
+    REQUIRE(forward(m, s, tokens.data(), 4, 0).ok());
+    REQUIRE(prefill(m, s, tokens.data(), 10).ok());
 }

@@ -43,5 +43,13 @@ TEST_CASE("RunState::bytes_needed is what a RunState allocates", "[model][memory
         counting = false;
         REQUIRE(counted == sizeof(gpt::RunState) + gpt::RunState::bytes_needed(c));
         delete s;
+        // A Generator's: fewer activation rows, the same KV cache and kept attention.
+        counted = 0;
+        counting = true;
+        const auto* g = new gpt::RunState(c, gpt::kGenerateRows);
+        counting = false;
+        REQUIRE(counted == sizeof(gpt::RunState) + gpt::RunState::bytes_needed(c, gpt::kGenerateRows));
+        REQUIRE((c.block_size > gpt::kGenerateRows) == (gpt::RunState::bytes_needed(c, gpt::kGenerateRows) < gpt::RunState::bytes_needed(c)));
+        delete g;
     }
 }

@@ -273,7 +273,7 @@ inline batch widen_q8(const int8_t* q) {
 // unscaled kernel, as long as x * 2^112 stays finite: matvec_f16 checks).
 template <int R, bool kScaled = false>
 inline void matvec_f16_rows(float* out, const uint16_t* w, const float* x, const float* bias, int K,
-                            const float* xs = nullptr) {
+                            [[maybe_unused]] const float* xs = nullptr) {
     const int Kv = K - K % L;
     batch acc[R];
     for (int r = 0; r < R; r++) acc[r] = batch(0.0f);

@@ -216,7 +216,7 @@ int cmd_model(const std::string& path, const std::vector<int>& contexts, int pre
     // After the kernels (timed on one thread), before the RunState (its scratch is per thread).
     threads = gpt::parallel::set_threads(threads);
 
-    gpt::RunState s(c);
+    gpt::RunState s(c, gpt::kGenerateRows);  // as a Generator's: prompts longer go in chunks
     gpt::Sampler sampler(c.vocab_size);
     gpt::Rng r(1);
     std::vector<float> probs(static_cast<size_t>(c.vocab_size));
@@ -231,7 +231,7 @@ int cmd_model(const std::string& path, const std::vector<int>& contexts, int pre
         const int n = std::min(contexts[i], T);
         std::vector<double> per_token;
         for (int rep = 0; rep < reps + 1; rep++) {
-            gpt::forward(m, s, tokens.data(), n - steps, 0);
+            gpt::prefill(m, s, tokens.data(), n - steps);
             const auto t0 = Clock::now();
             for (int p = n - steps; p < n; p++) {
                 gpt::forward(m, s, &tokens[static_cast<size_t>(p)], 1, p);
@@ -246,7 +246,7 @@ int cmd_model(const std::string& path, const std::vector<int>& contexts, int pre
     std::vector<double> t_prefill;
     for (int rep = 0; rep < reps + 1; rep++) {
         const auto t0 = Clock::now();
-        gpt::forward(m, s, tokens.data(), prefill_n, 0);
+        gpt::prefill(m, s, tokens.data(), prefill_n);
         if (rep > 0) t_prefill.push_back(seconds_since(t0));
     }
     const double prefill_tps = prefill_n / median(t_prefill);
