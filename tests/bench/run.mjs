@@ -73,7 +73,8 @@ for (const [build, cmd] of Object.entries(threadBuilds)) {
   builds[build] = cmd;
   results.threads[build] = {};
   for (const [model, file, ctxArgs] of [['shakespeare', SHIPPED, ['--contexts', '256', '--prefill', '256']],
-                                        ['gpt2small', GPT2, ['--contexts', '128', '--prefill', '128']]]) {
+                                        ['gpt2small', GPT2, ['--contexts', '128', '--prefill', '128']],
+                                        ['gpt2small_int8', GPT2, ['--contexts', '128', '--prefill', '128', '--weights-in', 'int8', '--no-kernels']]]) {
     const runs = { 1: [], 2: [] };
     for (let pair = 0; pair < (quick ? 1 : 3); pair++) {
       for (const t of [1, 2]) runs[t].push(run(build, ['model', file, ...ctxArgs, '--reps', '3', '--threads', String(t)]));
@@ -199,6 +200,9 @@ results.ratios = {
     shakespeare_prefill_256: B.wasm.shakespeare.prefill_tok_s / results.onnx.shakespeare.prefill_tok_s,
     gpt2small_decode_128: B.wasm.gpt2small.decode_tok_s['128'] / results.onnx.gpt2small.decode_tok_s,
     gpt2small_prefill_128: B.wasm.gpt2small.prefill_tok_s / results.onnx.gpt2small.prefill_tok_s,
+    // The engine's int8 weights (integer products) against ONNX Runtime's float32.
+    gpt2small_int8_decode_128: B.wasm.gpt2small_int8.decode_tok_s['128'] / results.onnx.gpt2small.decode_tok_s,
+    gpt2small_int8_prefill_128: B.wasm.gpt2small_int8.prefill_tok_s / results.onnx.gpt2small.prefill_tok_s,
   },
 };
 writeFileSync(join(out, 'results.json'), JSON.stringify(results, null, 2));
@@ -260,6 +264,8 @@ if (results.onnx) {
                 `(engine ${r[`${model}_decode_${o.decode_context}`].toFixed(1)}x), prefill ${o.prefill_tokens} ${num(o.prefill_tok_s, 0)} tok/s ` +
                 `(engine ${r[`${model}_prefill_${o.prefill_tokens}`].toFixed(2)}x)`);
   }
+  const r = results.ratios.wasm_over_onnx;
+  console.log(`  the engine with int8 weights over it, GPT-2 small shape: decode ${r.gpt2small_int8_decode_128.toFixed(1)}x, prefill ${r.gpt2small_int8_prefill_128.toFixed(2)}x`);
 } else {
   console.log('ONNX Runtime Web: not measured (needs python3-torch for the export, and npm to install onnxruntime-web)');
 }
