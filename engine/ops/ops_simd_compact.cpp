@@ -1,0 +1,445 @@
+// The compact weight formats' SIMD kernels (issue 14; ops.h, WeightView): F16 widened in registers,
+// Q8 multiplied as integers (a matvec and a GEMM of their own), and the public matvec_w, matmul_w
+// and widen_row that pick among them and the float32 kernels of ops_simd.cpp.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <utility>
+
+#include "simd_kernels.h"
+
+namespace gpt {
+namespace ops {
+namespace simd {
+using namespace detail;
+namespace {
+
+// ---- widening F16 and Q8 ----
+// widen_f16 / widen_q8: L consecutive compact weights -> one float batch, reading exactly their
+// bytes. Natively the CPU converts halves itself (F16C / AVX-512); SSE4.1, which is what the wasm
+// build targets (Emscripten lowers these intrinsics to wasm SIMD128), has no half conversion, so
+// there the halves are widened by integer operations: for a finite half h sign-extended to 32 bits
+// s, (s << 13) & 0x8FFFE000 is h's sign in bit 31 and its exponent and mantissa in bits 27..13,
+// i.e. the float32 whose value is h * 2^-112 (a normal half's exponent rebiased by 127 - 15 = 112,
+// a subnormal half lands on a subnormal float with the same mantissa), so one multiply by 2^112
+// restores it, exactly, sign and -0 included (a load with sign extension, a shift, an and, a
+// multiply; no branch, no table).
+
+// The same as a scalar, for the tails.
+inline float half_bits_to_float(uint16_t h) {
+    const uint32_t s = static_cast<uint32_t>(static_cast<int32_t>(static_cast<int16_t>(h)));
+    const uint32_t bits = (s << 13) & 0x8FFFE000u;
+    float f;
+    std::memcpy(&f, &bits, sizeof f);
+    return f * 0x1p112f;
+}
+
+#if defined(__AVX512F__)
+static_assert(L == 16, "AVX-512 builds use 16-lane float batches");
+inline batch widen_f16(const uint16_t* h) { return batch(_mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(h)))); }
+inline batch widen_q8(const int8_t* q) {
+    return batch(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q)))));
+}
+#elif defined(__AVX2__) && defined(__F16C__)
+static_assert(L == 8, "AVX2 builds use 8-lane float batches");
+inline batch widen_f16(const uint16_t* h) { return batch(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h)))); }
+inline batch widen_q8(const int8_t* q) {
+    return batch(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(q)))));
+}
+#elif defined(__SSE4_1__) && !defined(__AVX__)
+static_assert(L == 4, "SSE4.1 (and wasm) builds use 4-lane float batches");
+// h * 2^-112: the widening without its multiply, for a matvec that multiplies x by 2^112 instead.
+inline batch widen_f16_scaled(const uint16_t* h) {
+    const __m128i s = _mm_cvtepi16_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(h)));
+    return batch(_mm_castsi128_ps(_mm_and_si128(_mm_slli_epi32(s, 13), _mm_set1_epi32(static_cast<int>(0x8FFFE000u)))));
+}
+inline batch widen_f16(const uint16_t* h) { return widen_f16_scaled(h) * batch(0x1p112f); }
+#define GPT_F16_SCALED 1
+// int8 -> float without an int -> float conversion: LLVM merges the sign extension into the
+// conversion (sitofp <4 x i8>), which its wasm backend scalarises (four extract_lane +
+// f32.convert_i32_s + replace_lane, measured 4x slower than float32). Instead the widened integer
+// q is added to the bits of 1.5 * 2^23, giving the float 1.5 * 2^23 + q exactly (|q| < 2^22),
+// and one subtraction leaves q: two SIMD operations, no scalar lane in sight.
+inline batch widen_q8(const int8_t* q) {
+    int32_t four;  // the four bytes as one 32-bit load (wasm: v128.load32_zero)
+    std::memcpy(&four, q, sizeof four);
+    const __m128i biased = _mm_add_epi32(_mm_cvtepi8_epi32(_mm_cvtsi32_si128(four)), _mm_set1_epi32(0x4B400000));
+    return batch(_mm_sub_ps(_mm_castsi128_ps(biased), _mm_set1_ps(12582912.0f)));
+}
+#else
+// Any other target: through a register-sized buffer (correct, not fast).
+inline batch widen_f16(const uint16_t* h) {
+    alignas(64) float t[L];
+    for (int i = 0; i < L; i++) t[i] = half_bits_to_float(h[i]);
+    return batch::load_aligned(t);
+}
+inline batch widen_q8(const int8_t* q) {
+    alignas(64) float t[L];
+    for (int i = 0; i < L; i++) t[i] = static_cast<float>(q[i]);
+    return batch::load_aligned(t);
+}
+#endif
+
+
+// out(R) = R rows of an F16 W(., K) · x(K) + bias: the float matvec with the rows widened as loaded.
+// kScaled (wasm): xs = x * 2^112 and the rows widened to h * 2^-112, which saves widen_f16's
+// multiply; each product is the same real number, so it rounds to the same float (bit for bit the
+// unscaled kernel, as long as x * 2^112 stays finite: matvec_f16 checks).
+template <int R, bool kScaled = false>
+inline void matvec_f16_rows(float* out, const uint16_t* w, const float* x, const float* bias, int K,
+                            [[maybe_unused]] const float* xs = nullptr) {
+    const int Kv = K - K % L;
+    batch acc[R];
+    for (int r = 0; r < R; r++) acc[r] = batch(0.0f);
+    for (int k = 0; k < Kv; k += L) {
+#ifdef GPT_F16_SCALED
+        if constexpr (kScaled) {
+            const batch xv = load(xs + k);
+            for (int r = 0; r < R; r++) acc[r] = xsimd::fma(widen_f16_scaled(w + static_cast<long>(r) * K + k), xv, acc[r]);
+            continue;
+        }
+#endif
+        const batch xv = load(x + k);
+        for (int r = 0; r < R; r++) acc[r] = xsimd::fma(widen_f16(w + static_cast<long>(r) * K + k), xv, acc[r]);
+    }
+    float sums[R];
+    reduce_rows(sums, acc);
+    for (int r = 0; r < R; r++) {
+        float s = sums[r];
+        for (int k = Kv; k < K; k++) s += half_bits_to_float(w[static_cast<long>(r) * K + k]) * x[k];
+        out[r] = s + (bias ? bias[r] : 0.0f);
+    }
+}
+
+// ---- Q8 as integer products (ops.h) ----
+// ivec: L int32 lanes, one per float lane. q8_load_w widens 2L int8 weights to int16, q8_madd
+// multiplies them with 2L int16 x and sums adjacent pairs into the L lanes (pmaddwd;
+// i32x4.dot_i16x8_s in wasm), q8_float converts the lanes to a float batch, q8_set1 repeats one
+// int32 (q8_splat_pair below: one pair of int16, the GEMM's x).
+#if defined(__AVX512BW__)
+using ivec = __m512i;
+inline ivec q8_load_w(const int8_t* q) { return _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q))); }
+inline ivec q8_load_x(const int16_t* x) { return _mm512_loadu_si512(x); }
+inline ivec q8_madd(ivec w, ivec x) { return _mm512_madd_epi16(w, x); }
+inline ivec q8_add(ivec a, ivec b) { return _mm512_add_epi32(a, b); }
+inline ivec q8_zero() { return _mm512_setzero_si512(); }
+inline ivec q8_set1(int32_t v) { return _mm512_set1_epi32(v); }
+inline batch q8_float(ivec a) { return batch(_mm512_cvtepi32_ps(a)); }
+#define GPT_Q8_INT 1
+#elif defined(__AVX2__) && !defined(__AVX512F__)
+using ivec = __m256i;
+inline ivec q8_load_w(const int8_t* q) { return _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q))); }
+inline ivec q8_load_x(const int16_t* x) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x)); }
+inline ivec q8_madd(ivec w, ivec x) { return _mm256_madd_epi16(w, x); }
+inline ivec q8_add(ivec a, ivec b) { return _mm256_add_epi32(a, b); }
+inline ivec q8_zero() { return _mm256_setzero_si256(); }
+inline ivec q8_set1(int32_t v) { return _mm256_set1_epi32(v); }
+inline batch q8_float(ivec a) { return batch(_mm256_cvtepi32_ps(a)); }
+#define GPT_Q8_INT 1
+#elif defined(__SSE4_1__) && !defined(__AVX__)
+using ivec = __m128i;
+inline ivec q8_load_w(const int8_t* q) { return _mm_cvtepi8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(q))); }
+inline ivec q8_load_x(const int16_t* x) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(x)); }
+inline ivec q8_madd(ivec w, ivec x) { return _mm_madd_epi16(w, x); }
+inline ivec q8_add(ivec a, ivec b) { return _mm_add_epi32(a, b); }
+inline ivec q8_zero() { return _mm_setzero_si128(); }
+inline ivec q8_set1(int32_t v) { return _mm_set1_epi32(v); }
+inline batch q8_float(ivec a) { return batch(_mm_cvtepi32_ps(a)); }
+#define GPT_Q8_INT 1
+#endif
+
+#ifdef GPT_Q8_INT
+static_assert(sizeof(ivec) == sizeof(batch), "one int32 lane per float lane");
+inline ivec q8_splat_pair(const int16_t* x) {  // x[0], x[1] in every pair of lanes (wasm: v128.load32_splat)
+    int32_t pair;
+    std::memcpy(&pair, x, sizeof pair);
+    return q8_set1(pair);
+}
+constexpr int kQ8Step = 2 * L;  // weights per q8_madd
+static_assert(kQ8Group % kQ8Step == 0, "a group is whole steps");
+
+// x is quantized a chunk at a time into a stack buffer (kernels do not allocate): 2 KiB of int16.
+constexpr int kQ8Chunk = 1024;
+static_assert(kQ8Chunk % kQ8Group == 0, "a chunk is whole groups");
+
+// out(R) (+)= R rows of a Q8 W(., K), from column k0 on, times the quantized chunk xq(kc), xs: the
+// rows' group sums in int32 lanes, scaled once per group into float lanes. w and scales point at the
+// first row's chunk (rows K and G apart); xq is zero up to the next whole group past kc.
+template <int R>
+inline void matvec_q8_rows(float* out, const int8_t* w, const float* scales, const int16_t* xq, const float* xs, int kc,
+                           int K, int G, bool first) {
+    batch acc[R];
+    for (int r = 0; r < R; r++) acc[r] = batch(0.0f);
+    for (int g = 0, k0 = 0; k0 < kc; g++, k0 += kQ8Group) {
+        const int n = std::min(kQ8Group, kc - k0), whole = n - n % kQ8Step;
+        ivec is[R];
+        for (int r = 0; r < R; r++) is[r] = q8_zero();
+        for (int k = k0; k < k0 + whole; k += kQ8Step) {
+            const ivec xv = q8_load_x(xq + k);
+            for (int r = 0; r < R; r++) is[r] = q8_add(is[r], q8_madd(q8_load_w(w + static_cast<long>(r) * K + k), xv));
+        }
+        if (whole < n) {  // the end of a row that is not whole steps: its bytes, zero-padded
+            const ivec xv = q8_load_x(xq + k0 + whole);
+            for (int r = 0; r < R; r++) {
+                alignas(64) int8_t t[kQ8Step] = {};
+                std::memcpy(t, w + static_cast<long>(r) * K + k0 + whole, n - whole);
+                is[r] = q8_add(is[r], q8_madd(q8_load_w(t), xv));
+            }
+        }
+        for (int r = 0; r < R; r++) acc[r] = xsimd::fma(q8_float(is[r]), batch(scales[static_cast<long>(r) * G + g] * xs[g]), acc[r]);
+    }
+    float sums[R];
+    reduce_rows(sums, acc);
+    for (int r = 0; r < R; r++) out[r] = first ? sums[r] : out[r] + sums[r];
+}
+
+// Rows per block: R int32 and R float accumulators, one x vector and one weight vector in registers.
+// Measured (gpt_bench weights, GPT-2 small's shapes): natively with AVX-512, 4 rows are 2-2.4x
+// float32 where 8 are 1.1-1.6x and 12 slower than float32 (the weight and scale streams of more
+// rows at once defeat the prefetchers: lm_head read at 4.5 GB/s); in wasm 6 beat 4 and 3.
+constexpr int kQ8Rows = L >= 16 ? 4 : 6;
+
+void matvec_q8(float* out, const int8_t* w, const float* scales, const float* x, const float* bias, int M, int K) {
+    const int G = q8_groups(K);
+    alignas(64) int16_t xq[kQ8Chunk];
+    float xs[kQ8Chunk / kQ8Group];
+    if (K == 0) std::fill(out, out + M, 0.0f);
+    for (int k0 = 0; k0 < K; k0 += kQ8Chunk) {
+        const int kc = std::min(kQ8Chunk, K - k0);
+        quantize_x16(xq, xs, x + k0, kc);
+        std::fill(xq + kc, xq + q8_groups(kc) * kQ8Group, int16_t{0});
+        const int8_t* wc = w + k0;
+        const float* sc = scales + k0 / kQ8Group;
+        int m = 0;
+        for (; m + kQ8Rows <= M; m += kQ8Rows)
+            matvec_q8_rows<kQ8Rows>(out + m, wc + static_cast<long>(m) * K, sc + static_cast<long>(m) * G, xq, xs, kc, K, G, k0 == 0);
+        for (; m < M; m++) matvec_q8_rows<1>(out + m, wc + static_cast<long>(m) * K, sc + static_cast<long>(m) * G, xq, xs, kc, K, G, k0 == 0);
+    }
+    if (bias)
+        for (int m = 0; m < M; m++) out[m] += bias[m];
+}
+#else
+// Any other target: the scalar twin's integer products.
+void matvec_q8(float* out, const int8_t* w, const float* scales, const float* x, const float* bias, int M, int K) {
+    scalar::matvec_w(out, {WFormat::Q8, w, scales}, x, bias, M, K);
+}
+#endif
+
+constexpr int kF16Rows = 8;  // as the float matvec
+
+void matvec_f16(float* out, const uint16_t* w, const float* x, const float* bias, int M, int K) {
+#ifdef GPT_F16_SCALED
+    // x * 2^112 on the stack (kernels do not allocate), when it is exact and finite: |x| < 2^15.
+    constexpr int kMaxScaledK = 8192;  // 32 KiB; GPT-2 XL's widest K is 6400
+    alignas(64) float xs[kMaxScaledK];
+    bool scaled = K <= kMaxScaledK;
+    for (int k = 0; scaled && k < K; k++) {
+        scaled = std::fabs(x[k]) < 0x1p15f;  // false for NaN too
+        xs[k] = x[k] * 0x1p112f;
+    }
+    if (scaled) {
+        int m = 0;
+        for (; m + kF16Rows <= M; m += kF16Rows)
+            matvec_f16_rows<kF16Rows, true>(out + m, w + static_cast<long>(m) * K, x, bias ? bias + m : nullptr, K, xs);
+        for (; m < M; m++) matvec_f16_rows<1, true>(out + m, w + static_cast<long>(m) * K, x, bias ? bias + m : nullptr, K, xs);
+        return;
+    }
+#endif
+    int m = 0;
+    for (; m + kF16Rows <= M; m += kF16Rows)
+        matvec_f16_rows<kF16Rows>(out + m, w + static_cast<long>(m) * K, x, bias ? bias + m : nullptr, K);
+    for (; m < M; m++) matvec_f16_rows<1>(out + m, w + static_cast<long>(m) * K, x, bias ? bias + m : nullptr, K);
+}
+
+// out(n) = W(row, k0 .. k0 + n) widened, for an F16 or Q8 W(., K); k0 is a multiple of L (0, or a
+// k block start), so no batch straddles two Q8 groups. Q8: q * scale, one rounding, as the scalar twin.
+void widen_range(float* out, WeightView w, int row, int K, int k0, int n) {
+    const long base = static_cast<long>(row) * K + k0;
+    const int nv = n - n % L;
+    if (w.format == WFormat::F16) {
+        const uint16_t* h = static_cast<const uint16_t*>(w.data) + base;
+        for (int i = 0; i < nv; i += L) widen_f16(h + i).store_unaligned(out + i);
+        for (int i = nv; i < n; i++) out[i] = half_bits_to_float(h[i]);
+    } else {
+        const int8_t* q = static_cast<const int8_t*>(w.data) + base;
+        const float* sc = w.scales + static_cast<long>(row) * q8_groups(K);
+        for (int i = 0; i < nv; i += L) (widen_q8(q + i) * batch(sc[(k0 + i) / kQ8Group])).store_unaligned(out + i);
+        for (int i = nv; i < n; i++) out[i] = static_cast<float>(q[i]) * sc[(k0 + i) / kQ8Group];
+    }
+}
+
+// Packs the rows m0 .. m0 + nr of an F16 W(M, K) as the columns of B = Wᵀ (Q8 has its integer GEMM,
+// below): each row's k block is widened with SIMD into a buffer, then scattered into the panel's
+// column (the float packer gathers the same way).
+struct PackCompact {
+    WeightView w;
+    int K;
+    void operator()(float* panel, int m0, int nr, int k0, int kc) const {
+        constexpr int NR = 2 * L;
+        alignas(64) float row[kKC];  // (kc) one widened row segment
+        for (int j = 0; j < NR; j++) {
+            if (j < nr) widen_range(row, w, m0 + j, K, k0, kc);
+            for (int k = 0; k < kc; k++) panel[k * NR + j] = j < nr ? row[k] : 0.0f;
+        }
+    }
+};
+
+
+#ifdef GPT_Q8_INT
+// ---- The Q8 GEMM: integer micro-kernels (ops.h) ----
+// As the float GEMM (panels of NR = 2L columns of W for a block of kKC k's, swept by micro-kernels
+// down the rows of x), with integers inside: the panel holds W's int8 widened to int16 in k pairs,
+// (kc/2, NR, 2), so that one q8_madd of a panel vector (L columns x 2 k's) with x's pair (k, k+1)
+// splatted gives L columns' sums of two products; 2 operations (madd, add) per 2L multiply-adds
+// where floats take 2 per L. The group sums are scaled into float once per group.
+// Rows per micro-kernel: MR * 2 int32 and MR * 2 float accumulators + 2 panel vectors + 1 splat
+// must fit the register file (32 with AVX-512, 16 with AVX2, SSE and wasm, where V8 spills the rest
+// inside the loop).
+constexpr int kQ8MR = L >= 16 ? 6 : 3;
+// x is quantized a block of rows and k's at a time, on the stack (kernels do not allocate: 64 KiB
+// of int16), and the panels are packed again for each block of rows: kQ8XRows rows share each
+// packing (a prefill of 128 tokens packs W once).
+constexpr int kQ8XRows = 128;
+
+struct Q8Panel {
+    alignas(64) int16_t w[kKC * 2 * L];                // (kKC/2, NR, 2) W's int8 as int16 pairs, 0 past kc and nr
+    alignas(64) float scales[kKC / kQ8Group * 2 * L];  // (kKC/32, NR) W's group scales, 0 past nr
+};
+
+struct Q8XBlock {
+    alignas(64) int16_t xq[kQ8XRows * kKC];     // (rows, kKC) x quantized, 0 past kc (an odd kc's last pair)
+    float xs[kQ8XRows * (kKC / kQ8Group)];      // (rows, kKC/32) x's group scales
+};
+
+void pack_q8(Q8Panel& p, const int8_t* w, const float* scales, int K, int m0, int nr, int k0, int kc) {
+    constexpr int NR = 2 * L;
+    const int G = q8_groups(K), pairs = (kc + 1) / 2, groups = q8_groups(kc);
+    for (int j = 0; j < NR; j++) {
+        if (j >= nr) {  // columns past M
+            for (int q = 0; q < pairs; q++) p.w[(q * NR + j) * 2] = p.w[(q * NR + j) * 2 + 1] = 0;
+            for (int g = 0; g < groups; g++) p.scales[g * NR + j] = 0.0f;
+            continue;
+        }
+        const int8_t* row = w + static_cast<long>(m0 + j) * K + k0;
+        for (int q = 0; q < pairs; q++) {
+            int16_t* d = p.w + (q * NR + j) * 2;
+            d[0] = row[2 * q];
+            d[1] = 2 * q + 1 < kc ? row[2 * q + 1] : 0;
+        }
+        for (int g = 0; g < groups; g++) p.scales[g * NR + j] = scales[static_cast<long>(m0 + j) * G + k0 / kQ8Group + g];
+    }
+}
+
+// out(MR rows, nr <= NR columns) (+)= x(MR rows, kc) · panel, from the quantized rows xq (kKC apart)
+// and their scales xs (kKC/32 apart). add_out: added to what out holds (a later k block); otherwise
+// to bias when given.
+template <int MR>
+inline void gemm_q8_micro(float* out, int ldo, const int16_t* xq, const float* xs, const Q8Panel& p, int kc, int nr,
+                          bool add_out, const float* bias) {
+    constexpr int NR = 2 * L, XG = kKC / kQ8Group;
+    batch tile[MR][2];  // the float sums of the scaled groups
+    for (int i = 0; i < MR; i++) tile[i][0] = tile[i][1] = batch(0.0f);
+    for (int g = 0, k0 = 0; k0 < kc; g++, k0 += kQ8Group) {
+        const int q0 = k0 / 2, q1 = (std::min(k0 + kQ8Group, kc) + 1) / 2;
+        ivec acc[MR][2];
+        for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = q8_zero();
+        for (int q = q0; q < q1; q++) {
+            const ivec w0 = q8_load_x(p.w + q * 2 * NR), w1 = q8_load_x(p.w + q * 2 * NR + 2 * L);
+            for (int i = 0; i < MR; i++) {
+                const ivec xv = q8_splat_pair(xq + i * kKC + 2 * q);
+                acc[i][0] = q8_add(acc[i][0], q8_madd(xv, w0));
+                acc[i][1] = q8_add(acc[i][1], q8_madd(xv, w1));
+            }
+        }
+        const batch s0 = batch::load_aligned(p.scales + g * NR), s1 = batch::load_aligned(p.scales + g * NR + L);
+        for (int i = 0; i < MR; i++) {
+            const batch xsc(xs[i * XG + g]);
+            tile[i][0] = xsimd::fma(q8_float(acc[i][0]), s0 * xsc, tile[i][0]);
+            tile[i][1] = xsimd::fma(q8_float(acc[i][1]), s1 * xsc, tile[i][1]);
+        }
+    }
+    for (int i = 0; i < MR; i++) {
+        float* o = out + static_cast<long>(i) * ldo;
+        alignas(64) float t[NR];
+        tile[i][0].store_aligned(t);
+        tile[i][1].store_aligned(t + L);
+        for (int j = 0; j < nr; j++) o[j] = t[j] + (add_out ? o[j] : bias ? bias[j] : 0.0f);
+    }
+}
+
+template <int... MRs>
+inline void gemm_q8_rows(int mr, std::integer_sequence<int, MRs...>, float* out, int ldo, const int16_t* xq,
+                         const float* xs, const Q8Panel& p, int kc, int nr, bool add_out, const float* bias) {
+    ((mr == MRs + 1 ? gemm_q8_micro<MRs + 1>(out, ldo, xq, xs, p, kc, nr, add_out, bias) : void()), ...);
+}
+
+// out(N, M) = x(N, K) · W(M, K)ᵀ + bias for a Q8 W, x quantized per row as matvec_q8 does.
+void matmul_q8(float* out, const float* x, const int8_t* w, const float* scales, const float* bias, int N, int M, int K) {
+    constexpr int NR = 2 * L, XG = kKC / kQ8Group;
+    if (K == 0) {
+        for (int n = 0; n < N; n++)
+            for (int m = 0; m < M; m++) out[static_cast<long>(n) * M + m] = bias ? bias[m] : 0.0f;
+        return;
+    }
+    Q8Panel panel;
+    Q8XBlock xb;
+    for (int n0 = 0; n0 < N; n0 += kQ8XRows) {
+        const int nb = std::min(kQ8XRows, N - n0);
+        for (int k0 = 0; k0 < K; k0 += kKC) {
+            const int kc = std::min(kKC, K - k0);
+            for (int i = 0; i < nb; i++) {
+                int16_t* xq = xb.xq + i * kKC;
+                quantize_x16(xq, xb.xs + i * XG, x + static_cast<long>(n0 + i) * K + k0, kc);
+                if (kc % 2) xq[kc] = 0;
+            }
+            for (int m0 = 0; m0 < M; m0 += NR) {
+                const int nr = std::min(NR, M - m0);
+                pack_q8(panel, w, scales, K, m0, nr, k0, kc);
+                for (int i0 = 0; i0 < nb; i0 += kQ8MR) {
+                    gemm_q8_rows(std::min(kQ8MR, nb - i0), std::make_integer_sequence<int, kQ8MR>{},
+                                 out + static_cast<long>(n0 + i0) * M + m0, M, xb.xq + i0 * kKC, xb.xs + i0 * XG, panel,
+                                 kc, nr, k0 > 0, bias ? bias + m0 : nullptr);
+                }
+            }
+        }
+    }
+}
+#else
+void matmul_q8(float* out, const float* x, const int8_t* w, const float* scales, const float* bias, int N, int M, int K) {
+    scalar::matmul_w(out, x, {WFormat::Q8, w, scales}, bias, N, M, K);
+}
+#endif
+
+}  // namespace
+
+void matvec_w(float* out, WeightView w, const float* x, const float* bias, int M, int K) {
+    switch (w.format) {
+        case WFormat::F32: return matvec(out, w.as_f32(), x, bias, M, K);
+        case WFormat::F16: return matvec_f16(out, static_cast<const uint16_t*>(w.data), x, bias, M, K);
+        case WFormat::Q8: return matvec_q8(out, static_cast<const int8_t*>(w.data), w.scales, x, bias, M, K);
+    }
+}
+
+void matmul_w(float* out, const float* x, WeightView w, const float* bias, int N, int M, int K) {
+    if (w.format == WFormat::F32) return matmul(out, x, w.as_f32(), bias, N, M, K);
+    // Few rows: every row reads all of W anyway, and the matvec reads it in its compact form.
+    if (N < 4) {
+        for (int n = 0; n < N; n++) simd::matvec_w(out + static_cast<long>(n) * M, w, x + static_cast<long>(n) * K, bias, M, K);
+        return;
+    }
+    if (w.format == WFormat::Q8) return matmul_q8(out, x, static_cast<const int8_t*>(w.data), w.scales, bias, N, M, K);
+    // The GEMM widens while it packs: each (m0, k0) panel is widened once and used for all N rows.
+    gemm_packed<false>(out, M, x, K, PackCompact{w, K}, bias, 1.0f, N, M, K);
+}
+
+void widen_row(float* out, WeightView w, int row, int K) {
+    if (w.format == WFormat::F32) {
+        const float* r = w.as_f32() + static_cast<long>(row) * K;
+        return void(std::copy(r, r + K, out));
+    }
+    widen_range(out, w, row, K, 0, K);
+}
+
+}  // namespace simd
+}  // namespace ops
+}  // namespace gpt
