@@ -81,26 +81,27 @@ inline batch widen_q8(const int8_t* q) {
 #endif
 
 
+// widen_f16, or with kScaled (wasm) widen_f16_scaled, for an x multiplied by 2^112 beforehand.
+template <bool kScaled>
+inline batch widen_f16_for(const uint16_t* h) {
+#ifdef GPT_F16_SCALED
+    if constexpr (kScaled) return widen_f16_scaled(h);
+#endif
+    return widen_f16(h);
+}
+
 // out(R) = R rows of an F16 W(., K) · x(K) + bias: the float matvec with the rows widened as loaded.
-// kScaled (wasm): xs = x * 2^112 and the rows widened to h * 2^-112, which saves widen_f16's
+// kScaled (wasm): xk = x * 2^112 and the rows widened to h * 2^-112, which saves widen_f16's
 // multiply; each product is the same real number, so it rounds to the same float (bit for bit the
-// unscaled kernel, as long as x * 2^112 stays finite: matvec_f16 checks).
-template <int R, bool kScaled = false>
-inline void matvec_f16_rows(float* out, const uint16_t* w, const float* x, const float* bias, int K,
-                            [[maybe_unused]] const float* xs = nullptr) {
+// unscaled kernel, as long as x * 2^112 stays finite: matvec_f16 checks). Otherwise xk = x.
+template <int R, bool kScaled>
+inline void matvec_f16_rows(float* out, const uint16_t* w, const float* x, const float* xk, const float* bias, int K) {
     const int Kv = K - K % L;
     batch acc[R];
     for (int r = 0; r < R; r++) acc[r] = batch(0.0f);
     for (int k = 0; k < Kv; k += L) {
-#ifdef GPT_F16_SCALED
-        if constexpr (kScaled) {
-            const batch xv = load(xs + k);
-            for (int r = 0; r < R; r++) acc[r] = xsimd::fma(widen_f16_scaled(w + static_cast<long>(r) * K + k), xv, acc[r]);
-            continue;
-        }
-#endif
-        const batch xv = load(x + k);
-        for (int r = 0; r < R; r++) acc[r] = xsimd::fma(widen_f16(w + static_cast<long>(r) * K + k), xv, acc[r]);
+        const batch xv = load(xk + k);
+        for (int r = 0; r < R; r++) acc[r] = xsimd::fma(widen_f16_for<kScaled>(w + static_cast<long>(r) * K + k), xv, acc[r]);
     }
     float sums[R];
     reduce_rows(sums, acc);
@@ -227,6 +228,14 @@ void matvec_q8(float* out, const int8_t* w, const float* scales, const float* x,
 
 constexpr int kF16Rows = 8;  // as the float matvec
 
+template <bool kScaled>
+void matvec_f16_blocks(float* out, const uint16_t* w, const float* x, const float* xk, const float* bias, int M, int K) {
+    int m = 0;
+    for (; m + kF16Rows <= M; m += kF16Rows)
+        matvec_f16_rows<kF16Rows, kScaled>(out + m, w + static_cast<long>(m) * K, x, xk, bias ? bias + m : nullptr, K);
+    for (; m < M; m++) matvec_f16_rows<1, kScaled>(out + m, w + static_cast<long>(m) * K, x, xk, bias ? bias + m : nullptr, K);
+}
+
 void matvec_f16(float* out, const uint16_t* w, const float* x, const float* bias, int M, int K) {
 #ifdef GPT_F16_SCALED
     // x * 2^112 on the stack (kernels do not allocate), when it is exact and finite: |x| < 2^15.
@@ -237,18 +246,9 @@ void matvec_f16(float* out, const uint16_t* w, const float* x, const float* bias
         scaled = std::fabs(x[k]) < 0x1p15f;  // false for NaN too
         xs[k] = x[k] * 0x1p112f;
     }
-    if (scaled) {
-        int m = 0;
-        for (; m + kF16Rows <= M; m += kF16Rows)
-            matvec_f16_rows<kF16Rows, true>(out + m, w + static_cast<long>(m) * K, x, bias ? bias + m : nullptr, K, xs);
-        for (; m < M; m++) matvec_f16_rows<1, true>(out + m, w + static_cast<long>(m) * K, x, bias ? bias + m : nullptr, K, xs);
-        return;
-    }
+    if (scaled) return matvec_f16_blocks<true>(out, w, x, xs, bias, M, K);
 #endif
-    int m = 0;
-    for (; m + kF16Rows <= M; m += kF16Rows)
-        matvec_f16_rows<kF16Rows>(out + m, w + static_cast<long>(m) * K, x, bias ? bias + m : nullptr, K);
-    for (; m < M; m++) matvec_f16_rows<1>(out + m, w + static_cast<long>(m) * K, x, bias ? bias + m : nullptr, K);
+    matvec_f16_blocks<false>(out, w, x, x, bias, M, K);
 }
 
 // out(n) = W(row, k0 .. k0 + n) widened, for an F16 or Q8 W(., K); k0 is a multiple of L (0, or a
