@@ -186,10 +186,17 @@ namespace {
 // Below this many rows, ops::matmul_w computes each row as a matrix-vector product (ops_simd.cpp);
 // a split over rows keeps every part at or above it, so no part changes kernel.
 constexpr int kGemmRows = 4;
-// Rows of x per part of a split matrix product at least: each part packs all of W's panels again,
-// which costs as much as the arithmetic of some 30 rows (measured: 4 parts of 32 rows of GPT-2
-// small's prefill ran slower than 1 part of 128), so there is one part per thread, no more.
+// Rows per part of a product split over its rows at least: each part packs all of B's panels again
+// (the arithmetic of some 30 rows), so a split over rows has one part per thread, no more. A split
+// over columns packs nothing twice and is preferred wherever out has two blocks of columns.
 constexpr int kMinPartRows = 16;
+
+// The bounds of part `part` of `parts` over `blocks` blocks of `align`, the last part taking the
+// remainder up to n.
+inline void part_bounds(int part, int parts, int blocks, int align, int n, int* i0, int* i1) {
+    *i0 = static_cast<int>(static_cast<long>(blocks) * part / parts) * align;
+    *i1 = part + 1 == parts ? n : static_cast<int>(static_cast<long>(blocks) * (part + 1) / parts) * align;
+}
 
 }  // namespace
 
@@ -199,27 +206,75 @@ void matvec_w(float* out, ops::WeightView w, const float* x, const float* bias, 
     const int parts = std::min(blocks, 4 * t);  // a few per thread: a late thread delays less
     if (t == 1 || parts < 2) return ops::matvec_w(out, w, x, bias, M, K);
     parallel_for(parts, [&](int part, int) {
-        const int m0 = static_cast<int>(static_cast<long>(blocks) * part / parts) * kRowAlign;
-        const int m1 = part + 1 == parts ? M : static_cast<int>(static_cast<long>(blocks) * (part + 1) / parts) * kRowAlign;
+        int m0, m1;
+        part_bounds(part, parts, blocks, kRowAlign, M, &m0, &m1);
         ops::matvec_w(out + m0, rows_from(w, m0, K), x, bias ? bias + m0 : nullptr, m1 - m0, K);
     });
 }
 
 void matmul_w(float* out, const float* x, ops::WeightView w, const float* bias, int N, int M, int K) {
-    if (threads() == 1) return ops::matmul_w(out, x, w, bias, N, M, K);
+    const int t = threads();
+    if (t == 1) return ops::matmul_w(out, x, w, bias, N, M, K);
     if (N < kGemmRows) {  // ops::matmul_w does these rows one matrix-vector product each
         for (int n = 0; n < N; n++) {
             parallel::matvec_w(out + static_cast<size_t>(n) * M, w, x + static_cast<size_t>(n) * K, bias, M, K);
         }
         return;
     }
-    const int parts = std::min(N / kMinPartRows, threads());
+    // Over W's rows (out's columns), one part per thread: each part packs (and widens) only its own
+    // rows of W; the rows of x are read (Q8: quantized) by every part, O(N K) against O(N M K / t).
+    const int blocks = M / kRowAlign;
+    if (blocks >= 2) {
+        const int parts = std::min(blocks, t);
+        parallel_for(parts, [&](int part, int) {
+            int m0, m1;
+            part_bounds(part, parts, blocks, kRowAlign, M, &m0, &m1);
+            ops::matmul_w(out + m0, M, x, rows_from(w, m0, K), bias ? bias + m0 : nullptr, N, m1 - m0, K);
+        });
+        return;
+    }
+    const int parts = std::min(N / kMinPartRows, t);
     if (parts < 2) return ops::matmul_w(out, x, w, bias, N, M, K);
     parallel_for(parts, [&](int part, int) {
-        const int n0 = static_cast<int>(static_cast<long>(N) * part / parts);
-        const int n1 = static_cast<int>(static_cast<long>(N) * (part + 1) / parts);
+        int n0, n1;
+        part_bounds(part, parts, N, 1, N, &n0, &n1);
         ops::matmul_w(out + static_cast<size_t>(n0) * M, x + static_cast<size_t>(n0) * K, w, bias, n1 - n0, M, K);
     });
+}
+
+void gemm(float* out, int ldo, const float* a, int lda, bool trans_a, const float* b, int ldb, bool trans_b, float alpha,
+          bool accumulate, int N, int M, int K) {
+    const int t = threads(), blocks = M / kRowAlign;
+    if (t > 1 && blocks >= 2) {  // over out's columns: B's columns m0.. (its rows, when transposed)
+        const int parts = std::min(blocks, t);
+        parallel_for(parts, [&](int part, int) {
+            int m0, m1;
+            part_bounds(part, parts, blocks, kRowAlign, M, &m0, &m1);
+            ops::gemm(out + m0, ldo, a, lda, trans_a, b + (trans_b ? static_cast<size_t>(m0) * ldb : m0), ldb, trans_b,
+                      alpha, accumulate, N, m1 - m0, K);
+        });
+        return;
+    }
+    const int parts = std::min(N / kMinPartRows, t);
+    if (parts < 2) return ops::gemm(out, ldo, a, lda, trans_a, b, ldb, trans_b, alpha, accumulate, N, M, K);
+    parallel_for(parts, [&](int part, int) {  // over out's rows: A's rows n0.. (its columns, when transposed)
+        int n0, n1;
+        part_bounds(part, parts, N, 1, N, &n0, &n1);
+        ops::gemm(out + static_cast<size_t>(n0) * ldo, ldo, a + (trans_a ? n0 : static_cast<size_t>(n0) * lda), lda,
+                  trans_a, b, ldb, trans_b, alpha, accumulate, n1 - n0, M, K);
+    });
+}
+
+void matmul_backward(float* dx, float* dw, float* dbias, const float* dout, const float* x, const float* w, int N, int M,
+                     int K) {
+    if (threads() == 1) return ops::matmul_backward(dx, dw, dbias, dout, x, w, N, M, K);
+    if (dx) parallel::gemm(dx, K, dout, M, false, w, K, false, 1.0f, false, N, K, M);  // dx(N, K) = dout · W(M, K)
+    parallel::gemm(dw, K, dout, M, true, x, K, false, 1.0f, true, M, K, N);            // dW(M, K) += doutᵀ · x
+    if (dbias) {  // column sums, each column summed over n in order whichever part has it
+        for_ranges(M, kRowAlign, [&](int m0, int m1) {
+            for (int n = 0; n < N; n++) ops::add(dbias + m0, dbias + m0, dout + static_cast<size_t>(n) * M + m0, m1 - m0);
+        });
+    }
 }
 
 }  // namespace parallel

@@ -1,12 +1,14 @@
-// Two cores (or four) for the forward pass: a small persistent thread pool and the splits forward
-// uses, as loops over ranges calling the same ops:: kernels (SIMD stays in ops/).
+// Two cores (or four) for the forward pass and for training: a small persistent thread pool and the
+// splits they use, as loops over ranges calling the same ops:: kernels (SIMD stays in ops/).
 //
 // Every split gives results bitwise identical to one thread: work is divided over outputs, never
 // over a sum. A matrix-vector product is split over the rows of W (output elements), at multiples
 // of kRowAlign, so that every row goes through the same kernel path (ops' matvec handles rows in
-// groups, and its leftover rows another way); a matrix product is split over its input rows
-// (tokens), each part keeping enough rows to take the same path as the whole; attention over its
-// heads. Which thread computes an output never changes how it is computed.
+// groups, and its leftover rows another way); a matrix product over its output columns (W's rows)
+// at the same multiples, or over its rows where it has too few columns (the GEMMs sum every output
+// in the same order whatever block of rows or columns it is computed in), each part keeping enough
+// rows to take the same path as the whole; attention over its heads. Which thread computes an
+// output never changes how it is computed.
 //
 // The pool is process-wide (like a BLAS's): threads are set once by the front end (the CLI's
 // --threads, the page's worker from navigator.hardwareConcurrency in the threaded wasm build) before
@@ -14,6 +16,7 @@
 // without threads (the single-threaded wasm build), threads() is always 1 and nothing is spawned.
 #pragma once
 
+#include <algorithm>
 #include <type_traits>
 
 #include "ops/ops.h"
@@ -53,6 +56,28 @@ ops::WeightView rows_from(ops::WeightView w, int m0, int K);
 void matvec_w(float* out, ops::WeightView w, const float* x, const float* bias, int M, int K);
 // ops::matmul_w split across the pool (bitwise the same as ops::matmul_w).
 void matmul_w(float* out, const float* x, ops::WeightView w, const float* bias, int N, int M, int K);
+
+// Runs f(i0, i1) on parts of [0, n) whose bounds are multiples of `align` (the last part ends at n),
+// a few parts per thread; f(0, n) on the caller with one thread. For element-wise kernels, whose
+// SIMD body and scalar tail then split every range the same way.
+template <class F>
+void for_ranges(int n, int align, F&& f) {
+    const int blocks = n / align, parts = std::min(blocks, 4 * threads());
+    if (parts < 2) return f(0, n);
+    parallel_for(parts, [&](int part, int) {
+        const int i0 = static_cast<int>(static_cast<long>(blocks) * part / parts) * align;
+        const int i1 = part + 1 == parts ? n : static_cast<int>(static_cast<long>(blocks) * (part + 1) / parts) * align;
+        f(i0, i1);
+    });
+}
+
+// For training (engine/train.cpp), bitwise the same as their ops:: kernels:
+// ops::gemm split over out's columns, or over its rows where it has fewer than two blocks of them.
+void gemm(float* out, int ldo, const float* a, int lda, bool trans_a, const float* b, int ldb, bool trans_b, float alpha,
+          bool accumulate, int N, int M, int K);
+// ops::matmul_backward: dx and dW as split products, dbias split over its elements.
+void matmul_backward(float* dx, float* dw, float* dbias, const float* dout, const float* x, const float* w, int N, int M,
+                     int K);
 
 }  // namespace parallel
 }  // namespace gpt

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "ops/ops.h"
+#include "parallel.h"
 
 namespace gpt {
 
@@ -34,8 +35,8 @@ uint64_t train_memory(const Config& c, int batch) {
                    BT = static_cast<uint64_t>(batch) * T;
     const uint64_t P = memory_needs(c).weights / 4;
     const uint64_t acts = BT * C * (1 + 1) + L * BT * C * 16 + L * batch * c.n_head * T * T + BT * V;
-    const uint64_t scratch = BT * C * (1 + 1 + 4 + 3) + T * T;
-    return 4 * (4 * P + acts + scratch) + 8 * BT;
+    const uint64_t scratch = BT * C * (1 + 1 + 4 + 3) + static_cast<uint64_t>(parallel::threads()) * T * T;
+    return 4 * (4 * P + acts + scratch) + 8 * BT + 8 * BT;  // + the tokens, + the losses
 }
 
 double train_flops_per_step(const Config& c, int batch) {
@@ -78,7 +79,9 @@ void TrainState::allocate(const Config& c, int batch) {
     dtmp.assign(BT * C, 0.0f);
     dbig.assign(BT * 4 * C, 0.0f);
     dqkv.assign(BT * 3 * C, 0.0f);
-    datt.assign(T * T, 0.0f);
+    losses.assign(BT, 0.0);
+    datt_slots_ = parallel::threads();
+    datt.assign(static_cast<size_t>(datt_slots_) * T * T, 0.0f);
 }
 
 namespace {
@@ -167,62 +170,66 @@ constexpr int kRows = 32;
 void attention_forward(float* out, float* att, const float* qkv, int n, int t, int C, int NH) {
     const int hs = C / NH;
     const float scale = 1.0f / std::sqrt(static_cast<float>(hs));
-    for (int b = 0; b < n; b++) {
+    // One task per (row of the batch, head): each writes its own block of att and columns of out.
+    parallel::parallel_for(n * NH, [&](int task, int) {
+        const int b = task / NH, h = task % NH;
         const float* q0 = qkv + static_cast<size_t>(b) * t * 3 * C;  // (t, 3C) of this row
         float* o0 = out + static_cast<size_t>(b) * t * C;             // (t, C)
-        for (int h = 0; h < NH; h++) {
-            const float* q = q0 + h * hs;
-            const float* k = q0 + C + h * hs;
-            const float* v = q0 + 2 * C + h * hs;
-            float* a = att + (static_cast<size_t>(b) * NH + h) * t * t;  // (t, t)
-            // Rows i0 .. i0+rows-1 see keys 0 .. i0+rows-1: S = scale Q Kᵀ, softmax, out = A V.
-            for (int i0 = 0; i0 < t; i0 += kRows) {
-                const int rows = std::min(kRows, t - i0), keys = i0 + rows;
-                float* ab = a + static_cast<size_t>(i0) * t;
-                ops::gemm(ab, t, q + static_cast<size_t>(i0) * 3 * C, 3 * C, false, k, 3 * C, true, scale, false, rows, keys, hs);
-                for (int i = i0; i < keys; i++) ops::masked_softmax(a + static_cast<size_t>(i) * t, t, i + 1);
-                ops::gemm(o0 + static_cast<size_t>(i0) * C + h * hs, C, ab, t, false, v, 3 * C, false, 1.0f, false, rows, hs, keys);
-            }
+        const float* q = q0 + h * hs;
+        const float* k = q0 + C + h * hs;
+        const float* v = q0 + 2 * C + h * hs;
+        float* a = att + (static_cast<size_t>(b) * NH + h) * t * t;  // (t, t)
+        // Rows i0 .. i0+rows-1 see keys 0 .. i0+rows-1: S = scale Q Kᵀ, softmax, out = A V.
+        for (int i0 = 0; i0 < t; i0 += kRows) {
+            const int rows = std::min(kRows, t - i0), keys = i0 + rows;
+            float* ab = a + static_cast<size_t>(i0) * t;
+            ops::gemm(ab, t, q + static_cast<size_t>(i0) * 3 * C, 3 * C, false, k, 3 * C, true, scale, false, rows, keys, hs);
+            for (int i = i0; i < keys; i++) ops::masked_softmax(a + static_cast<size_t>(i) * t, t, i + 1);
+            ops::gemm(o0 + static_cast<size_t>(i0) * C + h * hs, C, ab, t, false, v, 3 * C, false, 1.0f, false, rows, hs, keys);
         }
-    }
+    });
 }
 
-void attention_backward(float* dqkv, float* datt, const float* dout, const float* qkv, const float* att, int n, int t,
-                        int C, int NH) {
+void attention_backward(float* dqkv, float* datt, int datt_slots, const float* dout, const float* qkv, const float* att,
+                        int n, int t, int C, int NH) {
     const int hs = C / NH;
     const float scale = 1.0f / std::sqrt(static_cast<float>(hs));
-    for (int b = 0; b < n; b++) {
+    // One task per (row of the batch, head), on the thread whose slot of datt it uses; on one
+    // thread when datt has fewer slots than the pool has threads (a state made before it grew).
+    const auto head = [&](int task, int slot) {
+        const int b = task / NH, h = task % NH;
+        float* datt_h = datt + static_cast<size_t>(slot) * t * t;
         const float* q0 = qkv + static_cast<size_t>(b) * t * 3 * C;
         float* d0 = dqkv + static_cast<size_t>(b) * t * 3 * C;
-        for (int h = 0; h < NH; h++) {
-            const float* q = q0 + h * hs;
-            const float* k = q0 + C + h * hs;
-            const float* v = q0 + 2 * C + h * hs;
-            const float* a = att + (static_cast<size_t>(b) * NH + h) * t * t;  // (t, t)
-            const float* dy = dout + static_cast<size_t>(b) * t * C + h * hs;   // (t, hs), rows C apart
-            // By query rows: dA = dout Vᵀ; dS = softmax backward of each row (zero past i); dQ = s dS K.
-            for (int i0 = 0; i0 < t; i0 += kRows) {
-                const int rows = std::min(kRows, t - i0), keys = i0 + rows;
-                float* db = datt + static_cast<size_t>(i0) * t;
-                ops::gemm(db, t, dy + static_cast<size_t>(i0) * C, C, false, v, 3 * C, true, 1.0f, false, rows, keys, hs);
-                for (int i = i0; i < keys; i++) {
-                    float* r = datt + static_cast<size_t>(i) * t;
-                    ops::masked_softmax_backward(r, a + static_cast<size_t>(i) * t, r, t, i + 1);
-                }
-                ops::gemm(d0 + static_cast<size_t>(i0) * 3 * C + h * hs, 3 * C, db, t, false, k, 3 * C, false, scale, false,
-                          rows, hs, keys);
+        const float* q = q0 + h * hs;
+        const float* k = q0 + C + h * hs;
+        const float* v = q0 + 2 * C + h * hs;
+        const float* a = att + (static_cast<size_t>(b) * NH + h) * t * t;  // (t, t)
+        const float* dy = dout + static_cast<size_t>(b) * t * C + h * hs;   // (t, hs), rows C apart
+        // By query rows: dA = dout Vᵀ; dS = softmax backward of each row (zero past i); dQ = s dS K.
+        for (int i0 = 0; i0 < t; i0 += kRows) {
+            const int rows = std::min(kRows, t - i0), keys = i0 + rows;
+            float* db = datt_h + static_cast<size_t>(i0) * t;
+            ops::gemm(db, t, dy + static_cast<size_t>(i0) * C, C, false, v, 3 * C, true, 1.0f, false, rows, keys, hs);
+            for (int i = i0; i < keys; i++) {
+                float* r = datt_h + static_cast<size_t>(i) * t;
+                ops::masked_softmax_backward(r, a + static_cast<size_t>(i) * t, r, t, i + 1);
             }
-            // By key columns j0 .. j0+cols-1, which queries j0 .. t-1 see: dK = s dSᵀ Q, dV = Aᵀ dout.
-            for (int j0 = 0; j0 < t; j0 += kRows) {
-                const int cols = std::min(kRows, t - j0), queries = t - j0;
-                const size_t corner = static_cast<size_t>(j0) * t + j0;
-                ops::gemm(d0 + C + static_cast<size_t>(j0) * 3 * C + h * hs, 3 * C, datt + corner, t, true,
-                          q + static_cast<size_t>(j0) * 3 * C, 3 * C, false, scale, false, cols, hs, queries);
-                ops::gemm(d0 + 2 * C + static_cast<size_t>(j0) * 3 * C + h * hs, 3 * C, a + corner, t, true,
-                          dy + static_cast<size_t>(j0) * C, C, false, 1.0f, false, cols, hs, queries);
-            }
+            ops::gemm(d0 + static_cast<size_t>(i0) * 3 * C + h * hs, 3 * C, db, t, false, k, 3 * C, false, scale, false,
+                      rows, hs, keys);
         }
-    }
+        // By key columns j0 .. j0+cols-1, which queries j0 .. t-1 see: dK = s dSᵀ Q, dV = Aᵀ dout.
+        for (int j0 = 0; j0 < t; j0 += kRows) {
+            const int cols = std::min(kRows, t - j0), queries = t - j0;
+            const size_t corner = static_cast<size_t>(j0) * t + j0;
+            ops::gemm(d0 + C + static_cast<size_t>(j0) * 3 * C + h * hs, 3 * C, datt_h + corner, t, true,
+                      q + static_cast<size_t>(j0) * 3 * C, 3 * C, false, scale, false, cols, hs, queries);
+            ops::gemm(d0 + 2 * C + static_cast<size_t>(j0) * 3 * C + h * hs, 3 * C, a + corner, t, true,
+                      dy + static_cast<size_t>(j0) * C, C, false, 1.0f, false, cols, hs, queries);
+        }
+    };
+    if (datt_slots >= parallel::threads()) return parallel::parallel_for(n * NH, head);
+    for (int task = 0; task < n * NH; task++) head(task, 0);
 }
 
 Result<float> TrainState::forward(const int* inputs, const int* targets, int n, int t) {
@@ -244,6 +251,16 @@ Result<float> TrainState::forward(const int* inputs, const int* targets, int n, 
     const Weights w = weights();
     const int C = c.n_embd, V = c.vocab_size, NH = c.n_head;
     const size_t BTC = static_cast<size_t>(BT) * C;
+    // The work is split over the pool (engine/parallel.h) the way forward()'s is: by output, so the
+    // same bits come out on any number of threads.
+    const auto per_row = [BT](auto&& f) {
+        parallel::for_ranges(BT, 1, [&](int i0, int i1) {
+            for (int i = i0; i < i1; i++) f(i);
+        });
+    };
+    const auto linear = [BT](float* out, const float* in, const float* wm, const float* bias, int M, int K) {
+        parallel::matmul_w(out, in, ops::WeightView::f32(wm), bias, BT, M, K);
+    };
 
     for (int i = 0; i < BT; i++) {
         ops::add(encoded.data() + static_cast<size_t>(i) * C, w.wte.as_f32() + static_cast<size_t>(inputs[i]) * C,
@@ -263,31 +280,35 @@ Result<float> TrainState::forward(const int* inputs, const int* targets, int n, 
         float* l_res3 = res3.data() + l * BTC;
         float* tmp = dtmp.data();  // (BT, C) the projections before the residual add
 
-        for (int i = 0; i < BT; i++) ops::layernorm(l_ln1 + i * C, x + i * C, lw.ln1_w, lw.ln1_b, C);
-        ops::matmul(l_qkv, l_ln1, lw.qkv_w.as_f32(), lw.qkv_b, BT, 3 * C, C);
+        per_row([&](int i) { ops::layernorm(l_ln1 + i * C, x + i * C, lw.ln1_w, lw.ln1_b, C); });
+        linear(l_qkv, l_ln1, lw.qkv_w.as_f32(), lw.qkv_b, 3 * C, C);
         attention_forward(l_atty, l_att, l_qkv, n, t, C, NH);
-        ops::matmul(tmp, l_atty, lw.attn_proj_w.as_f32(), lw.attn_proj_b, BT, C, C);
-        ops::add(l_res2, x, tmp, BT * C);
-        for (int i = 0; i < BT; i++) ops::layernorm(l_ln2 + i * C, l_res2 + i * C, lw.ln2_w, lw.ln2_b, C);
-        ops::matmul(l_fch, l_ln2, lw.fc_w.as_f32(), lw.fc_b, BT, 4 * C, C);
-        if (c.gelu_exact) ops::gelu_exact(l_fchg, l_fch, BT * 4 * C);
-        else ops::gelu(l_fchg, l_fch, BT * 4 * C);
-        ops::matmul(tmp, l_fchg, lw.mlp_proj_w.as_f32(), lw.mlp_proj_b, BT, C, 4 * C);
-        ops::add(l_res3, l_res2, tmp, BT * C);
+        linear(tmp, l_atty, lw.attn_proj_w.as_f32(), lw.attn_proj_b, C, C);
+        per_row([&](int i) { ops::add(l_res2 + i * C, x + i * C, tmp + i * C, C); });
+        per_row([&](int i) { ops::layernorm(l_ln2 + i * C, l_res2 + i * C, lw.ln2_w, lw.ln2_b, C); });
+        linear(l_fch, l_ln2, lw.fc_w.as_f32(), lw.fc_b, 4 * C, C);
+        parallel::for_ranges(BT * 4 * C, 64, [&](int i0, int i1) {
+            if (c.gelu_exact) ops::gelu_exact(l_fchg + i0, l_fch + i0, i1 - i0);
+            else ops::gelu(l_fchg + i0, l_fch + i0, i1 - i0);
+        });
+        linear(tmp, l_fchg, lw.mlp_proj_w.as_f32(), lw.mlp_proj_b, C, 4 * C);
+        per_row([&](int i) { ops::add(l_res3 + i * C, l_res2 + i * C, tmp + i * C, C); });
     }
     const float* last = res3.data() + (c.n_layer - 1) * BTC;
-    for (int i = 0; i < BT; i++) ops::layernorm(lnf.data() + i * C, last + i * C, w.lnf_w, w.lnf_b, C);
-    ops::matmul(probs.data(), lnf.data(), w.wte.as_f32(), nullptr, BT, V, C);  // logits: the head is tied to wte
-    // Cross-entropy from the logits (log-sum-exp in double), then the logits become probabilities.
-    double total = 0;
-    for (int i = 0; i < BT; i++) {
+    per_row([&](int i) { ops::layernorm(lnf.data() + i * C, last + i * C, w.lnf_w, w.lnf_b, C); });
+    linear(probs.data(), lnf.data(), w.wte.as_f32(), nullptr, V, C);  // logits: the head is tied to wte
+    // Cross-entropy from the logits (log-sum-exp in double), then the logits become probabilities;
+    // the rows' losses are summed in order.
+    per_row([&](int i) {
         float* row = probs.data() + static_cast<size_t>(i) * V;
         const double mx = *std::max_element(row, row + V);
         double s = 0;
         for (int v = 0; v < V; v++) s += std::exp(row[v] - mx);
-        total += mx + std::log(s) - row[targets[i]];
+        losses[static_cast<size_t>(i)] = mx + std::log(s) - row[targets[i]];
         ops::masked_softmax(row, V, V);
-    }
+    });
+    double total = 0;
+    for (int i = 0; i < BT; i++) total += losses[static_cast<size_t>(i)];
     return static_cast<float>(total / BT);
 }
 
@@ -296,7 +317,9 @@ void TrainState::backward() {
     const int n = n_, t = t_, BT = n * t, C = c.n_embd, V = c.vocab_size, NH = c.n_head;
     const size_t BTC = static_cast<size_t>(BT) * C;
     const Weights w = weights();
-    std::fill(grads_.begin(), grads_.end(), 0.0f);
+    parallel::for_ranges(static_cast<int>(grads_.size()), 1024, [&](int i0, int i1) {
+        std::fill(grads_.begin() + i0, grads_.begin() + i1, 0.0f);
+    });
     // Gradient views in the same layout as the weights.
     Weights g{};
     g.layers.resize(static_cast<size_t>(c.n_layer));
@@ -305,13 +328,15 @@ void TrainState::backward() {
 
     // Mean cross-entropy: dlogits = (softmax - onehot(target)) / BT, in place of the probabilities.
     const float inv = 1.0f / static_cast<float>(BT);
-    for (int i = 0; i < BT; i++) {
-        float* row = probs.data() + static_cast<size_t>(i) * V;
-        row[targets_[static_cast<size_t>(i)]] -= 1.0f;
-        ops::scale(row, inv, V);
-    }
+    parallel::for_ranges(BT, 1, [&](int i0, int i1) {
+        for (int i = i0; i < i1; i++) {
+            float* row = probs.data() + static_cast<size_t>(i) * V;
+            row[targets_[static_cast<size_t>(i)]] -= 1.0f;
+            ops::scale(row, inv, V);
+        }
+    });
     // logits = lnf · wteᵀ
-    ops::matmul_backward(dtmp.data(), mut(g.wte.as_f32()), nullptr, probs.data(), lnf.data(), w.wte.as_f32(), BT, V, C);
+    parallel::matmul_backward(dtmp.data(), mut(g.wte.as_f32()), nullptr, probs.data(), lnf.data(), w.wte.as_f32(), BT, V, C);
     std::fill(dres.begin(), dres.begin() + static_cast<long>(BTC), 0.0f);
     const float* last = res3.data() + (c.n_layer - 1) * BTC;
     for (int i = 0; i < BT; i++) {
@@ -332,17 +357,19 @@ void TrainState::backward() {
         float* d = dres.data();  // (BT, C): d loss / d this layer's output, then its input
 
         // MLP: out = res2 + proj(gelu(fc(ln_2(res2)))).
-        ops::matmul_backward(dbig.data(), mut(lg.mlp_proj_w.as_f32()), mut(lg.mlp_proj_b), d, l_fchg, lw.mlp_proj_w.as_f32(), BT, C, 4 * C);
-        if (c.gelu_exact) ops::gelu_exact_backward(dbig.data(), l_fch, dbig.data(), BT * 4 * C);
-        else ops::gelu_backward(dbig.data(), l_fch, dbig.data(), BT * 4 * C);
-        ops::matmul_backward(dtmp.data(), mut(lg.fc_w.as_f32()), mut(lg.fc_b), dbig.data(), l_ln2, lw.fc_w.as_f32(), BT, 4 * C, C);
+        parallel::matmul_backward(dbig.data(), mut(lg.mlp_proj_w.as_f32()), mut(lg.mlp_proj_b), d, l_fchg, lw.mlp_proj_w.as_f32(), BT, C, 4 * C);
+        parallel::for_ranges(BT * 4 * C, 64, [&](int i0, int i1) {
+            if (c.gelu_exact) ops::gelu_exact_backward(dbig.data() + i0, l_fch + i0, dbig.data() + i0, i1 - i0);
+            else ops::gelu_backward(dbig.data() + i0, l_fch + i0, dbig.data() + i0, i1 - i0);
+        });
+        parallel::matmul_backward(dtmp.data(), mut(lg.fc_w.as_f32()), mut(lg.fc_b), dbig.data(), l_ln2, lw.fc_w.as_f32(), BT, 4 * C, C);
         for (int i = 0; i < BT; i++) {
             ops::layernorm_backward(d + i * C, mut(lg.ln2_w), mut(lg.ln2_b), dtmp.data() + i * C, l_res2 + i * C, lw.ln2_w, C);
         }
         // Attention: res2 = x + proj(attn(ln_1(x))).
-        ops::matmul_backward(dtmp.data(), mut(lg.attn_proj_w.as_f32()), mut(lg.attn_proj_b), d, l_atty, lw.attn_proj_w.as_f32(), BT, C, C);
-        attention_backward(dqkv.data(), datt.data(), dtmp.data(), l_qkv, l_att, n, t, C, NH);
-        ops::matmul_backward(dtmp.data(), mut(lg.qkv_w.as_f32()), mut(lg.qkv_b), dqkv.data(), l_ln1, lw.qkv_w.as_f32(), BT, 3 * C, C);
+        parallel::matmul_backward(dtmp.data(), mut(lg.attn_proj_w.as_f32()), mut(lg.attn_proj_b), d, l_atty, lw.attn_proj_w.as_f32(), BT, C, C);
+        attention_backward(dqkv.data(), datt.data(), datt_slots_, dtmp.data(), l_qkv, l_att, n, t, C, NH);
+        parallel::matmul_backward(dtmp.data(), mut(lg.qkv_w.as_f32()), mut(lg.qkv_b), dqkv.data(), l_ln1, lw.qkv_w.as_f32(), BT, 3 * C, C);
         for (int i = 0; i < BT; i++) {
             ops::layernorm_backward(d + i * C, mut(lg.ln1_w), mut(lg.ln1_b), dtmp.data() + i * C, x + i * C, lw.ln1_w, C);
         }
@@ -360,24 +387,30 @@ void TrainState::backward() {
 float TrainState::update(const TrainSettings& s, int step) {
     // torch.nn.utils.clip_grad_norm_: the norm of the per-tensor norms; scaled by
     // max_norm / (norm + 1e-6) when that is below 1.
-    double sq = 0;
-    for (size_t i = 0; i < specs_.size(); i++) {
-        const size_t a = offsets_[i], b = i + 1 < specs_.size() ? offsets_[i + 1] : grads_.size();
+    // Each tensor's norm on one thread (a task each), summed in order.
+    const int n_specs = static_cast<int>(specs_.size());
+    const auto end_of = [&](size_t i) { return i + 1 < specs_.size() ? offsets_[i + 1] : grads_.size(); };
+    std::vector<double> tensor_sq(specs_.size());
+    parallel::parallel_for(n_specs, [&](int i, int) {
+        const size_t a = offsets_[static_cast<size_t>(i)], b = end_of(static_cast<size_t>(i));
         const double tn = std::sqrt(static_cast<double>(ops::dot(grads_.data() + a, grads_.data() + a, static_cast<int>(b - a))));
-        sq += tn * tn;
-    }
+        tensor_sq[static_cast<size_t>(i)] = tn * tn;
+    });
+    double sq = 0;
+    for (double t : tensor_sq) sq += t;
     const float norm = static_cast<float>(std::sqrt(sq));
-    if (s.grad_clip > 0) {
-        const float coef = s.grad_clip / (norm + 1e-6f);
-        if (coef < 1.0f) ops::scale(grads_.data(), coef, static_cast<int>(grads_.size()));
-    }
+    const float coef = s.grad_clip > 0 ? s.grad_clip / (norm + 1e-6f) : 1.0f;
     const float lr = static_cast<float>(learning_rate(s, step));
     adam_steps_++;
     for (size_t i = 0; i < specs_.size(); i++) {
-        const size_t a = offsets_[i], b = i + 1 < specs_.size() ? offsets_[i + 1] : grads_.size();
+        const size_t a = offsets_[i], n = end_of(i) - a;
         const float wd = specs_[i].shape.size() >= 2 ? s.weight_decay : 0.0f;  // matrices only, as train.py
-        ops::adamw(params_.data() + a, m_.data() + a, v_.data() + a, grads_.data() + a, lr, s.beta1, s.beta2, s.eps, wd,
-                   adam_steps_, static_cast<int>(b - a));
+        parallel::for_ranges(static_cast<int>(n), 64, [&](int i0, int i1) {
+            float* g = grads_.data() + a + i0;
+            if (coef < 1.0f) ops::scale(g, coef, i1 - i0);
+            ops::adamw(params_.data() + a + i0, m_.data() + a + i0, v_.data() + a + i0, g, lr, s.beta1, s.beta2, s.eps,
+                       wd, adam_steps_, i1 - i0);
+        });
     }
     return norm;
 }

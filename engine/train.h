@@ -34,7 +34,8 @@ Status validate(const TrainSettings& s);
 // `steps`, min_lr after.
 double learning_rate(const TrainSettings& s, int step);
 
-// Memory of a TrainState for a config and batch, computed before anything is allocated.
+// Memory of a TrainState for a config and batch, computed before anything is allocated (with
+// per-thread scratch for the pool's threads now: engine/parallel.h).
 uint64_t train_memory(const Config& c, int batch);
 // Arithmetic of one step, counted as for "model flops utilisation": 6 per weight of every matrix
 // product per token (forward 2, backward 4; the tied head included) plus attention's QKᵀ and AV
@@ -96,19 +97,23 @@ class TrainState {
     std::vector<float> res3;      // (L, B, T, C) residual after the MLP: the layer's output
     std::vector<float> lnf;       // (B, T, C)
     std::vector<float> probs;     // (B, T, V) softmax of the logits; backward turns it into dlogits
+    std::vector<double> losses;   // (B, T) each target's cross-entropy
     // Backward scratch.
     std::vector<float> dres;      // (B, T, C) gradient of the residual stream
     std::vector<float> dtmp;      // (B, T, C)
     std::vector<float> dbig;      // (B, T, 4C)
     std::vector<float> dqkv;      // (B, T, 3C)
-    std::vector<float> datt;      // (T, T) one head's
+    std::vector<float> datt;      // (slots, T, T) one head's, a slot per thread of the pool
+    int datt_slots_ = 0;
 };
 
 // The fused-QKV causal multi-head attention of a (n, t) batch and its backward:
 //   out(n, t, C), att(n, NH, t, t) from qkv(n, t, 3C);
-//   dqkv(n, t, 3C) (overwritten) from dout(n, t, C), with datt(t, t) as scratch.
+//   dqkv(n, t, 3C) (overwritten) from dout(n, t, C), with datt(datt_slots, t, t) as scratch.
+// Both split their (row, head) pairs over the pool; the backward runs on one thread when datt has
+// fewer slots than the pool has threads.
 void attention_forward(float* out, float* att, const float* qkv, int n, int t, int C, int NH);
-void attention_backward(float* dqkv, float* datt, const float* dout, const float* qkv, const float* att, int n, int t,
-                        int C, int NH);
+void attention_backward(float* dqkv, float* datt, int datt_slots, const float* dout, const float* qkv, const float* att,
+                        int n, int t, int C, int NH);
 
 }  // namespace gpt

@@ -192,15 +192,18 @@ TEST_CASE("matmul_w: SIMD (widening while packing) equals scalar for F16 and Q8"
                         xm.insert(xm.end(), row.begin(), row.end());
                     }
                     for (const float* b : {static_cast<const float*>(bias.p), static_cast<const float*>(nullptr)}) {
-                        std::vector<float> o1(static_cast<size_t>(N) * M + 1, 7.0f), o2(o1.size(), 7.0f);
-                        ops::simd::matmul_w(o1.data(), x.p, w.view(), b, N, M, K);
-                        ops::scalar::matmul_w(o2.data(), x.p, w.view(), b, N, M, K);
+                        // out's rows ldo apart (a parallel split's block of columns): the gap stays.
+                        const int ldo = M + (N % 2) * 3;
+                        std::vector<float> o1(static_cast<size_t>(N) * ldo + 1, 7.0f), o2(o1.size(), 7.0f);
+                        ops::simd::matmul_w(o1.data(), ldo, x.p, w.view(), b, N, M, K);
+                        ops::scalar::matmul_w(o2.data(), ldo, x.p, w.view(), b, N, M, K);
                         for (int n = 0; n < N; n++) {
+                            for (int m = M; m < ldo; m++) REQUIRE((o1[n * ldo + m] == 7.0f && o2[n * ldo + m] == 7.0f));
                             for (int m = 0; m < M; m++) {
                                 double mag = b ? std::fabs(b[m]) : 0.0;
                                 for (int k = 0; k < K; k++) mag += std::fabs(static_cast<double>(wf[m * K + k]) * xm[n * K + k]);
                                 INFO(name(fmt) << " N=" << N << " M=" << M << " K=" << K << " n=" << n << " m=" << m);
-                                REQUIRE(std::fabs(o1[n * M + m] - o2[n * M + m]) <= twin_tolerance(fmt, K, mag));
+                                REQUIRE(std::fabs(o1[n * ldo + m] - o2[n * ldo + m]) <= twin_tolerance(fmt, K, mag));
                             }
                         }
                         REQUIRE(o1.back() == 7.0f);

@@ -194,3 +194,116 @@ TEST_CASE("a RunState made before the pool grew still runs, on fewer scratch slo
     REQUIRE(forward(m, small, tokens.data(), 40, 0).ok());
     CHECK(same_bits(small.logits.data(), want.data(), want.size()));
 }
+
+TEST_CASE("split products for training (gemm, matmul_backward) are bitwise those of one thread", "[parallel][train]") {
+    REQUIRE_THREADS();
+    std::mt19937 rng(5);
+    // Columns below, at and past two split blocks (a split over rows, then over columns) and rows
+    // below and above kMinPartRows' two parts; K over two k blocks (300).
+    for (int M : {7, 64, 129, 300}) {
+        for (int N : {3, 31, 64}) {
+            for (int K : {5, 64, 300}) {
+                for (int trans = 0; trans < 4; trans++) {
+                    const bool ta = trans & 1, tb = trans & 2;
+                    const int lda = (ta ? N : K) + 1, ldb = (tb ? K : M) + 2, ldo = M + 3;
+                    const auto a = random_floats(static_cast<size_t>(ta ? K : N) * lda, rng);
+                    const auto b = random_floats(static_cast<size_t>(tb ? M : K) * ldb, rng);
+                    const auto start = random_floats(static_cast<size_t>(N) * ldo, rng);
+                    for (bool acc : {false, true}) {
+                        std::vector<float> want = start;
+                        ops::gemm(want.data(), ldo, a.data(), lda, ta, b.data(), ldb, tb, 0.5f, acc, N, M, K);
+                        for (int t : {2, 3}) {
+                            Threads threads(t);
+                            std::vector<float> got = start;
+                            parallel::gemm(got.data(), ldo, a.data(), lda, ta, b.data(), ldb, tb, 0.5f, acc, N, M, K);
+                            INFO("M " << M << " N " << N << " K " << K << " trans " << trans << " acc " << acc << " threads " << t);
+                            CHECK(same_bits(got.data(), want.data(), want.size()));
+                        }
+                    }
+                }
+                // matmul_backward(dx, dw, dbias, dout(N, M), x(N, K), w(M, K))
+                const auto dout = random_floats(static_cast<size_t>(N) * M, rng), x = random_floats(static_cast<size_t>(N) * K, rng),
+                           w = random_floats(static_cast<size_t>(M) * K, rng), dw0 = random_floats(static_cast<size_t>(M) * K, rng),
+                           db0 = random_floats(static_cast<size_t>(M), rng);
+                std::vector<float> dx(static_cast<size_t>(N) * K), dw = dw0, db = db0;
+                ops::matmul_backward(dx.data(), dw.data(), db.data(), dout.data(), x.data(), w.data(), N, M, K);
+                for (int t : {2, 4}) {
+                    Threads threads(t);
+                    std::vector<float> dx2(dx.size(), -1.0f), dw2 = dw0, db2 = db0;
+                    parallel::matmul_backward(dx2.data(), dw2.data(), db2.data(), dout.data(), x.data(), w.data(), N, M, K);
+                    INFO("backward M " << M << " N " << N << " K " << K << " threads " << t);
+                    CHECK(same_bits(dx2.data(), dx.data(), dx.size()));
+                    CHECK(same_bits(dw2.data(), dw.data(), dw.size()));
+                    CHECK(same_bits(db2.data(), db.data(), db.size()));
+                }
+            }
+        }
+    }
+}
+
+namespace {
+
+// Three AdamW steps of a seeded model on fixed batches: every loss, gradient norm and the final
+// parameters, gradients and attention.
+std::vector<float> train_steps(const Config& c, int batch) {
+    auto st = TrainState::create(c, batch, 3);
+    REQUIRE(st.ok());
+    TrainState& s = st.value();
+    TrainSettings set;
+    set.batch = batch;
+    set.warmup = 1;
+    std::vector<float> out;
+    const int t = c.block_size;
+    std::vector<int> in(static_cast<size_t>(batch) * t), tg(in.size());
+    for (int step = 0; step < 3; step++) {
+        for (size_t i = 0; i < in.size(); i++) {
+            in[i] = static_cast<int>((i * 7 + step * 3) % c.vocab_size);
+            tg[i] = static_cast<int>((i * 5 + step + 1) % c.vocab_size);
+        }
+        const auto loss = s.forward(in.data(), tg.data(), batch, t);
+        REQUIRE(loss.ok());
+        out.push_back(loss.value());
+        s.backward();
+        out.push_back(s.update(set, step));
+    }
+    out.insert(out.end(), s.params().begin(), s.params().end());
+    out.insert(out.end(), s.grads().begin(), s.grads().end());
+    for (int l = 0; l < c.n_layer; l++)
+        for (int h = 0; h < c.n_head; h++) out.insert(out.end(), s.attention(l, batch - 1, h), s.attention(l, batch - 1, h) + t * t);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("training steps on 2, 3 or 4 threads are bitwise those on one", "[parallel][train]") {
+    REQUIRE_THREADS();
+    // C 128: the projections split over columns; C 48 (and V 70): over rows. T 40 over two
+    // attention row blocks; exact GELU in one.
+    for (Config c : {Config{2, 4, 128, 40, 70}, Config{1, 3, 48, 16, 70, true}}) {
+        const auto want = train_steps(c, 5);
+        for (int t : {2, 3, 4}) {
+            Threads threads(t);
+            INFO("C " << c.n_embd << " threads " << t);
+            const auto got = train_steps(c, 5);
+            REQUIRE(got.size() == want.size());
+            CHECK(same_bits(got.data(), want.data(), want.size()));
+        }
+    }
+}
+
+TEST_CASE("a TrainState made before the pool grew still trains, its attention backward on one thread", "[parallel][train]") {
+    REQUIRE_THREADS();
+    const Config c{1, 4, 64, 32, 50};
+    std::vector<int> in(4 * 32), tg(in.size());
+    for (size_t i = 0; i < in.size(); i++) in[i] = static_cast<int>(i % 50), tg[i] = static_cast<int>((i + 1) % 50);
+    auto one = TrainState::create(c, 4, 9);
+    REQUIRE(one.ok());
+    REQUIRE(one.value().forward(in.data(), tg.data(), 4, 32).ok());
+    one.value().backward();
+    const std::vector<float> want = one.value().grads();
+    auto early = TrainState::create(c, 4, 9);  // one scratch slot
+    Threads threads(3);
+    REQUIRE(early.value().forward(in.data(), tg.data(), 4, 32).ok());
+    early.value().backward();
+    CHECK(same_bits(early.value().grads().data(), want.data(), want.size()));
+}

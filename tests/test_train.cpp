@@ -210,7 +210,7 @@ TEST_CASE("training: causal attention forward and backward over several row bloc
     std::vector<float> out(static_cast<size_t>(n) * t * C), att(static_cast<size_t>(n) * NH * t * t, 7.0f),
         dqkv(qkv.size(), 7.0f), datt(static_cast<size_t>(t) * t);
     attention_forward(out.data(), att.data(), qkv.data(), n, t, C, NH);
-    attention_backward(dqkv.data(), datt.data(), dout.data(), qkv.data(), att.data(), n, t, C, NH);
+    attention_backward(dqkv.data(), datt.data(), 1, dout.data(), qkv.data(), att.data(), n, t, C, NH);
 
     const double scale = 1.0 / std::sqrt(static_cast<double>(hs));
     double worst_out = 0, worst_att = 0, worst_grad = 0, mag = 0;

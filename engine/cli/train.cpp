@@ -5,7 +5,8 @@
 //             [--n-layer 2 --n-head 4 --n-embd 64 --block-size 64] [--gelu tanh|exact]
 //             [--batch 16] [--steps 1000] [--lr 3e-3] [--min-lr LR/10] [--warmup W]
 //             [--seed 1337] [--init F.safetensors [--weights-in auto|f32|f16|int8]] [--sequential] [--dump-grads G.safetensors]
-//             [--eval-every N] [--eval-windows 64]
+//             [--eval-every N] [--eval-windows 64] [--threads 1]
+// --threads N: the steps on N threads, with the same results bit for bit (engine/parallel.h).
 // Prints step, train loss (mean since the last line), validation loss (the last 10% of the text),
 // learning rate and tokens/s. Bad arguments: one line on stderr, exit 2; bad files: exit 1.
 #include <algorithm>
@@ -24,6 +25,7 @@
 
 #include "../checkpoint.h"
 #include "../model.h"
+#include "../parallel.h"
 #include "../trainer.h"
 #include "cli.h"
 
@@ -34,7 +36,7 @@ using cli::read_file;  // refuses directories and other non-files by name
 const char* kTrainUsage = "usage: gpt train --data FILE --out F.safetensors [--preset NAME] [--n-layer 2 --n-head 4 --n-embd 64 "
                    "--block-size 64] [--gelu tanh|exact] [--batch 16] [--steps 1000] [--lr 3e-3] [--min-lr LR/10] "
                    "[--warmup W] [--seed 1337] [--init F.safetensors [--weights-in auto|f32|f16|int8]] [--sequential] [--dump-grads G.safetensors] "
-                   "[--eval-every N] [--eval-windows 64]\n";
+                   "[--eval-every N] [--eval-windows 64] [--threads 1]\n";
 
 [[noreturn]] void fail(int code, const std::string& msg) {
     std::fprintf(stderr, "gpt train: %s\n", msg.c_str());
@@ -69,7 +71,7 @@ struct Options {
 Options parse(int argc, char** argv) {
     const std::set<std::string> values = {"data", "out", "preset", "n-layer", "n-head", "n-embd", "block-size", "gelu",
                                           "batch", "steps", "lr", "min-lr", "warmup", "seed", "init", "weights-in", "dump-grads",
-                                          "eval-every", "eval-windows"};
+                                          "eval-every", "eval-windows", "threads"};
     const std::set<std::string> flags = {"sequential"};
     Options o;
     for (int i = 2; i < argc; i++) {
@@ -112,6 +114,7 @@ int cmd_train(int argc, char** argv) {
     const Options o = parse(argc, argv);
     if (!o.has("data")) fail(2, "missing --data");
     if (!o.has("out") && !o.has("dump-grads")) fail(2, "missing --out (or --dump-grads)");
+    gpt::parallel::set_threads(static_cast<int>(o.integer("threads", 1, 1, gpt::parallel::kMaxThreads)));
 
     // Without --preset, the defaults of the issue: 2 x 4 x 64, context 64, batch 16, lr 3e-3.
     const gpt::Preset defaults = {"default", "", 2, 4, 64, 64, 16, 3e-3f};

@@ -78,7 +78,8 @@ struct WeightView {
     void axpy(float* y, float a, const float* x, int n);                                         \
     /* The same three with W in any WeightView format (widened in registers): */                \
     void matvec_w(float* out, WeightView w, const float* x, const float* bias, int M, int K);   \
-    void matmul_w(float* out, const float* x, WeightView w, const float* bias, int N, int M, int K); \
+    /* (matmul_w's rows of out are ldo apart: a parallel split writes a block of columns) */   \
+    void matmul_w(float* out, int ldo, const float* x, WeightView w, const float* bias, int N, int M, int K); \
     /* out(K) = row `row` of W(., K) as float32 (an embedding lookup) */                        \
     void widen_row(float* out, WeightView w, int row, int K);                                    \
     /* ---- training (backward passes and the optimizer; engine/train.cpp) ---- */              \
@@ -147,7 +148,10 @@ inline void matvec_w(float* out, WeightView w, const float* x, const float* bias
     active::matvec_w(out, w, x, bias, M, K);
 }
 inline void matmul_w(float* out, const float* x, WeightView w, const float* bias, int N, int M, int K) {
-    active::matmul_w(out, x, w, bias, N, M, K);
+    active::matmul_w(out, M, x, w, bias, N, M, K);
+}
+inline void matmul_w(float* out, int ldo, const float* x, WeightView w, const float* bias, int N, int M, int K) {
+    active::matmul_w(out, ldo, x, w, bias, N, M, K);
 }
 inline void widen_row(float* out, WeightView w, int row, int K) { active::widen_row(out, w, row, K); }
 inline void gemm_nt(float* out, int ldo, const float* x, int ldx, const float* w, int ldw, float alpha, int N, int M,

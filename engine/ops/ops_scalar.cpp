@@ -113,8 +113,8 @@ void matvec_w(float* out, WeightView w, const float* x, const float* bias, int M
     }
 }
 
-void matmul_w(float* out, const float* x, WeightView w, const float* bias, int N, int M, int K) {
-    for (int n = 0; n < N; n++) scalar::matvec_w(out + static_cast<long>(n) * M, w, x + static_cast<long>(n) * K, bias, M, K);
+void matmul_w(float* out, int ldo, const float* x, WeightView w, const float* bias, int N, int M, int K) {
+    for (int n = 0; n < N; n++) scalar::matvec_w(out + static_cast<long>(n) * ldo, w, x + static_cast<long>(n) * K, bias, M, K);
 }
 
 void gemm_nt(float* out, int ldo, const float* x, int ldx, const float* w, int ldw, float alpha, int N, int M, int K) {

@@ -373,12 +373,13 @@ inline void gemm_q8_rows(int mr, std::integer_sequence<int, MRs...>, float* out,
     ((mr == MRs + 1 ? gemm_q8_micro<MRs + 1>(out, ldo, xq, xs, p, kc, nr, add_out, bias) : void()), ...);
 }
 
-// out(N, M) = x(N, K) · W(M, K)ᵀ + bias for a Q8 W, x quantized per row as matvec_q8 does.
-void matmul_q8(float* out, const float* x, const int8_t* w, const float* scales, const float* bias, int N, int M, int K) {
+// out(N, M) = x(N, K) · W(M, K)ᵀ + bias for a Q8 W, x quantized per row as matvec_q8 does; out's rows ldo
+// apart.
+void matmul_q8(float* out, int ldo, const float* x, const int8_t* w, const float* scales, const float* bias, int N, int M, int K) {
     constexpr int NR = 2 * L, XG = kKC / kQ8Group;
     if (K == 0) {
         for (int n = 0; n < N; n++)
-            for (int m = 0; m < M; m++) out[static_cast<long>(n) * M + m] = bias ? bias[m] : 0.0f;
+            for (int m = 0; m < M; m++) out[static_cast<long>(n) * ldo + m] = bias ? bias[m] : 0.0f;
         return;
     }
     Q8Panel panel;
@@ -397,7 +398,7 @@ void matmul_q8(float* out, const float* x, const int8_t* w, const float* scales,
                 pack_q8(panel, w, scales, K, m0, nr, k0, kc);
                 for (int i0 = 0; i0 < nb; i0 += kQ8MR) {
                     gemm_q8_rows(std::min(kQ8MR, nb - i0), std::make_integer_sequence<int, kQ8MR>{},
-                                 out + static_cast<long>(n0 + i0) * M + m0, M, xb.xq + i0 * kKC, xb.xs + i0 * XG, panel,
+                                 out + static_cast<long>(n0 + i0) * ldo + m0, ldo, xb.xq + i0 * kKC, xb.xs + i0 * XG, panel,
                                  kc, nr, k0 > 0, bias ? bias + m0 : nullptr);
                 }
             }
@@ -405,8 +406,8 @@ void matmul_q8(float* out, const float* x, const int8_t* w, const float* scales,
     }
 }
 #else
-void matmul_q8(float* out, const float* x, const int8_t* w, const float* scales, const float* bias, int N, int M, int K) {
-    scalar::matmul_w(out, x, {WFormat::Q8, w, scales}, bias, N, M, K);
+void matmul_q8(float* out, int ldo, const float* x, const int8_t* w, const float* scales, const float* bias, int N, int M, int K) {
+    scalar::matmul_w(out, ldo, x, {WFormat::Q8, w, scales}, bias, N, M, K);
 }
 #endif
 
@@ -420,16 +421,16 @@ void matvec_w(float* out, WeightView w, const float* x, const float* bias, int M
     }
 }
 
-void matmul_w(float* out, const float* x, WeightView w, const float* bias, int N, int M, int K) {
-    if (w.format == WFormat::F32) return matmul(out, x, w.as_f32(), bias, N, M, K);
+void matmul_w(float* out, int ldo, const float* x, WeightView w, const float* bias, int N, int M, int K) {
     // Few rows: every row reads all of W anyway, and the matvec reads it in its compact form.
     if (N < 4) {
-        for (int n = 0; n < N; n++) simd::matvec_w(out + static_cast<long>(n) * M, w, x + static_cast<long>(n) * K, bias, M, K);
+        for (int n = 0; n < N; n++) simd::matvec_w(out + static_cast<long>(n) * ldo, w, x + static_cast<long>(n) * K, bias, M, K);
         return;
     }
-    if (w.format == WFormat::Q8) return matmul_q8(out, x, static_cast<const int8_t*>(w.data), w.scales, bias, N, M, K);
+    if (w.format == WFormat::F32) return gemm<true>(out, ldo, x, K, w.as_f32(), K, bias, 1.0f, N, M, K);
+    if (w.format == WFormat::Q8) return matmul_q8(out, ldo, x, static_cast<const int8_t*>(w.data), w.scales, bias, N, M, K);
     // The GEMM widens while it packs: each (m0, k0) panel is widened once and used for all N rows.
-    gemm_packed<false>(out, M, x, K, PackCompact{w, K}, bias, 1.0f, N, M, K);
+    gemm_packed<false>(out, ldo, x, K, PackCompact{w, K}, bias, 1.0f, N, M, K);
 }
 
 void widen_row(float* out, WeightView w, int row, int K) {

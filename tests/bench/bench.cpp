@@ -7,7 +7,7 @@
 //                                          kernels at the model's shapes (one thread), decode and
 //                                          prefill speed on N threads (engine/parallel.h), the
 //                                          streamed load's time and peak, in a weights format
-//   gpt_bench train PRESET [--steps S]     training speed of a preset (engine/trainer.h)
+//   gpt_bench train PRESET [--steps S] [--threads N]     training speed of a preset (engine/trainer.h)
 //   gpt_bench weights [--reps R]           matvec with W as float32, float16 and int8 (issue 14) at
 //                                          GPT-2 small's shapes: time, GB/s of W read, ratios
 // Prints one JSON object on stdout. Every figure is the median of several timed runs after a warm-up;
@@ -363,12 +363,13 @@ double thread_cpu_seconds() {
 
 // Training steps of a preset on a random text of 65 characters (the work does not depend on the
 // text): tokens/s and the arithmetic rate (flops per step: gpt::train_flops_per_step).
-int cmd_train(const std::string& name, int steps) {
+int cmd_train(const std::string& name, int steps, int threads) {
     const gpt::Preset* p = gpt::find_preset(name);
     if (!p) {
         std::fprintf(stderr, "gpt_bench: unknown preset %s\n", name.c_str());
         return 2;
     }
+    threads = gpt::parallel::set_threads(threads);  // before the trainer sizes its per-thread scratch
     std::mt19937 rng(3);
     std::string text;
     for (int i = 0; i < 200000; i++) text += static_cast<char>(' ' + (i < 65 ? i : static_cast<int>(rng() % 65)));
@@ -395,12 +396,12 @@ int cmd_train(const std::string& name, int steps) {
     const double step_s = median(per_step);
     std::printf("{\"build\": \"%s\", \"kernels\": \"%s\", \"preset\": \"%s\", \"params\": %zu, \"n_layer\": %d, "
                 "\"n_head\": %d, \"n_embd\": %d, \"block_size\": %d, \"batch\": %d, \"vocab_size\": %d, \"step_s\": %s, "
-                "\"cpu_step_s\": %s, \"tok_s\": %s, \"GFLOPs\": %s, \"memory_bytes\": %llu}\n",
+                "\"cpu_step_s\": %s, \"tok_s\": %s, \"GFLOPs\": %s, \"memory_bytes\": %llu, \"threads\": %d}\n",
                 build_name(), kernels_name().c_str(), p->name, t->state().params().size(), c.n_layer, c.n_head, c.n_embd,
                 c.block_size, s.batch, c.vocab_size, json_number(step_s).c_str(), json_number(median(cpu_per_step)).c_str(),
                 json_number(tokens / step_s).c_str(),
                 json_number(flops / step_s / 1e9).c_str(),
-                static_cast<unsigned long long>(gpt::train_memory(c, s.batch)));
+                static_cast<unsigned long long>(gpt::train_memory(c, s.batch)), threads);
     return 0;
 }
 
@@ -447,9 +448,13 @@ int main(int argc, char** argv) {
         return cmd_model(args[1], contexts, prefill, reps, weights_in, kernel_shapes, threads);
     }
     if (args.size() >= 2 && args[0] == "train") {
-        const int steps = args.size() >= 4 && args[2] == "--steps" ? std::max(1, std::atoi(args[3].c_str())) : 10;
-        return cmd_train(args[1], steps);
+        int steps = 10, threads = 1;
+        for (size_t i = 2; i + 1 < args.size(); i += 2) {
+            if (args[i] == "--steps") steps = std::max(1, std::atoi(args[i + 1].c_str()));
+            else if (args[i] == "--threads") threads = std::max(1, std::atoi(args[i + 1].c_str()));
+        }
+        return cmd_train(args[1], steps, threads);
     }
-    std::fprintf(stderr, "usage: gpt_bench limits | gpt_bench weights [--reps R] | gpt_bench train PRESET [--steps S] | gpt_bench model FILE [--contexts 64,128,256] [--prefill N] [--reps R] [--weights-in f32|f16|int8] [--threads N] [--no-kernels]\n");
+    std::fprintf(stderr, "usage: gpt_bench limits | gpt_bench weights [--reps R] | gpt_bench train PRESET [--steps S] [--threads N] | gpt_bench model FILE [--contexts 64,128,256] [--prefill N] [--reps R] [--weights-in f32|f16|int8] [--threads N] [--no-kernels]\n");
     return 2;
 }
