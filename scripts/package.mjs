@@ -3,7 +3,8 @@
 //
 //   index.html, embed.html    the full page and the iframe route
 //   src/                      the <gpt-playground> element, its worker and styles (ES modules as written)
-//   wasm/                     the engine (Emscripten ES module + wasm), and its threaded build (gpt_mt.*)
+//   wasm/                     the engine (Emscripten ES module + wasm), its threaded build (gpt_mt.*), and
+//                             the training engine's two builds (gpt-train.*, gpt-train_mt.*)
 //   weights/                  the shipped model and its card
 //   data/                     the Train view's default text (fetched only when that view opens)
 //   examples/blog-post.html   an article with two widgets
@@ -38,8 +39,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   cpSync(join(root, 'web', 'data'), join(distDir, 'data'), { recursive: true });
   mkdirSync(join(distDir, 'wasm'));
   // The threaded engine, which only a cross-origin isolated page loads, and the training engine,
-  // which only the Train view's worker loads (web/src/shared.js).
-  for (const f of ['gpt.mjs', 'gpt.wasm', 'gpt_mt.mjs', 'gpt_mt.wasm', 'gpt_mt.worker.js', 'gpt-train.mjs', 'gpt-train.wasm']) {
+  // which only the Train view's worker loads, in its two builds likewise (web/src/shared.js).
+  for (const f of ['gpt.mjs', 'gpt.wasm', 'gpt_mt.mjs', 'gpt_mt.wasm', 'gpt_mt.worker.js', 'gpt-train.mjs', 'gpt-train.wasm',
+                   'gpt-train_mt.mjs', 'gpt-train_mt.wasm', 'gpt-train_mt.worker.js']) {
     cpSync(join(root, 'build', 'wasm', f), join(distDir, 'wasm', f));
   }
   mkdirSync(join(distDir, 'weights'));

@@ -14,6 +14,7 @@
 
 #include "../generator.h"
 #include "../model.h"
+#include "../parallel.h"
 #include "../trainer.h"
 #include "common.h"
 
@@ -270,6 +271,10 @@ class Trainer {
 
 EMSCRIPTEN_BINDINGS(gpt_training) {
     emscripten::function("trainingPresets", &training_presets);
+    // Threads for the steps, the caller included (gpt-train_mt; always 1 in gpt-train): set before
+    // the first run, whose per-thread scratch is sized from it. Returns the number in use.
+    emscripten::function("setThreads", &gpt::parallel::set_threads);
+    emscripten::function("threads", &gpt::parallel::threads);
     emscripten::class_<Trainer>("Trainer")
         .constructor<>()
         .function("plan", &Trainer::plan)

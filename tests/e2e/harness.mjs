@@ -1,4 +1,5 @@
 // Shared by the browser tests: the static server, headless Chromium, and page helpers.
+import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -99,4 +100,27 @@ export async function canvasColours(page, selector) {
     for (let i = 0; i < d.length; i += 4) seen.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
     return seen.size;
   }, selector);
+}
+
+// The Train view (train.test.mjs, threads.test.mjs): its state, as the page holds it.
+export const trainState = (page) => page.evaluate(() => {
+  const t = document.querySelector('gpt-playground').views.train;
+  return { state: t.state, step: t.last?.step ?? 0, losses: t.chart.train.slice(), val: t.chart.val.slice(), probeStep: t.probe?.step ?? -1,
+           status: t.$('.train-status').textContent, note: t.$('.train-note').textContent };
+});
+export const waitTrain = (page, test, { arg = null, timeout = 30000 } = {}) => page.waitForFunction(test, arg, { timeout, polling: 100 });
+
+// Opens the Train view by keyboard (the tabs are one tab stop; arrows move) and waits for the plan.
+export async function openTrain(page) {
+  await gp(page, '#tab-generate').focus();
+  await page.keyboard.press('ArrowRight');
+  assert.equal(await gp(page, '#tab-train').getAttribute('aria-selected'), 'true');
+  assert.equal(await gp(page, '.main').isVisible(), false);
+  await waitTrain(page, () => /parameters/.test(document.querySelector('gpt-playground').views?.train?.$('.train-plan').textContent));
+}
+
+export async function setSteps(page, steps) {
+  await gp(page, 'input[name=steps]').fill(String(steps));
+  await gp(page, 'input[name=steps]').dispatchEvent('change');
+  await waitTrain(page, (n) => new RegExp(`${n.toLocaleString('en')} steps of`).test(document.querySelector('gpt-playground').views.train.$('.train-plan').textContent), { arg: steps });
 }

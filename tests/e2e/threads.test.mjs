@@ -6,7 +6,7 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 
-import { cliText, generate, gp, launch, root, startServer, waitReady } from './harness.mjs';
+import { cliText, generate, gp, launch, openTrain, root, setSteps, startServer, trainState, waitReady, waitTrain } from './harness.mjs';
 
 const WEIGHTS = join(root, 'weights', 'shakespeare-char.safetensors');
 const ctx = {};
@@ -122,3 +122,59 @@ for (const [file, how, answer] of FAILURES) {
     await page.close();
   });
 }
+
+// The Train view: the threaded training build (gpt-train_mt) where the page is isolated, the same
+// losses as the single-threaded one step for step (the engine's splits keep every bit), and the same
+// fall back to one thread when it cannot start.
+const TRAIN_STEPS = 30;
+async function train(page) {
+  await waitReady(page, 30000);
+  await openTrain(page);
+  await setSteps(page, TRAIN_STEPS);
+  const plan = await gp(page, '.train-plan').textContent();
+  await gp(page, '.train-start').click();
+  await waitTrain(page, () => document.querySelector('gpt-playground').views.train.state === 'finished', { timeout: 60000 });
+  const { losses } = await trainState(page);
+  assert.equal(losses.length, TRAIN_STEPS);
+  return { plan, losses };
+}
+let plainTraining = null;  // the single-threaded run's, once
+async function trainPlain() {
+  if (plainTraining) return plainTraining;
+  const page = await open(ctx.plain.url);
+  plainTraining = await train(page);
+  assert.equal(requested(page, 'gpt-train_mt.wasm') + requested(page, 'gpt-train_mt.mjs'), 0);
+  assert.doesNotMatch(plainTraining.plan, /threads/);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+  return plainTraining;
+}
+
+test('isolated: the Train view trains on the threaded build, with the single-threaded losses', async () => {
+  const page = await open(ctx.isolated.url);
+  const got = await train(page);
+  const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+  if (cores >= 2) {
+    assert.match(got.plan, /on this machine \([2-4] threads\)\.$/);
+    assert.equal(requested(page, '/wasm/gpt-train_mt.wasm'), 1);
+    assert.equal(requested(page, '/wasm/gpt-train.wasm'), 0);
+  }
+  assert.deepEqual(got.losses, (await trainPlain()).losses);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('isolated, gpt-train_mt.worker.js missing: the Train view trains on one thread instead, with the same losses', async (t) => {
+  let asked = 0;
+  const { server, url } = await startServer({ isolate: true, handlers: { '/wasm/gpt-train_mt.worker.js': (req, res) => (asked++, notFound(req, res)) } });
+  t.after(() => server.close());
+  const page = await open(url, (page) => page.addInitScript(() => Object.defineProperty(navigator, 'hardwareConcurrency', { get: () => 4 })));
+  const got = await train(page);
+  assert.ok(asked >= 1, 'gpt-train_mt.worker.js was not asked for');
+  assert.doesNotMatch(got.plan, /threads/);
+  assert.equal(requested(page, '/wasm/gpt-train.wasm'), 1);
+  assert.deepEqual(got.losses, (await trainPlain()).losses);
+  assert.ok(page.warnings.some((w) => /the threaded training engine could not start \(.+\); training on one thread instead/.test(w)), page.warnings.join('\n'));
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});

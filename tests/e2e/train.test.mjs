@@ -9,33 +9,11 @@ import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { canvasColours, generate, gp, openPage, root, shots, withBrowser } from './harness.mjs';
+import { canvasColours, generate, gp, openPage, openTrain, root, setSteps, shots, trainState, waitTrain, withBrowser } from './harness.mjs';
 
 const ctx = withBrowser({ csp: true });
 const nextFrame = (page) => page.evaluate(() => new Promise((resolve) => requestAnimationFrame(resolve)));
 const mean = (a) => a.reduce((s, x) => s + x, 0) / a.length;
-
-const trainState = (page) => page.evaluate(() => {
-  const t = document.querySelector('gpt-playground').views.train;
-  return { state: t.state, step: t.last?.step ?? 0, losses: t.chart.train.slice(), val: t.chart.val.slice(), probeStep: t.probe?.step ?? -1,
-           status: t.$('.train-status').textContent, note: t.$('.train-note').textContent };
-});
-const waitTrain = (page, test, { arg = null, timeout = 30000 } = {}) => page.waitForFunction(test, arg, { timeout, polling: 100 });
-
-// Opens the Train view by keyboard (the tabs are one tab stop; arrows move) and waits for the plan.
-async function openTrain(page) {
-  await gp(page, '#tab-generate').focus();
-  await page.keyboard.press('ArrowRight');
-  assert.equal(await gp(page, '#tab-train').getAttribute('aria-selected'), 'true');
-  assert.equal(await gp(page, '.main').isVisible(), false);
-  await waitTrain(page, () => /parameters/.test(document.querySelector('gpt-playground').views?.train?.$('.train-plan').textContent));
-}
-
-async function setSteps(page, steps) {
-  await gp(page, 'input[name=steps]').fill(String(steps));
-  await gp(page, 'input[name=steps]').dispatchEvent('change');
-  await waitTrain(page, (n) => new RegExp(`${n.toLocaleString('en')} steps of`).test(document.querySelector('gpt-playground').views.train.$('.train-plan').textContent), { arg: steps });
-}
 
 test('a short run: the loss goes down, Pause holds, the weights generate in the page and from the downloaded file', async () => {
   const page = await openPage(ctx.browser, ctx.url, { width: 1440, height: 900 });

@@ -1,6 +1,7 @@
-// The threaded web build (build/wasm/gpt_mt.mjs; its pthreads are Node worker_threads here) against
-// the single-threaded one: the same tokens, probabilities and attention rows, bit for bit, with 2
-// and 3 threads, through the bindings as the page's worker uses them (threaded-run.mjs).
+// The threaded web builds (build/wasm/gpt_mt.mjs and gpt-train_mt.mjs; their pthreads are Node
+// worker_threads here) against the single-threaded ones, through the bindings as the page's workers
+// use them: the same tokens, probabilities and attention rows (threaded-run.mjs), and the same
+// training losses and weights (threaded-train.mjs), bit for bit, with 2 and 3 threads.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -26,5 +27,24 @@ test('the threaded build gives the single-threaded build\'s tokens, probabilitie
       assert.deepEqual(got.tokens, want.tokens);
       assert.equal(got.bits.length, want.bits.length);
       assert.ok(got.bits.every((b, i) => b === want.bits[i]), `${threads} threads: the floats differ`);
+    }
+  });
+
+const train = (threads) => JSON.parse(execFileSync(process.execPath,
+  ['--no-experimental-fetch', join(root, 'tests', 'wasm', 'threaded-train.mjs'), String(threads)],
+  { encoding: 'utf8', timeout: 120000 }));
+
+test('the threaded training build gives the single-threaded build\'s losses and weights, bit for bit',
+  { skip: !existsSync(join(buildDir, 'gpt-train_mt.mjs')) && 'no threaded build' }, () => {
+    const want = train(1);
+    assert.equal(want.error, null);
+    assert.equal(want.threads, 1);
+    assert.equal(want.losses.length, 6);
+    for (const threads of [2, 3]) {
+      const got = train(threads);
+      assert.equal(got.error, null);
+      assert.equal(got.threads, threads);
+      assert.deepEqual(got.losses, want.losses);
+      assert.equal(got.weights, want.weights);
     }
   });

@@ -43,11 +43,13 @@ export const promptRowLength = (q, capture) => Math.min(q + 1, capture);
 
 // The training worker's protocol (train-worker.js, train-client.js; the engine's Trainer binding).
 //
-// Page -> worker: {type: INIT, wasm}
+// Page -> worker: {type: INIT, wasm, threads}   threads > 1: wasm is the threaded build (gpt-train_mt);
+//                     if it cannot start, the worker answers THREADS_FAILED and the page sends INIT
+//                     again with the single-threaded build, threads 1
 //                 {type: PLAN, id, text, options}        options: {preset, steps, ...} as Trainer.plan takes them
 //                 {type: START, text, options, seed, probe, prompt}   a new run (replacing any)
 //                 {type: RESUME} | {type: PAUSE}           (Reset ends the worker: immediate, and frees its memory)
-// Worker -> page: {type: READY, presets}
+// Worker -> page: {type: READY, presets, threads}  | {type: THREADS_FAILED, message}
 //                 {type: PLANNED, id, plan, secondsPerStep} | {type: PLAN_ERROR, id, message}
 //                     secondsPerStep: one step, timed on this machine in a throwaway run of the same shape
 //                 {type: CREATED, plan}
@@ -57,7 +59,7 @@ export const promptRowLength = (q, capture) => Math.min(q + 1, capture);
 //                 {type: PAUSED, step} | {type: FINISHED, step} (the schedule is complete)
 //                 {type: TRAIN_ERROR, message}
 export const TRAIN = Object.freeze({
-  INIT: 'init', PLAN: 'plan', START: 'start', RESUME: 'resume', PAUSE: 'pause',
+  INIT: 'init', THREADS_FAILED: 'threads-failed', PLAN: 'plan', START: 'start', RESUME: 'resume', PAUSE: 'pause',
   READY: 'ready', PLANNED: 'planned', PLAN_ERROR: 'plan-error', CREATED: 'created', PROGRESS: 'progress',
   SNAPSHOT: 'snapshot', PAUSED: 'paused', FINISHED: 'finished', TRAIN_ERROR: 'train-error',
 });

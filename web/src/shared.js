@@ -10,8 +10,9 @@ const WASM_URLS = {
   single: new URL('../wasm/gpt.wasm', import.meta.url).href,
   threaded: new URL('../wasm/gpt_mt.wasm', import.meta.url).href,
   // The training engine (engine/bindings/train.cpp), for the Train view's worker only: a post that
-  // never opens that view never downloads it.
+  // never opens that view never downloads it. Also in two builds, on the same terms.
   train: new URL('../wasm/gpt-train.wasm', import.meta.url).href,
+  trainThreaded: new URL('../wasm/gpt-train_mt.wasm', import.meta.url).href,
 };
 const MAX_THREADS = 4;  // past a few, decode is bound by memory bandwidth, and the machine is shared
 
@@ -37,27 +38,36 @@ export function wasmModule(kind = 'single') {
   return wasm;
 }
 
-// Set once a worker of this page could not start the threaded build although it compiled (its glue
-// or its pthread workers failed to load: worker.js): the page's later engines skip it.
-let threadedFailed = false;
+// The threaded builds a worker of this page could not start although they compiled (their glue or
+// pthread workers failed to load: wasm-start.js): the page's later workers skip them.
+const threadedFailed = new Set();
 
-// The compiled engine for a playground and its thread count: the threaded build where the page may
-// use it (falling back to the single-threaded one if that build is missing), else the single one.
-export async function engineModule() {
-  const threads = threadedFailed ? 1 : engineThreads();
+// The compiled build for a worker and its thread count: the threaded build where the page may use
+// it (falling back to the single-threaded one if that build is missing), else the single one.
+async function buildFor(single, threaded) {
+  const threads = threadedFailed.has(threaded) ? 1 : engineThreads();
   if (threads > 1) {
     try {
-      return { wasm: await wasmModule('threaded'), threads };
+      return { wasm: await wasmModule(threaded), threads };
     } catch {}
   }
-  return { wasm: await wasmModule('single'), threads: 1 };
+  return { wasm: await wasmModule(single), threads: 1 };
 }
 
+// The engine for a playground's worker (worker.js), and the training engine for the Train view's
+// (train-worker.js).
+export const engineModule = () => buildFor('single', 'threaded');
+export const trainModule = () => buildFor('train', 'trainThreaded');
+
 // A worker could not start the threaded build: the single-threaded one for it (compiled once for
-// the page, like any), and for every engine the page starts from now on.
+// the page, like any), and for every worker of that kind the page starts from now on.
 export function engineModuleWithoutThreads() {
-  threadedFailed = true;
+  threadedFailed.add('threaded');
   return engineModule();
+}
+export function trainModuleWithoutThreads() {
+  threadedFailed.add('trainThreaded');
+  return trainModule();
 }
 
 // Model files arrive as a stream of pieces that go straight on to the engine's worker, which

@@ -1,7 +1,7 @@
 // The page's side of the training worker (train-worker.js): a promise for each plan, callbacks for
 // the run, and a watchdog that notices a worker that died (terminated, or out of memory).
 import { TRAIN } from './protocol.js';
-import { wasmModule } from './shared.js';
+import { trainModule, trainModuleWithoutThreads } from './shared.js';
 
 // While a run is on, the worker reports after every batch (~60 ms, or one step of a big model);
 // silence this long, ten times the longest gap so far, or three times the planned time of a step
@@ -9,7 +9,7 @@ import { wasmModule } from './shared.js';
 const SILENCE_MS = 5000;
 
 export class TrainClient {
-  // handlers: {onReady(presets), onCreated(plan), onProgress(msg), onSnapshot(msg), onPaused(msg),
+  // handlers: {onReady(presets, threads), onCreated(plan), onProgress(msg), onSnapshot(msg), onPaused(msg),
   //            onFinished(msg), onError(message), onCrash(message)}
   constructor(handlers) {
     this.h = handlers;
@@ -23,8 +23,22 @@ export class TrainClient {
       e.preventDefault();
       this.crash(`the training worker failed: ${e.message || 'it could not start'}`);
     };
-    wasmModule('train').then((wasm) => this.worker.postMessage({ type: TRAIN.INIT, wasm }),
-                      (e) => this.crash(e.message));
+    trainModule().then((m) => this.init(m), (e) => this.crash(e.message));
+  }
+
+  init({ wasm, threads }) {
+    this.worker.postMessage({ type: TRAIN.INIT, wasm, threads });
+  }
+
+  // The worker could not start the threaded build (train-worker.js init): it gets the
+  // single-threaded one, as a page without cross-origin isolation would.
+  async withoutThreads(message) {
+    console.warn(`gpt-playground: the threaded training engine could not start (${message}); training on one thread instead`);
+    try {
+      this.init(await trainModuleWithoutThreads());
+    } catch (e) {
+      this.crash(`the training engine could not start: ${e.message}`);
+    }
   }
 
   // -> {plan, secondsPerStep}; rejects with the engine's message.
@@ -77,7 +91,8 @@ export class TrainClient {
       this.pending.delete(msg.id);
       if (msg.type === TRAIN.PLANNED) p?.resolve(msg);
       else p?.reject(new Error(msg.message));
-    } else if (msg.type === TRAIN.READY) this.h.onReady(msg.presets);
+    } else if (msg.type === TRAIN.THREADS_FAILED) this.withoutThreads(msg.message);
+    else if (msg.type === TRAIN.READY) this.h.onReady(msg.presets, msg.threads);
     else if (msg.type === TRAIN.CREATED) this.h.onCreated(msg.plan);
     else if (msg.type === TRAIN.PROGRESS) this.h.onProgress(msg);
     else if (msg.type === TRAIN.SNAPSHOT) this.h.onSnapshot(msg);

@@ -93,7 +93,10 @@ export class TrainView {
 
   newClient() {
     return new TrainClient({
-      onReady: (presets) => this.fillPresets(presets),
+      onReady: (presets, threads) => {
+        this.threads = threads;
+        this.fillPresets(presets);
+      },
       onCreated: (plan) => this.created(plan),
       onProgress: (m) => this.progress(m),
       onSnapshot: (m) => this.snapshot(m),
@@ -192,7 +195,8 @@ export class TrainView {
       const chars = p.trainChars + p.valChars;
       this.$('.train-text-info').textContent = `${this.source && text.length ? `${this.source}: ` : ''}${count(chars)} characters, ` +
         `${p.vocabSize} distinct (${count(p.trainChars)} to train on, ${count(p.valChars)} to validate)`;
-      const time = secondsPerStep ? `: about ${approx(secondsPerStep * p.steps)} on this machine` : '';
+      const cores = this.threads > 1 ? ` (${this.threads} threads)` : '';
+      const time = secondsPerStep ? `: about ${approx(secondsPerStep * p.steps)} on this machine${cores}` : '';
       this.$('.train-plan').textContent = `${count(p.params)} parameters (${p.nLayer} layers × ${p.nHead} heads, ${p.nEmbd} wide, ` +
         `context ${p.blockSize}), ${bytes(p.memoryBytes)} of memory; ${int(p.steps)} steps of ${p.batch} × ${p.blockSize} characters${time}.`;
       this.plan = p;

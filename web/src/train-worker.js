@@ -4,8 +4,8 @@
 // ends the worker).
 //
 // The messages are in protocol.js (TRAIN).
-import createGptModule from '../wasm/gpt-train.mjs';
 import { TRAIN } from './protocol.js';
+import { startModule, startThreaded } from './wasm-start.js';
 
 const BATCH_MS = 60;         // steps per batch are sized to take about this long
 const SNAPSHOT_MS = 2500;    // validation loss, a sample, the probe's attention and the weights this often,
@@ -14,23 +14,27 @@ const VAL_TOKENS = 2048;     // the validation loss reads this many characters (
 const SAMPLE_TOKENS = 120;
 
 let Module = null;
-let ready = null;
+let settle = null;  // the module, once INIT has started it: the other messages wait for it
+const ready = new Promise((resolve, reject) => (settle = { resolve, reject }));
 let trainer = null;
 let run = null;  // {plan, prompt, probe, seed, step, perStep (ms), lastSnapshot, snapshotMs, running, finished, samples}
 
 const post = (msg, transfer = []) => self.postMessage(msg, transfer);
 
-function init(wasm) {
-  ready = createGptModule({
-    instantiateWasm(imports, receive) {
-      WebAssembly.instantiate(wasm, imports).then((instance) => receive(instance, wasm));
-      return {};
-    },
-  }).then((m) => {
-    Module = m;
-    trainer = new Module.Trainer();
-    post({ type: TRAIN.READY, presets: Module.trainingPresets() });
-  });
+// threads > 1: the wasm is the threaded training build (shared.js), whose steps split over that
+// many threads with the same results. If it cannot start (wasm-start.js), the page is told
+// (THREADS_FAILED) and sends the single-threaded build.
+async function init(wasm, threads = 1) {
+  try {
+    Module = await (threads > 1 ? startThreaded(() => import('../wasm/gpt-train_mt.mjs'), wasm, threads)
+                                : startModule(await import('../wasm/gpt-train.mjs'), wasm, 1));
+  } catch (e) {
+    if (threads === 1) return settle.reject(e);
+    return post({ type: TRAIN.THREADS_FAILED, message: e.message ?? String(e) });
+  }
+  trainer = new Module.Trainer();
+  post({ type: TRAIN.READY, presets: Module.trainingPresets(), threads: Module.threads() });
+  settle.resolve();
 }
 
 // The plan (sizes, memory: nothing allocated), and the time of one step on this machine, from a
@@ -148,7 +152,7 @@ const schedule = () => channel.port2.postMessage(null);
 
 self.onmessage = async (e) => {
   const msg = e.data;
-  if (msg.type === TRAIN.INIT) return init(msg.wasm);
+  if (msg.type === TRAIN.INIT) return init(msg.wasm, msg.threads);
   await ready;
   if (msg.type === TRAIN.PLAN) plan(msg);
   else if (msg.type === TRAIN.START) start(msg);

@@ -2,6 +2,7 @@
 //
 // The messages are in protocol.js.
 import { MSG } from './protocol.js';
+import { startModule, startThreaded } from './wasm-start.js';
 
 const TOP_K_SHOWN = 10;
 const BATCH_MS = 8;  // generate for at most this long between messages: Stop lands within a batch
@@ -175,69 +176,17 @@ function schedule() {
   channel.port2.postMessage(run.id);
 }
 
-// How long the threaded build may take to start once its glue is in. It makes its pthread workers
-// (pthreadPoolSize), which fetch gpt_mt.worker.js and the glue and instantiate the module the page
-// compiled: well under a second. Not every failure is heard of: a pthread worker whose script fails
-// before the glue listens to it (it does once the module is instantiated), whose script never
-// arrives, or whose import of the glue fails, never says 'loaded', and the module waits for ever.
-const THREADED_START_MS = 10000;
-
-// threads > 1: the wasm is the threaded build (shared.js). If it cannot start (its glue or pthread
-// workers fail to load, instantiation throws, or it is not up in THREADED_START_MS), the page is told
-// (THREADS_FAILED) and sends the single-threaded build: the messages that came meanwhile wait for it.
+// threads > 1: the wasm is the threaded build (shared.js). If it cannot start (wasm-start.js), the
+// page is told (THREADS_FAILED) and sends the single-threaded build: the messages that came
+// meanwhile wait for it.
 async function init(wasm, threads = 1) {
   try {
-    settle.resolve(await (threads > 1 ? startThreaded(wasm, threads) : start(await import('../wasm/gpt.mjs'), wasm, 1)));
+    settle.resolve(await (threads > 1 ? startThreaded(() => import('../wasm/gpt_mt.mjs'), wasm, threads)
+                                      : startModule(await import('../wasm/gpt.mjs'), wasm, 1)));
   } catch (e) {
     if (threads === 1) return settle.reject(e);
     post({ type: MSG.THREADS_FAILED, message: e.message ?? String(e) });
   }
-}
-
-// The threaded build, given THREADED_START_MS to start. While it starts nothing else runs here (loads
-// wait for it), so an uncaught error is its own: the glue rethrows a pthread worker's error event
-// (a worker whose script failed to load). A failed start's pthread workers are ended: they would
-// hold memory, and the failures of the others would come as uncaught errors later, which the page
-// takes for a crashed engine.
-async function startThreaded(wasm, threads) {
-  const glue = await import('../wasm/gpt_mt.mjs');
-  const options = {};
-  let onError, timer;
-  const failed = new Promise((_, reject) => {
-    onError = (e) => {
-      e.preventDefault();  // not the page's business: it gets the single-threaded engine instead
-      reject(new Error(e.error instanceof Event ? 'a pthread worker failed to load' : e.message));
-    };
-    self.addEventListener('error', onError);
-    timer = setTimeout(() => reject(new Error(`it was not ready after ${THREADED_START_MS / 1000} s`)), THREADED_START_MS);
-  });
-  try {
-    return await Promise.race([start(glue, wasm, threads, options), failed]);
-  } catch (e) {
-    options.PThread?.terminateAllThreads();
-    throw e;
-  } finally {
-    clearTimeout(timer);
-    self.removeEventListener('error', onError);
-  }
-}
-
-// Instantiate from the module the page compiled, instead of letting the glue fetch the wasm again.
-// The threaded build's pthread workers (made while it starts) get the compiled module from it.
-// options: the object the glue makes the module of; the threaded glue puts its pthread pool there
-// (PThread) as it starts, before the module is ready.
-async function start({ default: createGptModule }, wasm, threads, options = {}) {
-  const module = await new Promise((resolve, reject) => {
-    createGptModule(Object.assign(options, {
-      pthreadPoolSize: threads - 1,
-      instantiateWasm(imports, receive) {
-        WebAssembly.instantiate(wasm, imports).then((instance) => receive(instance, wasm)).catch(reject);
-        return {};
-      },
-    })).then(resolve, reject);
-  });
-  module.setThreads(threads);  // before any model: RunState sizes its scratch from it
-  return module;
 }
 
 self.onmessage = (e) => {
