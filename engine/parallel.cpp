@@ -81,8 +81,16 @@ inline void cpu_relax() {
 }
 
 // Spins before sleeping: decode calls run() several times per layer, a few microseconds apart, and
-// a futex wake-up costs more than that.
+// a futex wake-up costs more than that; a training step has serial stretches (LayerNorm's backward,
+// the embeddings') of tens of microseconds between its splits. In wasm, cpu_relax is no pause
+// instruction but nothing, so a spin is 16x as many (much cheaper) iterations for about the same
+// time: with 2^14 the tiny training preset's workers slept between splits (two threads
+// 24-37k tokens/s, one 28k; with 2^18, 38k).
+#ifdef __EMSCRIPTEN__
+constexpr int kSpins = 1 << 18;
+#else
 constexpr int kSpins = 1 << 14;
+#endif
 
 // Claims and runs tasks of the job published as generation `gen` until none is left.
 void work_on(Pool& p, uint32_t gen, int slot) {
@@ -186,6 +194,12 @@ namespace {
 // Below this many rows, ops::matmul_w computes each row as a matrix-vector product (ops_simd.cpp);
 // a split over rows keeps every part at or above it, so no part changes kernel.
 constexpr int kGemmRows = 4;
+// Columns per block of a matrix product split over its columns (W's rows): each column is summed
+// the same way in any block (the GEMMs' micro-kernels and packers treat columns independently), so
+// this only keeps the blocks whole panels of every build's GEMM (2L columns: 8 in wasm, 32 with
+// AVX-512); finer than kRowAlign, which the matvec needs, so that a product of 192 or 64 columns
+// (the small training presets) still splits evenly.
+constexpr int kColAlign = 32;
 // Rows per part of a product split over its rows at least: each part packs all of B's panels again
 // (the arithmetic of some 30 rows), so a split over rows has one part per thread, no more. A split
 // over columns packs nothing twice and is preferred wherever out has two blocks of columns.
@@ -223,12 +237,12 @@ void matmul_w(float* out, const float* x, ops::WeightView w, const float* bias, 
     }
     // Over W's rows (out's columns), one part per thread: each part packs (and widens) only its own
     // rows of W; the rows of x are read (Q8: quantized) by every part, O(N K) against O(N M K / t).
-    const int blocks = M / kRowAlign;
+    const int blocks = M / kColAlign;
     if (blocks >= 2) {
         const int parts = std::min(blocks, t);
         parallel_for(parts, [&](int part, int) {
             int m0, m1;
-            part_bounds(part, parts, blocks, kRowAlign, M, &m0, &m1);
+            part_bounds(part, parts, blocks, kColAlign, M, &m0, &m1);
             ops::matmul_w(out + m0, M, x, rows_from(w, m0, K), bias ? bias + m0 : nullptr, N, m1 - m0, K);
         });
         return;
@@ -244,12 +258,12 @@ void matmul_w(float* out, const float* x, ops::WeightView w, const float* bias, 
 
 void gemm(float* out, int ldo, const float* a, int lda, bool trans_a, const float* b, int ldb, bool trans_b, float alpha,
           bool accumulate, int N, int M, int K) {
-    const int t = threads(), blocks = M / kRowAlign;
+    const int t = threads(), blocks = M / kColAlign;
     if (t > 1 && blocks >= 2) {  // over out's columns: B's columns m0.. (its rows, when transposed)
         const int parts = std::min(blocks, t);
         parallel_for(parts, [&](int part, int) {
             int m0, m1;
-            part_bounds(part, parts, blocks, kRowAlign, M, &m0, &m1);
+            part_bounds(part, parts, blocks, kColAlign, M, &m0, &m1);
             ops::gemm(out + m0, ldo, a, lda, trans_a, b + (trans_b ? static_cast<size_t>(m0) * ldb : m0), ldb, trans_b,
                       alpha, accumulate, N, m1 - m0, K);
         });

@@ -5,7 +5,7 @@
 // over a sum. A matrix-vector product is split over the rows of W (output elements), at multiples
 // of kRowAlign, so that every row goes through the same kernel path (ops' matvec handles rows in
 // groups, and its leftover rows another way); a matrix product over its output columns (W's rows)
-// at the same multiples, or over its rows where it has too few columns (the GEMMs sum every output
+// in whole panels of the GEMM, or over its rows where it has too few columns (the GEMMs sum every output
 // in the same order whatever block of rows or columns it is computed in), each part keeping enough
 // rows to take the same path as the whole; attention over its heads. Which thread computes an
 // output never changes how it is computed.
