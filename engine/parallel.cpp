@@ -235,11 +235,13 @@ void matmul_w(float* out, const float* x, ops::WeightView w, const float* bias, 
         }
         return;
     }
-    // Over W's rows (out's columns), one part per thread: each part packs (and widens) only its own
-    // rows of W; the rows of x are read (Q8: quantized) by every part, O(N K) against O(N M K / t).
+    // Over W's rows (out's columns): each part packs (and widens) only its own rows of W; the rows
+    // of x are read (Q8: quantized) by every part, O(N K) against O(N M K / parts). A few parts per
+    // thread, as nothing is done twice for them: a thread the machine slows down (a shared virtual
+    // core) then takes fewer, instead of holding up the product with half of it.
     const int blocks = M / kColAlign;
     if (blocks >= 2) {
-        const int parts = std::min(blocks, t);
+        const int parts = std::min(blocks, 4 * t);
         parallel_for(parts, [&](int part, int) {
             int m0, m1;
             part_bounds(part, parts, blocks, kColAlign, M, &m0, &m1);
@@ -259,8 +261,8 @@ void matmul_w(float* out, const float* x, ops::WeightView w, const float* bias, 
 void gemm(float* out, int ldo, const float* a, int lda, bool trans_a, const float* b, int ldb, bool trans_b, float alpha,
           bool accumulate, int N, int M, int K) {
     const int t = threads(), blocks = M / kColAlign;
-    if (t > 1 && blocks >= 2) {  // over out's columns: B's columns m0.. (its rows, when transposed)
-        const int parts = std::min(blocks, t);
+    if (t > 1 && blocks >= 2) {  // over out's columns: B's columns m0.. (its rows, when transposed), as matmul_w
+        const int parts = std::min(blocks, 4 * t);
         parallel_for(parts, [&](int part, int) {
             int m0, m1;
             part_bounds(part, parts, blocks, kColAlign, M, &m0, &m1);

@@ -382,7 +382,12 @@ int cmd_train(const std::string& name, int steps, int threads) {
         std::fprintf(stderr, "gpt_bench: %s\n", t.error().c_str());
         return 1;
     }
-    t->step();  // warm-up
+    // Warm-up: at least one step, and steps for a second, which in wasm is when V8 has its
+    // optimised code in (it compiles that on background threads, which meanwhile take a core from
+    // a second thread of ours: a 0.2 s run of the tiny preset was slower on two threads than one).
+    const auto warm0 = Clock::now();
+    do t->step();
+    while (seconds_since(warm0) < 1.0);
     std::vector<double> per_step, cpu_per_step;
     for (int i = 0; i < steps; i++) {
         const auto t0 = Clock::now();

@@ -6,8 +6,8 @@
 //
 //   node tests/bench/train-bench.mjs [--quick]      (builds native and wasm first)
 //
-// Each figure is the median step of several after a warm-up (in wasm the first steps run V8's
-// baseline code: 30 steps of the small presets, whose steps are short); "cpu" figures are the thread's CPU
+// Each figure is the median step of several after a second of warm-up (in wasm the first steps run
+// V8's baseline code while its optimising compiler works on other threads); "cpu" figures are the thread's CPU
 // time per step (natively and for PyTorch with one thread), which a busy machine disturbs less than
 // the wall clock.
 import { execFileSync } from 'node:child_process';
