@@ -236,12 +236,13 @@ void matmul_w(float* out, const float* x, ops::WeightView w, const float* bias, 
         return;
     }
     // Over W's rows (out's columns): each part packs (and widens) only its own rows of W; the rows
-    // of x are read (Q8: quantized) by every part, O(N K) against O(N M K / parts). A few parts per
-    // thread, as nothing is done twice for them: a thread the machine slows down (a shared virtual
-    // core) then takes fewer, instead of holding up the product with half of it.
+    // of x are read by every part. A few parts per thread where nothing is done twice for them: a
+    // thread the machine slows down (a shared virtual core) then takes fewer, instead of holding up
+    // the product with half of it. Q8 quantizes x in every part, which is not free (measured: with 8
+    // parts, GPT-2 small's int8 prefill on two threads gained less than with 2), so one per thread.
     const int blocks = M / kColAlign;
     if (blocks >= 2) {
-        const int parts = std::min(blocks, 4 * t);
+        const int parts = std::min(blocks, (w.format == ops::WFormat::Q8 ? 1 : 4) * t);
         parallel_for(parts, [&](int part, int) {
             int m0, m1;
             part_bounds(part, parts, blocks, kColAlign, M, &m0, &m1);
