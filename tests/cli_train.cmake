@@ -1,5 +1,5 @@
 # `gpt train` as a user meets it: a short run whose loss goes down and whose output `gpt generate`
-# loads; --dump-grads and --init; bad arguments give one line and exit 2, bad files exit 1.
+# loads; the same weights on two threads; --dump-grads and --init; bad arguments give one line and exit 2, bad files exit 1.
 #   cmake -DGPT=path/to/gpt -DDATA=tests/data -P this      (writes into the current directory)
 set(TEXT ${DATA}/train-text.txt)
 set(OUT ${CMAKE_CURRENT_BINARY_DIR}/cli-train)
@@ -37,6 +37,16 @@ file(SHA256 ${OUT}/t2.safetensors h2)
 if(NOT h1 STREQUAL h2)
   message(FATAL_ERROR "the same seed trained different weights")
 endif()
+# On two threads, the same weights bit for bit (engine/parallel.h; n_embd 64: its products split).
+set(WIDE --n-layer 1 --n-head 2 --n-embd 64 --block-size 16 --batch 8 --lr 1e-2 --steps 20 --seed 5)
+expect(0 "" train --data ${TEXT} --out ${OUT}/one.safetensors ${WIDE})
+expect(0 "" train --data ${TEXT} --out ${OUT}/two.safetensors ${WIDE} --threads 2)
+file(SHA256 ${OUT}/one.safetensors h1)
+file(SHA256 ${OUT}/two.safetensors h2)
+if(NOT h1 STREQUAL h2)
+  message(FATAL_ERROR "two threads trained different weights from one")
+endif()
+expect(2 "--threads must be an integer from 1 to 8" train --data ${TEXT} --out ${OUT}/x.safetensors --threads 0)
 # Continuing from a checkpoint, with batches a reference can reproduce.
 expect(0 "from .*t.safetensors" train --data ${TEXT} --out ${OUT}/t3.safetensors --init ${OUT}/t.safetensors --sequential --steps 5 --batch 4)
 expect(0 "loss [0-9.]+; gradients of the first batch written" train --data ${TEXT} --init ${DATA}/train-sharp.safetensors --sequential --batch 4 --dump-grads ${OUT}/g.safetensors)
