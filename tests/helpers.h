@@ -1,6 +1,7 @@
 // Shared by the test files: reading test data and comparing with a tolerance.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <fstream>
@@ -25,6 +26,21 @@ inline std::vector<float> random_floats(size_t n, std::mt19937& rng, float scale
 
 // float32 unit roundoff: the relative error of one rounding.
 constexpr double kU = 1.0 / (1 << 24);
+// gamma_n = n u / (1 - n u): the bound on the relative error that n roundings accumulate (Higham).
+inline double gamma_n(int n) { return n * kU / (1 - n * kU); }
+
+// A copy of v whose data() (p) is `shift` elements past a 64-byte boundary (shift < 16): the
+// kernels are tested at every misalignment.
+template <class T = float>
+struct Shifted {
+    std::vector<T> storage;
+    T* p;
+    Shifted(const std::vector<T>& v, int shift) : storage(v.size() + 64 / sizeof(T) + 16) {
+        const auto addr = reinterpret_cast<uintptr_t>(storage.data());
+        p = storage.data() + ((64 - addr % 64) % 64) / sizeof(T) + shift;
+        std::copy(v.begin(), v.end(), p);
+    }
+};
 
 inline std::string read_text(const std::string& path) {
     std::ifstream f(path, std::ios::binary);

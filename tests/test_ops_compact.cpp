@@ -25,21 +25,6 @@ using namespace gpt;
 
 namespace {
 
-double gamma(int n) { return n * kU / (1 - n * kU); }
-
-// A copy of v whose data() is `shift` elements past a 64-byte boundary.
-template <class T>
-struct ShiftedT {
-    std::vector<T> storage;
-    T* p;
-    ShiftedT(const std::vector<T>& v, int shift) : storage(v.size() + 64 / sizeof(T) + 16) {
-        auto addr = reinterpret_cast<uintptr_t>(storage.data());
-        T* base = storage.data() + ((64 - addr % 64) % 64) / sizeof(T);
-        p = base + shift;
-        std::copy(v.begin(), v.end(), p);
-    }
-};
-
 // Finite halves of every kind: mostly moderate normals, and subnormals, +-0, +-65504 (the largest)
 // and any finite pattern.
 std::vector<uint16_t> random_halves(size_t n, std::mt19937& rng) {
@@ -84,10 +69,10 @@ struct Weights {
     std::vector<uint16_t> h;
     std::vector<int8_t> q;
     std::vector<float> s;
-    ShiftedT<float> fs;
-    ShiftedT<uint16_t> hs;
-    ShiftedT<int8_t> qs;
-    ShiftedT<float> ss;
+    Shifted<float> fs;
+    Shifted<uint16_t> hs;
+    Shifted<int8_t> qs;
+    Shifted<float> ss;
     Weights(ops::WFormat fmt, int M, int K, int shift, std::mt19937& rng)
         : format(fmt),
           f(fmt == ops::WFormat::F32 ? random_floats(static_cast<size_t>(M) * K, rng) : std::vector<float>()),
@@ -137,7 +122,7 @@ std::vector<float> as_multiplied(ops::WFormat fmt, const float* x, int K) {
 // How far SIMD and scalar may be apart for a row whose sum |w x| (x as multiplied) is mag.
 double twin_tolerance(ops::WFormat fmt, int K, double mag) {
     const int terms = fmt == ops::WFormat::Q8 ? ops::q8_groups(K) * ops::simd_lanes() + 4 : K + 2;
-    return 2 * gamma(terms) * mag + 1e-30;
+    return 2 * gamma_n(terms) * mag + 1e-30;
 }
 
 }  // namespace
@@ -152,7 +137,7 @@ TEST_CASE("matvec_w: SIMD equals scalar for F16 and Q8 at every K, M and alignme
                 // Now and then one |x| >= 2^15, where wasm's F16 kernel cannot fold its 2^112 into x.
                 std::vector<float> xv = random_floats(K, rng);
                 if (K > 0 && M % 2) xv[K / 2] = 40000.0f;
-                const ShiftedT<float> x(xv, 3 - shift % 4), bias(random_floats(M, rng), shift % 4);
+                const Shifted<float> x(xv, 3 - shift % 4), bias(random_floats(M, rng), shift % 4);
                 const auto wf = w.widened(M, K);
                 const auto xm = as_multiplied(fmt, x.p, K);
                 for (const float* b : {static_cast<const float*>(bias.p), static_cast<const float*>(nullptr)}) {
@@ -183,7 +168,7 @@ TEST_CASE("matmul_w: SIMD (widening while packing) equals scalar for F16 and Q8"
                 for (int K : {0, 1, lanes + 1, 31, 32, 33, 65, 100, 300}) {
                     const int shift = (N + M + K) % 7;
                     const Weights w(fmt, M, K, shift, rng);
-                    const ShiftedT<float> x(random_floats(static_cast<size_t>(N) * K, rng), (shift + 2) % 4),
+                    const Shifted<float> x(random_floats(static_cast<size_t>(N) * K, rng), (shift + 2) % 4),
                         bias(random_floats(M, rng), 1);
                     const auto wf = w.widened(M, K);
                     std::vector<float> xm;
@@ -343,7 +328,7 @@ TEST_CASE("matvec_w and matmul_w Q8 are the float product up to x's quantization
                     step += std::fabs(static_cast<double>(wf[m * K + k])) * 0.5 * xs[k / 32];
                     mag += std::fabs(static_cast<double>(wf[m * K + k]) * xr[k]);
                 }
-                const double bound = step + 2 * gamma(ops::q8_groups(K) * ops::simd_lanes() + 4) * (mag + step);
+                const double bound = step + 2 * gamma_n(ops::q8_groups(K) * ops::simd_lanes() + 4) * (mag + step);
                 INFO("K=" << K << " n=" << n << " m=" << m << " exact=" << exact << " matvec=" << o_mv[m]
                            << " matmul=" << o_mm[n * M + m] << " bound=" << bound);
                 REQUIRE(std::fabs(o_mv[m] - exact) <= bound);

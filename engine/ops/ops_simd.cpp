@@ -273,11 +273,7 @@ void gelu_exact_backward(float* dx, const float* x, const float* dout, int n) {
         const batch d = half * (one + xsimd::erf(v * r2)) + v * ip * xsimd::exp(mh * v * v);
         (load(dout + i) * d).store_unaligned(dx + i);
     }
-    for (int i = nv; i < n; i++) {
-        const float v = x[i];
-        dx[i] = dout[i] * (0.5f * (1.0f + std::erf(v * 0.70710678118654752f)) +
-                           v * 0.3989422804014327f * std::exp(-0.5f * v * v));
-    }
+    scalar::gelu_exact_backward(dx + nv, x + nv, dout + nv, n - nv);  // the tail, as the twin
 }
 
 void adamw(float* p, float* m, float* v, const float* g, float lr, float beta1, float beta2, float eps,
