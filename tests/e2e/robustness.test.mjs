@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { DEV_ROUTES } from '../../scripts/serve.mjs';
-import { generate, generatedText, gp, openPage, root, shots, status, withBrowser } from './harness.mjs';
+import { generate, generatedText, gp, openPage, root, shots, startServer, status, waitTrain, withBrowser } from './harness.mjs';
 import { charModel } from './model-file.mjs';
 
 const WEIGHTS = readFileSync(join(root, 'weights', 'shakespeare-char.safetensors'));
@@ -324,5 +324,19 @@ test('removed from the page the element ends its worker; moved, it keeps it; a s
   for (let i = 0; i < 50 && page.workers().length > 0; i++) await page.waitForTimeout(100);
   assert.equal(page.workers().length, 0);
   assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('the training engine cannot start: the Train view says so, and Generate still works', async (t) => {
+  // Its glue refused: the training worker's import fails (a host that did not copy gpt-train.mjs).
+  const { server, url } = await startServer({ handlers: { '/wasm/gpt-train.mjs': (req, res) => res.writeHead(404).end('not found') } });
+  t.after(() => server.close());
+  const page = await openPage(ctx.browser, url);
+  await gp(page, '#tab-train').click();
+  await waitTrain(page, () => /^Could not start: the training engine did not load \(.+\)$/.test(
+    document.querySelector('gpt-playground').views?.train?.$('.train-note').textContent));
+  assert.equal(await gp(page, '.train-start').isDisabled(), true);
+  await gp(page, '#tab-generate').click();
+  await stillWorks(page);
   await page.close();
 });

@@ -57,7 +57,7 @@ export const promptRowLength = (q, capture) => Math.min(q + 1, capture);
 //                 {type: SNAPSHOT, step, valLoss, sample, probe: {n, labels, data}, bytes}   every few seconds,
 //                     at pause and at the end; data (L, NH, n, n) and bytes (the .safetensors) are transferred
 //                 {type: PAUSED, step} | {type: FINISHED, step} (the schedule is complete)
-//                 {type: TRAIN_ERROR, message}
+//                 {type: TRAIN_ERROR, message}   a run failed, or the engine did not load (then every PLAN gets PLAN_ERROR)
 export const TRAIN = Object.freeze({
   INIT: 'init', THREADS_FAILED: 'threads-failed', PLAN: 'plan', START: 'start', RESUME: 'resume', PAUSE: 'pause',
   READY: 'ready', PLANNED: 'planned', PLAN_ERROR: 'plan-error', CREATED: 'created', PROGRESS: 'progress',

@@ -29,8 +29,9 @@ async function init(wasm, threads = 1) {
     Module = await (threads > 1 ? startThreaded(() => import('../wasm/gpt-train_mt.mjs'), wasm, threads)
                                 : startModule(await import('../wasm/gpt-train.mjs'), wasm, 1));
   } catch (e) {
-    if (threads === 1) return settle.reject(e);
-    return post({ type: TRAIN.THREADS_FAILED, message: e.message ?? String(e) });
+    if (threads > 1) return post({ type: TRAIN.THREADS_FAILED, message: e.message ?? String(e) });
+    settle.reject(e);
+    return post({ type: TRAIN.TRAIN_ERROR, message: `the training engine did not load (${e.message ?? e})` });
   }
   trainer = new Module.Trainer();
   post({ type: TRAIN.READY, presets: Module.trainingPresets(), threads: Module.threads() });
@@ -153,7 +154,12 @@ const schedule = () => channel.port2.postMessage(null);
 self.onmessage = async (e) => {
   const msg = e.data;
   if (msg.type === TRAIN.INIT) return init(msg.wasm, msg.threads);
-  await ready;
+  try {
+    await ready;
+  } catch (err) {  // the single-threaded build could not start either: every request says so
+    const message = `the training engine did not load (${err.message ?? err})`;
+    return post(msg.type === TRAIN.PLAN ? { type: TRAIN.PLAN_ERROR, id: msg.id, message } : { type: TRAIN.TRAIN_ERROR, message });
+  }
   if (msg.type === TRAIN.PLAN) plan(msg);
   else if (msg.type === TRAIN.START) start(msg);
   else if (msg.type === TRAIN.RESUME) resume();
