@@ -205,13 +205,6 @@ constexpr int kColAlign = 32;
 // over columns packs nothing twice and is preferred wherever out has two blocks of columns.
 constexpr int kMinPartRows = 16;
 
-// The bounds of part `part` of `parts` over `blocks` blocks of `align`, the last part taking the
-// remainder up to n.
-inline void part_bounds(int part, int parts, int blocks, int align, int n, int* i0, int* i1) {
-    *i0 = static_cast<int>(static_cast<long>(blocks) * part / parts) * align;
-    *i1 = part + 1 == parts ? n : static_cast<int>(static_cast<long>(blocks) * (part + 1) / parts) * align;
-}
-
 }  // namespace
 
 void matvec_w(float* out, ops::WeightView w, const float* x, const float* bias, int M, int K) {

@@ -57,6 +57,13 @@ void matvec_w(float* out, ops::WeightView w, const float* x, const float* bias, 
 // ops::matmul_w split across the pool (bitwise the same as ops::matmul_w).
 void matmul_w(float* out, const float* x, ops::WeightView w, const float* bias, int N, int M, int K);
 
+// The bounds [*i0, *i1) of part `part` of `parts` over `blocks` blocks of `align` elements, the
+// last part taking the remainder up to n.
+inline void part_bounds(int part, int parts, int blocks, int align, int n, int* i0, int* i1) {
+    *i0 = static_cast<int>(static_cast<long>(blocks) * part / parts) * align;
+    *i1 = part + 1 == parts ? n : static_cast<int>(static_cast<long>(blocks) * (part + 1) / parts) * align;
+}
+
 // Runs f(i0, i1) on parts of [0, n) whose bounds are multiples of `align` (the last part ends at n),
 // a few parts per thread; f(0, n) on the caller with one thread. For element-wise kernels, whose
 // SIMD body and scalar tail then split every range the same way.
@@ -65,9 +72,17 @@ void for_ranges(int n, int align, F&& f) {
     const int blocks = n / align, parts = std::min(blocks, 4 * threads());
     if (parts < 2) return f(0, n);
     parallel_for(parts, [&](int part, int) {
-        const int i0 = static_cast<int>(static_cast<long>(blocks) * part / parts) * align;
-        const int i1 = part + 1 == parts ? n : static_cast<int>(static_cast<long>(blocks) * (part + 1) / parts) * align;
+        int i0, i1;
+        part_bounds(part, parts, blocks, align, n, &i0, &i1);
         f(i0, i1);
+    });
+}
+
+// Runs f(i) for every i in [0, n), in ranges as for_ranges (row-wise work: one i per row).
+template <class F>
+void for_each_index(int n, F&& f) {
+    for_ranges(n, 1, [&](int i0, int i1) {
+        for (int i = i0; i < i1; i++) f(i);
     });
 }
 

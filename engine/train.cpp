@@ -253,11 +253,6 @@ Result<float> TrainState::forward(const int* inputs, const int* targets, int n, 
     const size_t BTC = static_cast<size_t>(BT) * C;
     // The work is split over the pool (engine/parallel.h) the way forward()'s is: by output, so the
     // same bits come out on any number of threads.
-    const auto per_row = [BT](auto&& f) {
-        parallel::for_ranges(BT, 1, [&](int i0, int i1) {
-            for (int i = i0; i < i1; i++) f(i);
-        });
-    };
     const auto linear = [BT](float* out, const float* in, const float* wm, const float* bias, int M, int K) {
         parallel::matmul_w(out, in, ops::WeightView::f32(wm), bias, BT, M, K);
     };
@@ -280,26 +275,26 @@ Result<float> TrainState::forward(const int* inputs, const int* targets, int n, 
         float* l_res3 = res3.data() + l * BTC;
         float* tmp = dtmp.data();  // (BT, C) the projections before the residual add
 
-        per_row([&](int i) { ops::layernorm(l_ln1 + i * C, x + i * C, lw.ln1_w, lw.ln1_b, C); });
+        parallel::for_each_index(BT, [&](int i) { ops::layernorm(l_ln1 + i * C, x + i * C, lw.ln1_w, lw.ln1_b, C); });
         linear(l_qkv, l_ln1, lw.qkv_w.as_f32(), lw.qkv_b, 3 * C, C);
         attention_forward(l_atty, l_att, l_qkv, n, t, C, NH);
         linear(tmp, l_atty, lw.attn_proj_w.as_f32(), lw.attn_proj_b, C, C);
-        per_row([&](int i) { ops::add(l_res2 + i * C, x + i * C, tmp + i * C, C); });
-        per_row([&](int i) { ops::layernorm(l_ln2 + i * C, l_res2 + i * C, lw.ln2_w, lw.ln2_b, C); });
+        parallel::for_each_index(BT, [&](int i) { ops::add(l_res2 + i * C, x + i * C, tmp + i * C, C); });
+        parallel::for_each_index(BT, [&](int i) { ops::layernorm(l_ln2 + i * C, l_res2 + i * C, lw.ln2_w, lw.ln2_b, C); });
         linear(l_fch, l_ln2, lw.fc_w.as_f32(), lw.fc_b, 4 * C, C);
         parallel::for_ranges(BT * 4 * C, 64, [&](int i0, int i1) {
             if (c.gelu_exact) ops::gelu_exact(l_fchg + i0, l_fch + i0, i1 - i0);
             else ops::gelu(l_fchg + i0, l_fch + i0, i1 - i0);
         });
         linear(tmp, l_fchg, lw.mlp_proj_w.as_f32(), lw.mlp_proj_b, C, 4 * C);
-        per_row([&](int i) { ops::add(l_res3 + i * C, l_res2 + i * C, tmp + i * C, C); });
+        parallel::for_each_index(BT, [&](int i) { ops::add(l_res3 + i * C, l_res2 + i * C, tmp + i * C, C); });
     }
     const float* last = res3.data() + (c.n_layer - 1) * BTC;
-    per_row([&](int i) { ops::layernorm(lnf.data() + i * C, last + i * C, w.lnf_w, w.lnf_b, C); });
+    parallel::for_each_index(BT, [&](int i) { ops::layernorm(lnf.data() + i * C, last + i * C, w.lnf_w, w.lnf_b, C); });
     linear(probs.data(), lnf.data(), w.wte.as_f32(), nullptr, V, C);  // logits: the head is tied to wte
     // Cross-entropy from the logits (log-sum-exp in double), then the logits become probabilities;
     // the rows' losses are summed in order.
-    per_row([&](int i) {
+    parallel::for_each_index(BT, [&](int i) {
         float* row = probs.data() + static_cast<size_t>(i) * V;
         const double mx = *std::max_element(row, row + V);
         double s = 0;
@@ -328,12 +323,10 @@ void TrainState::backward() {
 
     // Mean cross-entropy: dlogits = (softmax - onehot(target)) / BT, in place of the probabilities.
     const float inv = 1.0f / static_cast<float>(BT);
-    parallel::for_ranges(BT, 1, [&](int i0, int i1) {
-        for (int i = i0; i < i1; i++) {
-            float* row = probs.data() + static_cast<size_t>(i) * V;
-            row[targets_[static_cast<size_t>(i)]] -= 1.0f;
-            ops::scale(row, inv, V);
-        }
+    parallel::for_each_index(BT, [&](int i) {
+        float* row = probs.data() + static_cast<size_t>(i) * V;
+        row[targets_[static_cast<size_t>(i)]] -= 1.0f;
+        ops::scale(row, inv, V);
     });
     // logits = lnf · wteᵀ
     parallel::matmul_backward(dtmp.data(), mut(g.wte.as_f32()), nullptr, probs.data(), lnf.data(), w.wte.as_f32(), BT, V, C);
