@@ -7,14 +7,21 @@ import { fileURLToPath } from 'node:url';
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const buildDir = process.env.GPT_WASM_DIR || join(root, 'build', 'wasm');
 
-// name: 'gpt' (the engine) or 'gpt-train' (the training engine, the Train view's).
-export async function loadModule(name = 'gpt') {
+// name: 'gpt' (the engine) or 'gpt-train' (the training engine, the Train view's). threads > 1: its
+// threaded build (name_mt; the pthreads are Node worker_threads, which keep the process alive), set
+// to that many threads.
+export async function loadModule(name = 'gpt', threads = 1) {
   // Emscripten 3.1.6's ES-module glue still reaches for CommonJS `require` and `__dirname` when it
   // sees Node; give it both, and hand it the wasm bytes so it never tries fetch() on a file path.
   globalThis.require ??= createRequire(import.meta.url);
   globalThis.__dirname ??= buildDir;
-  const { default: createGptModule } = await import(join(buildDir, `${name}.mjs`));
-  return createGptModule({ wasmBinary: readFileSync(join(buildDir, `${name}.wasm`)) });
+  const build = threads > 1 ? `${name}_mt` : name;
+  const { default: createGptModule } = await import(join(buildDir, `${build}.mjs`));
+  const wasmBinary = readFileSync(join(buildDir, `${build}.wasm`));
+  if (threads === 1) return createGptModule({ wasmBinary });
+  const module = await createGptModule({ wasmBinary, pthreadPoolSize: threads - 1 });
+  module.setThreads(threads);
+  return module;
 }
 
 // Copies a file's bytes into the engine (the page's worker does the same) and loads it.

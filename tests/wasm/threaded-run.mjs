@@ -5,18 +5,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { buildDir, loadBytes, loadModule, root } from './load-module.mjs';
+import { loadBytes, loadModule, root } from './load-module.mjs';
 
 const threads = Number(process.argv[2]);
 const SHIPPED = readFileSync(join(root, 'weights', 'shakespeare-char.safetensors'));
 const PROMPT = 'ROMEO:\nBut soft, what light through yonder window breaks? It is the east';
 
-let Module = await loadModule();  // also gives the glue the require and __dirname it needs in Node
-if (threads > 1) {
-  const { default: createGptModule } = await import(join(buildDir, 'gpt_mt.mjs'));
-  Module = await createGptModule({ wasmBinary: readFileSync(join(buildDir, 'gpt_mt.wasm')), pthreadPoolSize: threads - 1 });
-  Module.setThreads(threads);
-}
+const Module = await loadModule('gpt', threads);
 const bits = (f32) => Buffer.from(new Uint8Array(f32.buffer, f32.byteOffset, f32.byteLength)).toString('base64');
 const engine = new Module.Engine();
 const out = { threads: 0, tokens: [], bits: [], error: null };

@@ -6,19 +6,14 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { buildDir, loadModule, root } from './load-module.mjs';
+import { loadModule, root } from './load-module.mjs';
 
 const threads = Number(process.argv[2]);
 const text = readFileSync(join(root, 'tests', 'data', 'train-text.txt'), 'utf8');
 // C 128: the projections split over columns; T 40 over two attention row blocks.
 const OPTIONS = { nLayer: 2, nHead: 4, nEmbd: 128, blockSize: 40, batch: 6, lr: 0.01, steps: 50 };
 
-let Module = await loadModule('gpt-train');  // also gives the glue the require and __dirname it needs in Node
-if (threads > 1) {
-  const { default: createGptModule } = await import(join(buildDir, 'gpt-train_mt.mjs'));
-  Module = await createGptModule({ wasmBinary: readFileSync(join(buildDir, 'gpt-train_mt.wasm')), pthreadPoolSize: threads - 1 });
-  Module.setThreads(threads);
-}
+const Module = await loadModule('gpt-train', threads);
 const out = { threads: Module.threads(), losses: [], weights: null, error: null };
 try {
   const t = new Module.Trainer();

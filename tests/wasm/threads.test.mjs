@@ -10,9 +10,12 @@ import { join } from 'node:path';
 
 import { buildDir, root } from './load-module.mjs';
 
-const run = (threads) => JSON.parse(execFileSync(process.execPath,
-  ['--no-experimental-fetch', join(root, 'tests', 'wasm', 'threaded-run.mjs'), String(threads)],
+// A script's JSON, run in a child process on `threads` threads.
+const child = (script, threads) => JSON.parse(execFileSync(process.execPath,
+  ['--no-experimental-fetch', join(root, 'tests', 'wasm', script), String(threads)],
   { encoding: 'utf8', maxBuffer: 1 << 28, timeout: 120000 }));
+const run = (threads) => child('threaded-run.mjs', threads);
+const train = (threads) => child('threaded-train.mjs', threads);
 
 test('the threaded build gives the single-threaded build\'s tokens, probabilities and attention',
   { skip: !existsSync(join(buildDir, 'gpt_mt.mjs')) && 'no threaded build' }, () => {
@@ -29,10 +32,6 @@ test('the threaded build gives the single-threaded build\'s tokens, probabilitie
       assert.ok(got.bits.every((b, i) => b === want.bits[i]), `${threads} threads: the floats differ`);
     }
   });
-
-const train = (threads) => JSON.parse(execFileSync(process.execPath,
-  ['--no-experimental-fetch', join(root, 'tests', 'wasm', 'threaded-train.mjs'), String(threads)],
-  { encoding: 'utf8', timeout: 120000 }));
 
 test('the threaded training build gives the single-threaded build\'s losses and weights, bit for bit',
   { skip: !existsSync(join(buildDir, 'gpt-train_mt.mjs')) && 'no threaded build' }, () => {

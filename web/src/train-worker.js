@@ -5,7 +5,7 @@
 //
 // The messages are in protocol.js (TRAIN).
 import { TRAIN } from './protocol.js';
-import { startModule, startThreaded } from './wasm-start.js';
+import { startBuild } from './wasm-start.js';
 
 const BATCH_MS = 60;         // steps per batch are sized to take about this long
 const SNAPSHOT_MS = 2500;    // validation loss, a sample, the probe's attention and the weights this often,
@@ -26,8 +26,7 @@ const post = (msg, transfer = []) => self.postMessage(msg, transfer);
 // (THREADS_FAILED) and sends the single-threaded build.
 async function init(wasm, threads = 1) {
   try {
-    Module = await (threads > 1 ? startThreaded(() => import('../wasm/gpt-train_mt.mjs'), wasm, threads)
-                                : startModule(await import('../wasm/gpt-train.mjs'), wasm, 1));
+    Module = await startBuild(wasm, threads, () => import('../wasm/gpt-train.mjs'), () => import('../wasm/gpt-train_mt.mjs'));
   } catch (e) {
     if (threads > 1) return post({ type: TRAIN.THREADS_FAILED, message: e.message ?? String(e) });
     settle.reject(e);

@@ -56,3 +56,10 @@ export async function startThreaded(importGlue, wasm, threads) {
     self.removeEventListener('error', onError);
   }
 }
+
+// A worker's engine from the wasm the page sent it: with threads > 1 that is the threaded build
+// (importThreaded() imports its glue; rejects when it cannot start, and the worker then asks the
+// page for the single-threaded one), else the single-threaded build (importSingle()).
+export async function startBuild(wasm, threads, importSingle, importThreaded) {
+  return threads > 1 ? startThreaded(importThreaded, wasm, threads) : startModule(await importSingle(), wasm, 1);
+}

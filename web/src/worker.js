@@ -2,7 +2,7 @@
 //
 // The messages are in protocol.js.
 import { MSG } from './protocol.js';
-import { startModule, startThreaded } from './wasm-start.js';
+import { startBuild } from './wasm-start.js';
 
 const TOP_K_SHOWN = 10;
 const BATCH_MS = 8;  // generate for at most this long between messages: Stop lands within a batch
@@ -181,8 +181,7 @@ function schedule() {
 // meanwhile wait for it.
 async function init(wasm, threads = 1) {
   try {
-    settle.resolve(await (threads > 1 ? startThreaded(() => import('../wasm/gpt_mt.mjs'), wasm, threads)
-                                      : startModule(await import('../wasm/gpt.mjs'), wasm, 1)));
+    settle.resolve(await startBuild(wasm, threads, () => import('../wasm/gpt.mjs'), () => import('../wasm/gpt_mt.mjs')));
   } catch (e) {
     if (threads === 1) return settle.reject(e);
     post({ type: MSG.THREADS_FAILED, message: e.message ?? String(e) });
