@@ -283,6 +283,51 @@ TEST_CASE("quantize_x16: power-of-two scales, |xq| <= 2^14, within half a step",
     }
 }
 
+TEST_CASE("quantize_x16: SIMD and scalar twins give the same bits", "[ops][compact]") {
+    // Every length up to a few groups and past a Q8 chunk, x misaligned, and groups of every kind:
+    // random, zero, subnormal, at the 2^-126 floor, huge, halves that round to even (scale 1: the
+    // group's max is 2^13), -0, and an infinity or NaN.
+    std::mt19937 rng(28);
+    const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+    std::vector<int> ns;
+    for (int n = 0; n <= 3 * ops::kQ8Group + 1; n++) ns.push_back(n);
+    for (int n : {255, 256, 257, 768, 1100}) ns.push_back(n);
+    for (int n : ns) {
+        for (int shift = 0; shift < 4; shift++) {
+            std::vector<float> x = random_floats(n, rng);
+            for (int g = 0; g * ops::kQ8Group < n; g++) {
+                float* xg = x.data() + g * ops::kQ8Group;
+                const int len = std::min(ops::kQ8Group, n - g * ops::kQ8Group);
+                const int kind = static_cast<int>(rng() % 10);
+                for (int k = 0; k < len; k++) {
+                    switch (kind) {
+                        case 0: xg[k] = 0.0f; break;
+                        case 1: xg[k] *= 1e-42f; break;
+                        case 2: xg[k] *= 1e-34f; break;
+                        case 3: xg[k] *= 3e37f; break;
+                        case 4: xg[k] = static_cast<float>(static_cast<int>(rng() % 64) - 32) + 0.5f; break;
+                        case 5: xg[k] = k % 2 ? -0.0f : xg[k]; break;
+                        default: break;
+                    }
+                }
+                if (kind == 4) xg[rng() % len] = 8192.0f;
+                if (kind == 6) xg[rng() % len] = rng() % 2 ? nan : -inf;
+            }
+            const Shifted<float> xs_in(x, shift);
+            std::vector<int16_t> q1(n + 1, 7), q2(n + 1, 7);
+            std::vector<float> s1(ops::q8_groups(n) + 1, 7.0f), s2(ops::q8_groups(n) + 1, 7.0f);
+            ops::simd::quantize_x16(q1.data(), s1.data(), xs_in.p, n);
+            ops::scalar::quantize_x16(q2.data(), s2.data(), xs_in.p, n);
+            INFO("n=" << n << " shift=" << shift);
+            REQUIRE(q1 == q2);  // the element past the end untouched as well
+            for (size_t g = 0; g < s1.size(); g++) {
+                INFO("group " << g << ": " << s1[g] << " vs " << s2[g]);
+                REQUIRE((same_bits(s1[g], s2[g]) || (std::isnan(s1[g]) && std::isnan(s2[g]))));
+            }
+        }
+    }
+}
+
 TEST_CASE("quantize_x16 and matvec_w Q8: a group with an infinity or NaN makes NaN", "[ops][compact]") {
     std::mt19937 rng(26);
     const int M = 9, K = 100;

@@ -38,8 +38,9 @@ inline int q8_groups(int K) { return (K + kQ8Group - 1) / kQ8Group; }
 // to nearest even (the multiply is exact, so the error is at most half a step, 2^-15 of the group's
 // max |x|), and scale * xscale is exact too (a one-hot x gives W's column exactly). A group holding
 // an infinity or NaN gets xs = NaN and xq = 0, so what it touches comes out NaN, as with floats.
-// Plain scalar code shared by both twins: it is O(K) against the product's O(M K).
-void quantize_x16(int16_t* xq, float* xs, const float* x, int n);
+// (A kernel with twins, below: the SIMD one gives the same bits. It is O(K) against the product's
+// O(M K), but a two-thread prefill quantizes all of x in each thread's part, and the scalar loop's
+// frexp/nearbyint made it ~8% of an int8 prefill in wasm.)
 struct WeightView {
     WFormat format = WFormat::F32;
     const void* data = nullptr;
@@ -76,6 +77,8 @@ struct WeightView {
     void add(float* out, const float* a, const float* b, int n);                                 \
     /* y(n) += a * x(n) */                                                                        \
     void axpy(float* y, float a, const float* x, int n);                                         \
+    /* x(n) -> xq(n), xs(q8_groups(n)): x quantized in groups for the Q8 products (above) */   \
+    void quantize_x16(int16_t* xq, float* xs, const float* x, int n);                            \
     /* The same three with W in any WeightView format (widened in registers): */                \
     void matvec_w(float* out, WeightView w, const float* x, const float* bias, int M, int K);   \
     /* (matmul_w's rows of out are ldo apart: a parallel split writes a block of columns) */   \
@@ -154,6 +157,7 @@ inline void matmul_w(float* out, int ldo, const float* x, WeightView w, const fl
     active::matmul_w(out, ldo, x, w, bias, N, M, K);
 }
 inline void widen_row(float* out, WeightView w, int row, int K) { active::widen_row(out, w, row, K); }
+inline void quantize_x16(int16_t* xq, float* xs, const float* x, int n) { active::quantize_x16(xq, xs, x, n); }
 inline void gemm_nt(float* out, int ldo, const float* x, int ldx, const float* w, int ldw, float alpha, int N, int M,
                     int K) {
     active::gemm_nt(out, ldo, x, ldx, w, ldw, alpha, N, M, K);

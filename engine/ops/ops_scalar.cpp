@@ -10,6 +10,8 @@
 namespace gpt {
 namespace ops {
 
+namespace scalar {
+
 void quantize_x16(int16_t* xq, float* xs, const float* x, int n) {
     for (int g0 = 0; g0 < n; g0 += kQ8Group) {
         const int g1 = std::min(g0 + kQ8Group, n);
@@ -33,8 +35,6 @@ void quantize_x16(int16_t* xq, float* xs, const float* x, int n) {
         for (int k = g0; k < g1; k++) xq[k] = static_cast<int16_t>(std::nearbyint(x[k] * inv));
     }
 }
-
-namespace scalar {
 
 float dot(const float* a, const float* b, int n) {
     float s = 0.0f;

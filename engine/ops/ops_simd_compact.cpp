@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <utility>
 
 #include "simd_kernels.h"
@@ -412,6 +413,57 @@ void matmul_q8(float* out, int ldo, const float* x, const int8_t* w, const float
 #endif
 
 }  // namespace
+
+// The scalar twin's quantization (ops.h), a whole group of 32 at a time in batches, with the same
+// bits: the group's max |x| and whether all of it is finite; e from the max's exponent field (a
+// normal max with biased exponent b lies in [2^(b-127), 2^(b-126)), so frexp's E is b - 126, and a
+// subnormal max lands on the floor e = -126 as in the twin); then x * 2^-e rounded to nearest even
+// by adding 1.5 * 2^23: |x * 2^-e| < 2^14, so the sum's last place is 1 and the add itself rounds
+// (ties to even, as nearbyint; 1.5 * 2^23 is even), and its bits minus those of 1.5 * 2^23 are the
+// integer. No frexp, ldexp or float -> int conversion, which wasm runs as scalar calls. A short last
+// group goes to the twin.
+void quantize_x16(int16_t* xq, float* xs, const float* x, int n) {
+    static_assert(kQ8Group % L == 0, "a group is whole batches");
+    using ibatch = xsimd::batch<int32_t>;
+    const auto pow2 = [](int e) {  // 2^e for e in [-126, 127]
+        const uint32_t bits = static_cast<uint32_t>(e + 127) << 23;
+        float f;
+        std::memcpy(&f, &bits, sizeof f);
+        return f;
+    };
+    const batch largest(std::numeric_limits<float>::max()), magic(0x1.8p23f);
+    const ibatch magic_bits(0x4B400000);
+    const int whole = n / kQ8Group * kQ8Group;
+    for (int g0 = 0; g0 < whole; g0 += kQ8Group) {
+        batch amax(0.0f);
+        auto finite = amax <= largest;  // all true
+        for (int k = g0; k < g0 + kQ8Group; k += L) {
+            const batch a = xsimd::abs(batch::load_unaligned(x + k));
+            finite = finite & (a <= largest);  // false for an infinity or NaN
+            amax = xsimd::max(amax, a);
+        }
+        if (!xsimd::all(finite)) {
+            xs[g0 / kQ8Group] = std::numeric_limits<float>::quiet_NaN();
+            std::fill(xq + g0, xq + g0 + kQ8Group, int16_t{0});
+            continue;
+        }
+        alignas(64) float lanes[L];
+        amax.store_aligned(lanes);
+        const float m = *std::max_element(lanes, lanes + L);
+        uint32_t mbits;
+        std::memcpy(&mbits, &m, sizeof mbits);
+        const int e = m == 0.0f ? -14 : std::max(static_cast<int>(mbits >> 23) - 140, -126);  // frexp(0): E = 0
+        xs[g0 / kQ8Group] = pow2(e);
+        const batch inv(pow2(-e));
+        alignas(64) int32_t q[kQ8Group];
+        for (int k = 0; k < kQ8Group; k += L) {
+            const batch y = batch::load_unaligned(x + g0 + k) * inv + magic;
+            (xsimd::bitwise_cast<ibatch>(y) - magic_bits).store_aligned(q + k);
+        }
+        for (int k = 0; k < kQ8Group; k++) xq[g0 + k] = static_cast<int16_t>(q[k]);
+    }
+    if (whole < n) scalar::quantize_x16(xq + whole, xs + whole / kQ8Group, x + whole, n - whole);
+}
 
 void matvec_w(float* out, WeightView w, const float* x, const float* bias, int M, int K) {
     switch (w.format) {

@@ -9,7 +9,8 @@
 //                                          streamed load's time and peak, in a weights format
 //   gpt_bench train PRESET [--steps S] [--threads N]     training speed of a preset (engine/trainer.h)
 //   gpt_bench weights [--reps R]           matvec with W as float32, float16 and int8 (issue 14) at
-//                                          GPT-2 small's shapes: time, GB/s of W read, ratios
+//                                          GPT-2 small's shapes: time, GB/s of W read, ratios;
+//                                          int8's quantization of 128 rows of x, SIMD and scalar
 // Prints one JSON object on stdout. Every figure is the median of several timed runs after a warm-up;
 // every kernel is checked against its scalar twin before it is timed.
 #include <algorithm>
@@ -333,6 +334,17 @@ int cmd_weights(int reps) {
         double tm[3] = {0, 0, 0};
         for (int f = 0; f < 3 && !head; f++)
             tm[f] = time_median([&] { gpt::ops::matmul_w(ys.data(), xs.data(), views[f], nullptr, N, s.M, s.K); }, 3);
+        // The int8 products' quantization of x (128 rows), SIMD against its twin: what each thread's
+        // part of a two-thread int8 prefill repeats.
+        std::vector<int16_t> xq(static_cast<size_t>(N) * s.K);
+        std::vector<float> xsc(static_cast<size_t>(N) * G);
+        const auto quantize = [&](auto kernel) {
+            for (int r = 0; r < N; r++)
+                kernel(xq.data() + static_cast<size_t>(r) * s.K, xsc.data() + static_cast<size_t>(r) * G,
+                       xs.data() + static_cast<size_t>(r) * s.K, s.K);
+        };
+        const double tq = time_median([&] { quantize(gpt::ops::quantize_x16); }, 3);
+        const double tq_scalar = time_median([&] { quantize(gpt::ops::scalar::quantize_x16); }, 3);
         out << (si ? ", " : "") << "{\"name\": \"" << s.name << "\", \"M\": " << s.M << ", \"K\": " << s.K;
         for (int f = 0; f < 3; f++) {
             out << ", \"" << names[f] << "_us\": " << json_number(t[f] * 1e6) << ", \"" << names[f]
@@ -340,6 +352,7 @@ int cmd_weights(int reps) {
         }
         for (int f = 0; f < 3; f++)
             out << ", \"" << names[f] << "_matmul128_GFLOPs\": " << (head ? std::string("null") : json_number(2.0 * N * n / tm[f] / 1e9));
+        out << ", \"quantize128_us\": " << json_number(tq * 1e6) << ", \"quantize128_scalar_us\": " << json_number(tq_scalar * 1e6);
         out << ", \"f16_speedup\": " << json_number(median(r16)) << ", \"q8_speedup\": " << json_number(median(r8)) << "}";
     }
     out << "]}";
