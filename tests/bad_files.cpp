@@ -23,20 +23,13 @@ std::vector<uint8_t> concat(std::vector<uint8_t> a, const std::string& b) {
     return a;
 }
 
-// The valid tiny checkpoint split into its header (as JSON) and data, for editing.
-struct Tiny {
-    json header;
-    std::vector<uint8_t> data;
-    explicit Tiny(const std::string& dir) {
-        std::ifstream f(dir + "/tiny-f32.safetensors", std::ios::binary);
-        const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-        uint64_t n = 0;
-        for (int i = 7; i >= 0; i--) n = (n << 8) | bytes.at(static_cast<size_t>(i));
-        header = json::parse(bytes.begin() + 8, bytes.begin() + 8 + static_cast<long>(n));
-        data.assign(bytes.begin() + 8 + static_cast<long>(n), bytes.end());
-    }
-    std::vector<uint8_t> file() const { return make_safetensors(header.dump(), data); }
-};
+std::vector<uint8_t> read_file(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    return std::vector<uint8_t>((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
+
+// The model-level cases edit the valid tiny checkpoint's parts.
+using Tiny = SafetensorsParts;
 
 const std::string kOne = R"("a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]})";
 
@@ -46,6 +39,22 @@ std::vector<uint8_t> make_safetensors(const std::string& header, const std::vect
     std::vector<uint8_t> f = concat(le64(header.size()), header);
     f.insert(f.end(), data.begin(), data.end());
     return f;
+}
+
+SafetensorsParts::SafetensorsParts(const std::vector<uint8_t>& file) {
+    uint64_t n = 0;
+    for (int i = 7; i >= 0; i--) n = (n << 8) | file.at(static_cast<size_t>(i));
+    header = json::parse(file.begin() + 8, file.begin() + 8 + static_cast<long>(n));
+    data.assign(file.begin() + 8 + static_cast<long>(n), file.end());
+}
+
+void SafetensorsParts::append_lm_head(const std::string& wte, bool untie) {
+    const json entry = header.at(wte);
+    const size_t a = entry["data_offsets"][0], b = entry["data_offsets"][1];
+    std::vector<uint8_t> head(data.begin() + static_cast<long>(a), data.begin() + static_cast<long>(b));
+    if (untie) head[3] ^= 0x01;
+    header["lm_head.weight"] = {{"dtype", entry["dtype"]}, {"shape", entry["shape"]}, {"data_offsets", {data.size(), data.size() + head.size()}}};
+    data.insert(data.end(), head.begin(), head.end());
 }
 
 std::vector<BadFile> bad_files(const std::string& dir) {
@@ -165,7 +174,7 @@ std::vector<BadFile> bad_files(const std::string& dir) {
 
     // The model on top: derived from the valid tiny checkpoint.
     auto model = [&](std::string name, const std::function<void(Tiny&)>& edit, std::string msg) {
-        Tiny t(dir);
+        Tiny t(read_file(dir + "/tiny-f32.safetensors"));
         edit(t);
         v.push_back({std::move(name), t.file(), std::move(msg), true});
     };

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -18,3 +19,15 @@ std::vector<BadFile> bad_files(const std::string& data_dir);
 
 // A safetensors file from a header string and a data section.
 std::vector<uint8_t> make_safetensors(const std::string& header, const std::vector<uint8_t>& data);
+
+// A safetensors file split into its header (as JSON) and data section, for the tests that rewrite
+// one; file() puts it back together.
+struct SafetensorsParts {
+    nlohmann::json header;
+    std::vector<uint8_t> data;
+    explicit SafetensorsParts(const std::vector<uint8_t>& file);
+    std::vector<uint8_t> file() const { return make_safetensors(header.dump(), data); }
+    // Appends lm_head.weight as GPT2LMHeadModel's files carry it: the bytes of the tensor `wte`
+    // again (tied), or with one bit changed (untie).
+    void append_lm_head(const std::string& wte, bool untie);
+};

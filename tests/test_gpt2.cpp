@@ -34,14 +34,11 @@ struct Hf {
         return Model::load(f);
     }
 
-    // Rewrites the file: fn edits the header (name -> entry) and may append to the data.
-    void edit(const std::function<void(json&, std::vector<uint8_t>&)>& fn) {
-        uint64_t n = 0;
-        for (int i = 7; i >= 0; i--) n = (n << 8) | weights[static_cast<size_t>(i)];
-        json header = json::parse(weights.begin() + 8, weights.begin() + 8 + static_cast<long>(n));
-        std::vector<uint8_t> data(weights.begin() + 8 + static_cast<long>(n), weights.end());
-        fn(header, data);
-        weights = make_safetensors(header.dump(), data);
+    // Rewrites the file: fn edits its header (name -> entry) and may append to its data.
+    void edit(const std::function<void(SafetensorsParts&)>& fn) {
+        SafetensorsParts parts(weights);
+        fn(parts);
+        weights = parts.file();
     }
 };
 
@@ -84,17 +81,12 @@ TEST_CASE("Hugging Face layouts: the transformer. prefix, a tied or untied lm_he
 
     for (bool untie : {false, true}) {
         Hf prefixed;
-        prefixed.edit([&](json& h, std::vector<uint8_t>& data) {
+        prefixed.edit([&](SafetensorsParts& p) {
             json out;
-            for (auto it = h.begin(); it != h.end(); ++it) out[it.key() == "__metadata__" ? it.key() : "transformer." + it.key()] = *it;
-            // GPT2LMHeadModel's head: wte's bytes again (tied), or changed ones (untied).
-            const auto& wte = h["wte.weight"];
-            const size_t a = wte["data_offsets"][0], b = wte["data_offsets"][1];
-            std::vector<uint8_t> head(data.begin() + static_cast<long>(a), data.begin() + static_cast<long>(b));
-            if (untie) head[3] ^= 0x01;
-            out["lm_head.weight"] = {{"dtype", "F32"}, {"shape", wte["shape"]}, {"data_offsets", {data.size(), data.size() + head.size()}}};
-            data.insert(data.end(), head.begin(), head.end());
-            h = out;
+            for (auto it = p.header.begin(); it != p.header.end(); ++it)
+                out[it.key() == "__metadata__" ? it.key() : "transformer." + it.key()] = *it;
+            p.header = out;
+            p.append_lm_head("transformer.wte.weight", untie);  // GPT2LMHeadModel's head
         });
         auto m = prefixed.load();
         INFO(m.error());
@@ -136,13 +128,13 @@ TEST_CASE("Hugging Face checkpoints: what is missing or inconsistent is named", 
     layers.config = R"({"n_head": 2, "n_layer": 4294967298})";
     REQUIRE_THAT(layers.load().error(), Contains("config.json: n_layer 4294967298 is out of range"));
     Hf wide;
-    wide.edit([](json& h, std::vector<uint8_t>&) {
-        h["h.0.attn.masked_bias"] = h["wpe.weight"];  // keeps the bytes (a mask buffer: ignored)
-        h["wpe.weight"] = {{"dtype", "F32"}, {"shape", {4294967296ull, 0}}, {"data_offsets", {0, 0}}};
+    wide.edit([](SafetensorsParts& p) {
+        p.header["h.0.attn.masked_bias"] = p.header["wpe.weight"];  // keeps the bytes (a mask buffer: ignored)
+        p.header["wpe.weight"] = {{"dtype", "F32"}, {"shape", {4294967296ull, 0}}, {"data_offsets", {0, 0}}};
     });
     REQUIRE_THAT(wide.load().error(), Contains("tensor 'wpe.weight': dimension 4294967296 is out of range (at most 1073741824)"));
     Hf odd;
-    odd.edit([](json& h, std::vector<uint8_t>&) { h["h.1.attn.c_fc_extra.weight"] = h["h.1.ln_1.bias"]; });
+    odd.edit([](SafetensorsParts& p) { p.header["h.1.attn.c_fc_extra.weight"] = p.header["h.1.ln_1.bias"]; });
     REQUIRE_THAT(odd.load().error(), Contains("overlap"));  // the container check comes first
     Hf big;
     big.config = R"({"n_head": 2})";

@@ -124,17 +124,9 @@ TEST_CASE("an lm_head seen before wte's data is tied when the bytes match", "[lo
     auto base = stream(side, hf.weights, 1 << 20);
     REQUIRE(base.ok());
     for (bool untie : {false, true}) {
-        uint64_t n = 0;
-        for (int i = 7; i >= 0; i--) n = (n << 8) | hf.weights[static_cast<size_t>(i)];
-        auto header = nlohmann::json::parse(hf.weights.begin() + 8, hf.weights.begin() + 8 + static_cast<long>(n));
-        std::vector<uint8_t> data(hf.weights.begin() + 8 + static_cast<long>(n), hf.weights.end());
-        const auto& wte = header["wte.weight"];
-        const size_t a = wte["data_offsets"][0], b = wte["data_offsets"][1];
-        std::vector<uint8_t> head(data.begin() + static_cast<long>(a), data.begin() + static_cast<long>(b));
-        if (untie) head[3] ^= 0x01;
-        header["lm_head.weight"] = {{"dtype", "F32"}, {"shape", wte["shape"]}, {"data_offsets", {data.size(), data.size() + head.size()}}};
-        data.insert(data.end(), head.begin(), head.end());
-        const auto file = make_safetensors(header.dump(), data);
+        SafetensorsParts parts(hf.weights);
+        parts.append_lm_head("wte.weight", untie);
+        const auto file = parts.file();
         for (WeightsIn w : {WeightsIn::f32, WeightsIn::int8}) {
             auto m = stream(side, file, 4096, w);
             REQUIRE(m.ok());

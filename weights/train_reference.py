@@ -67,17 +67,9 @@ def batch(ids, n_train, step):
 
 
 def sharp(model):
-    """Larger weights and non-trivial LayerNorm parameters, as reference.py's tiny model."""
+    """gptref.sharpen, from this file's own seed (reference.py's tiny model has another)."""
     torch.manual_seed(20261202)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if ".ln_" in name and name.endswith("weight"):
-                p.copy_(1.0 + 0.3 * torch.randn_like(p))
-            elif p.dim() == 1:
-                p.copy_(0.1 * torch.randn_like(p))
-            else:
-                p.copy_(torch.randn_like(p) * (1.0 / p.shape[-1] ** 0.5) * 1.5)
-    return model
+    return gptref.sharpen(model)
 
 
 def gradients(path, ids, n_train):
