@@ -84,6 +84,16 @@ long to_f16_row(uint16_t* out, const float* w, int n) {
     return bad;
 }
 
+namespace {
+// std::round(x) (halves away from zero), exactly: wasm has no instruction for it, so std::round is
+// a libc call per weight there (half of GPT-2 small's int8 load in a profile), where trunc and
+// copysign are instructions and x - trunc(x) is exact.
+inline float round_half_away(float x) {
+    const float t = std::trunc(x);
+    return std::fabs(x - t) >= 0.5f ? t + std::copysign(1.0f, x) : t;
+}
+}  // namespace
+
 void quantize_q8_row(int8_t* q, float* scales, const float* w, int K) {
     for (int g = 0, k0 = 0; k0 < K; g++, k0 += ops::kQ8Group) {
         const int k1 = std::min(K, k0 + ops::kQ8Group);
@@ -92,7 +102,7 @@ void quantize_q8_row(int8_t* q, float* scales, const float* w, int K) {
         const float scale = amax / 127.0f;
         scales[g] = scale;
         for (int k = k0; k < k1; k++) {
-            const float r = scale > 0.0f ? std::round(w[k] / scale) : 0.0f;
+            const float r = scale > 0.0f ? round_half_away(w[k] / scale) : 0.0f;
             q[k] = static_cast<int8_t>(std::max(-127.0f, std::min(127.0f, r)));
         }
     }

@@ -146,6 +146,36 @@ TEST_CASE("int8 rows: scale max|w|/127 per 32 along K, |error| <= scale/2, 0 for
     }
 }
 
+TEST_CASE("int8 rows: q = round(w / scale), halves away from zero, as std::round", "[weights]") {
+    // The loader rounds without std::round (a libc call per weight in wasm): it must give its bits.
+    // Group 0: max 127, so scale is 1 and every w / scale is w itself: halves of both signs, values
+    // a step either side of a half, -0. Then random groups of every size, against std::round.
+    std::vector<float> w = {127.0f, 2.5f, -2.5f, 0.5f, -0.5f, 126.5f, -126.5f, 1.5f, -1.5f, -0.0f,
+                            std::nextafter(2.5f, 0.0f), std::nextafter(2.5f, 3.0f), std::nextafter(-0.5f, 0.0f),
+                            std::nextafter(-0.5f, -1.0f), 3.49999f, -3.50001f};
+    const int8_t want0[] = {127, 3, -3, 1, -1, 127, -127, 2, -2, 0, 2, 3, 0, -1, 3, -4};
+    w.resize(32, 0.25f);
+    std::mt19937 rng(15);
+    for (int g = 1; g < 64; g++) {
+        const float scale = std::ldexp(1.0f, static_cast<int>(rng() % 40) - 20);
+        for (int k = 0; k < 32; k++) w.push_back(random_floats(1, rng, scale)[0]);
+    }
+    const int K = static_cast<int>(w.size());
+    std::vector<int8_t> q(static_cast<size_t>(K));
+    std::vector<float> sc(static_cast<size_t>(ops::q8_groups(K)));
+    quantize_q8_row(q.data(), sc.data(), w.data(), K);
+    REQUIRE(sc[0] == 1.0f);
+    for (int k = 0; k < 16; k++) {
+        INFO("w " << w[static_cast<size_t>(k)]);
+        REQUIRE(int(q[static_cast<size_t>(k)]) == int(want0[k]));
+    }
+    for (int k = 0; k < K; k++) {
+        const float r = std::round(w[static_cast<size_t>(k)] / sc[static_cast<size_t>(k / 32)]);
+        INFO("k " << k << " w " << w[static_cast<size_t>(k)]);
+        REQUIRE(int(q[static_cast<size_t>(k)]) == int(std::max(-127.0f, std::min(127.0f, r))));
+    }
+}
+
 TEST_CASE("the values of --weights-in and the automatic rule", "[weights]") {
     REQUIRE(parse_weights_in("auto").value() == WeightsIn::automatic);
     REQUIRE(parse_weights_in("f16").value() == WeightsIn::f16);
