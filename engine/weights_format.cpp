@@ -101,9 +101,17 @@ void quantize_q8_row(int8_t* q, float* scales, const float* w, int K) {
         for (int k = k0; k < k1; k++) amax = std::max(amax, std::fabs(w[k]));
         const float scale = amax / 127.0f;
         scales[g] = scale;
+        if (!(scale > 0.0f)) {
+            std::fill(q + k0, q + k1, int8_t{0});
+            continue;
+        }
         for (int k = k0; k < k1; k++) {
-            const float r = scale > 0.0f ? round_half_away(w[k] / scale) : 0.0f;
-            q[k] = static_cast<int8_t>(std::max(-127.0f, std::min(127.0f, r)));
+            // r + 1.5 * 2^23 holds the integer r in its low bits: a float -> int conversion without
+            // wasm's range checks around i32.trunc_f32_s, so the loop vectorises there.
+            const float r = std::max(-127.0f, std::min(127.0f, round_half_away(w[k] / scale))) + 12582912.0f;
+            uint32_t bits;
+            std::memcpy(&bits, &r, sizeof bits);
+            q[k] = static_cast<int8_t>(static_cast<int32_t>(bits - 0x4B400000u));
         }
     }
 }
