@@ -231,8 +231,9 @@ void matmul_w(float* out, const float* x, ops::WeightView w, const float* bias, 
     // Over W's rows (out's columns): each part packs (and widens) only its own rows of W; the rows
     // of x are read by every part. A few parts per thread where nothing is done twice for them: a
     // thread the machine slows down (a shared virtual core) then takes fewer, instead of holding up
-    // the product with half of it. Q8 quantizes x in every part, which is not free (measured: with 8
-    // parts, GPT-2 small's int8 prefill on two threads gained less than with 2), so one per thread.
+    // the product with half of it. Q8 quantizes x in every part, which was not free (measured: with 8
+    // parts, GPT-2 small's int8 prefill on two threads gained less than with 2), so one per thread;
+    // with the SIMD quantizer 1, 2 and 4 per thread measured alike.
     const int blocks = M / kColAlign;
     if (blocks >= 2) {
         const int parts = std::min(blocks, (w.format == ops::WFormat::Q8 ? 1 : 4) * t);
