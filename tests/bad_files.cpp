@@ -23,6 +23,7 @@ std::vector<uint8_t> concat(std::vector<uint8_t> a, const std::string& b) {
     return a;
 }
 
+// helpers.h's read_bytes, which this file cannot include: write_corpus builds it without GPT_TEST_DATA.
 std::vector<uint8_t> read_file(const std::string& path) {
     std::ifstream f(path, std::ios::binary);
     return std::vector<uint8_t>((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
