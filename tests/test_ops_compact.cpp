@@ -158,6 +158,35 @@ TEST_CASE("matvec_w: SIMD equals scalar for F16 and Q8 at every K, M and alignme
     }
 }
 
+TEST_CASE("matvec_q8_quantized: x quantized beforehand gives matvec_w's bits, SIMD and scalar", "[ops][compact]") {
+    std::mt19937 rng(22);
+    std::vector<int> ks = k_values();
+    for (int k : {1023, 1024, 1025, 2100}) ks.push_back(k);  // the SIMD kernel's chunks of x
+    for (int K : ks) {
+        for (int M : {0, 1, 5, 6, 7, 12, 13, 19}) {
+            const int shift = (M + K) % 7;
+            const Weights w(ops::WFormat::Q8, M, K, shift, rng);
+            const Shifted<float> x(random_floats(K, rng), 3 - shift % 4), bias(random_floats(M, rng), shift % 4);
+            // quantize_x16's output, zero from K to the next whole group (the entry's contract)
+            std::vector<int16_t> xq(static_cast<size_t>(ops::q8_groups(K)) * ops::kQ8Group, int16_t{0});
+            std::vector<float> xs(ops::q8_groups(K));
+            ops::quantize_x16(xq.data(), xs.data(), x.p, K);
+            for (const float* b : {static_cast<const float*>(bias.p), static_cast<const float*>(nullptr)}) {
+                std::vector<float> want(M + 1, 7.0f), got(M + 1, 7.0f), want_s(M + 1, 7.0f), got_s(M + 1, 7.0f);
+                ops::simd::matvec_w(want.data(), w.view(), x.p, b, M, K);
+                ops::simd::matvec_q8_quantized(got.data(), w.view(), xq.data(), xs.data(), b, M, K);
+                ops::scalar::matvec_w(want_s.data(), w.view(), x.p, b, M, K);
+                ops::scalar::matvec_q8_quantized(got_s.data(), w.view(), xq.data(), xs.data(), b, M, K);
+                INFO("M=" << M << " K=" << K);
+                for (int m = 0; m <= M; m++) {  // m == M: nothing written past the end
+                    REQUIRE(same_bits(got[m], want[m]));
+                    REQUIRE(same_bits(got_s[m], want_s[m]));
+                }
+            }
+        }
+    }
+}
+
 TEST_CASE("matmul_w: SIMD (widening while packing) equals scalar for F16 and Q8", "[ops][compact]") {
     std::mt19937 rng(22);
     const int lanes = ops::simd_lanes();

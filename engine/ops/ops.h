@@ -81,6 +81,11 @@ struct WeightView {
     void quantize_x16(int16_t* xq, float* xs, const float* x, int n);                            \
     /* The same three with W in any WeightView format (widened in registers): */                \
     void matvec_w(float* out, WeightView w, const float* x, const float* bias, int M, int K);   \
+    /* matvec_w of a Q8 W with x quantized beforehand: xq, xs from quantize_x16(xq, xs, x, K), */ \
+    /* xq zero from K up to q8_groups(K) * kQ8Group. The same bits as matvec_w; the parts of a */ \
+    /* split product share one quantization (parallel::matvec_w). */                            \
+    void matvec_q8_quantized(float* out, WeightView w, const int16_t* xq, const float* xs, const float* bias, \
+                             int M, int K);                                                      \
     /* (matmul_w's rows of out are ldo apart: a parallel split writes a block of columns) */   \
     void matmul_w(float* out, int ldo, const float* x, WeightView w, const float* bias, int N, int M, int K); \
     /* out(K) = row `row` of W(., K) as float32 (an embedding lookup) */                        \
@@ -155,6 +160,10 @@ inline void matmul_w(float* out, const float* x, WeightView w, const float* bias
 }
 inline void matmul_w(float* out, int ldo, const float* x, WeightView w, const float* bias, int N, int M, int K) {
     active::matmul_w(out, ldo, x, w, bias, N, M, K);
+}
+inline void matvec_q8_quantized(float* out, WeightView w, const int16_t* xq, const float* xs, const float* bias, int M,
+                                int K) {
+    active::matvec_q8_quantized(out, w, xq, xs, bias, M, K);
 }
 inline void widen_row(float* out, WeightView w, int row, int K) { active::widen_row(out, w, row, K); }
 inline void quantize_x16(int16_t* xq, float* xs, const float* x, int n) { active::quantize_x16(xq, xs, x, n); }

@@ -84,25 +84,39 @@ void widen_row(float* out, WeightView w, int row, int K) {
 }
 
 namespace {
-// Q8 (ops.h): x quantized group by group; each group's products summed exactly, then scaled once.
+// out(M) += group g's products of a Q8 W(M, K) with xq(n), x quantized over that group (scale xs):
+// summed exactly, then scaled once (ops.h).
+void q8_group(float* out, const int8_t* q, const float* scales, const int16_t* xq, float xs, int g, int M, int K) {
+    const int G = q8_groups(K), k0 = g * kQ8Group, n = std::min(kQ8Group, K - k0);
+    for (int m = 0; m < M; m++) {
+        int32_t isum = 0;
+        for (int k = 0; k < n; k++) isum += int32_t{q[static_cast<long>(m) * K + k0 + k]} * xq[k];
+        out[m] += static_cast<float>(isum) * (scales[static_cast<long>(m) * G + g] * xs);
+    }
+}
+
+// Q8 (ops.h): x quantized group by group as the products go.
 void matvec_q8(float* out, const int8_t* q, const float* scales, const float* x, const float* bias, int M, int K) {
-    const int G = q8_groups(K);
     std::fill(out, out + M, 0.0f);
-    for (int g = 0; g < G; g++) {
-        const int k0 = g * kQ8Group, n = std::min(kQ8Group, K - k0);
+    for (int g = 0; g < q8_groups(K); g++) {
+        const int k0 = g * kQ8Group;
         int16_t xq[kQ8Group];
         float xs;
-        quantize_x16(xq, &xs, x + k0, n);
-        for (int m = 0; m < M; m++) {
-            int32_t isum = 0;
-            for (int k = 0; k < n; k++) isum += int32_t{q[static_cast<long>(m) * K + k0 + k]} * xq[k];
-            out[m] += static_cast<float>(isum) * (scales[static_cast<long>(m) * G + g] * xs);
-        }
+        quantize_x16(xq, &xs, x + k0, std::min(kQ8Group, K - k0));
+        q8_group(out, q, scales, xq, xs, g, M, K);
     }
     if (bias)
         for (int m = 0; m < M; m++) out[m] += bias[m];
 }
 }  // namespace
+
+void matvec_q8_quantized(float* out, WeightView w, const int16_t* xq, const float* xs, const float* bias, int M, int K) {
+    std::fill(out, out + M, 0.0f);
+    for (int g = 0; g < q8_groups(K); g++)
+        q8_group(out, static_cast<const int8_t*>(w.data), w.scales, xq + g * kQ8Group, xs[g], g, M, K);
+    if (bias)
+        for (int m = 0; m < M; m++) out[m] += bias[m];
+}
 
 void matvec_w(float* out, WeightView w, const float* x, const float* bias, int M, int K) {
     if (w.format == WFormat::Q8) return matvec_q8(out, static_cast<const int8_t*>(w.data), w.scales, x, bias, M, K);

@@ -62,24 +62,26 @@ void matvec(float* out, const float* w, const float* x, const float* bias, int M
     // Eight rows at a time: each x chunk is loaded once for eight FMAs on independent accumulators.
     constexpr int R = 8;
     const int Kv = K - K % L;
-    int m = 0;
-    for (; m + R <= M; m += R) {
-        const float* wr = w + static_cast<long>(m) * K;
-        batch acc[R];
-        for (int r = 0; r < R; r++) acc[r] = batch(0.0f);
-        for (int k = 0; k < Kv; k += L) {
-            const batch xv = load(x + k);
-            for (int r = 0; r < R; r++) acc[r] = xsimd::fma(load(wr + static_cast<long>(r) * K + k), xv, acc[r]);
-        }
-        float sums[R];
-        reduce_rows(sums, acc);
-        for (int r = 0; r < R; r++) {
-            float s = sums[r];
-            for (int k = Kv; k < K; k++) s += wr[static_cast<long>(r) * K + k] * x[k];
-            out[m + r] = s + (bias ? bias[m + r] : 0.0f);
-        }
-    }
-    for (; m < M; m++) out[m] = dot(w + static_cast<long>(m) * K, x, K) + (bias ? bias[m] : 0.0f);
+    for_row_groups<R>(
+        M,
+        [&](int g, int G) {  // rows g + r * G
+            const float* wr = w + static_cast<long>(g) * K;
+            const long stride = static_cast<long>(G) * K;
+            batch acc[R];
+            for (int r = 0; r < R; r++) acc[r] = batch(0.0f);
+            for (int k = 0; k < Kv; k += L) {
+                const batch xv = load(x + k);
+                for (int r = 0; r < R; r++) acc[r] = xsimd::fma(load(wr + r * stride + k), xv, acc[r]);
+            }
+            float sums[R];
+            reduce_rows(sums, acc);
+            for (int r = 0; r < R; r++) {
+                float s = sums[r];
+                for (int k = Kv; k < K; k++) s += wr[r * stride + k] * x[k];
+                out[g + r * G] = s + (bias ? bias[g + r * G] : 0.0f);
+            }
+        },
+        [&](int m) { out[m] = dot(w + static_cast<long>(m) * K, x, K) + (bias ? bias[m] : 0.0f); });
 }
 
 void matmul(float* out, const float* x, const float* w, const float* bias, int N, int M, int K) {

@@ -55,6 +55,14 @@ inline batch widen_f16_scaled(const uint16_t* h) {
     return batch(_mm_castsi128_ps(_mm_and_si128(_mm_slli_epi32(s, 13), _mm_set1_epi32(static_cast<int>(0x8FFFE000u)))));
 }
 inline batch widen_f16(const uint16_t* h) { return widen_f16_scaled(h) * batch(0x1p112f); }
+// The same for the high half of each 32-bit lane of a vector of 8 halves: an arithmetic shift right
+// by 3 puts that half's sign in bits 31..28 and its exponent and mantissa in bits 27..13, and the
+// mask leaves exactly widen_f16_scaled's bits, with no sign extension (in wasm, i32x4.load16x4_s is
+// a load and a shuffle, and the shuffles were what limited the F16 matvec: matvec_f16_pairs below).
+inline batch widen_f16_high_scaled(__m128i pairs) {
+    return batch(_mm_castsi128_ps(_mm_and_si128(_mm_srai_epi32(pairs, 3), _mm_set1_epi32(static_cast<int>(0x8FFFE000u)))));
+}
+inline __m128i load_halves(const uint16_t* h) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(h)); }
 #define GPT_F16_SCALED 1
 // int8 -> float without an int -> float conversion: LLVM merges the sign extension into the
 // conversion (sitofp <4 x i8>), which its wasm backend scalarises (four extract_lane +
@@ -82,36 +90,67 @@ inline batch widen_q8(const int8_t* q) {
 #endif
 
 
-// widen_f16, or with kScaled (wasm) widen_f16_scaled, for an x multiplied by 2^112 beforehand.
-template <bool kScaled>
-inline batch widen_f16_for(const uint16_t* h) {
-#ifdef GPT_F16_SCALED
-    if constexpr (kScaled) return widen_f16_scaled(h);
-#endif
-    return widen_f16(h);
-}
-
 // out(R) = R rows of an F16 W(., K) · x(K) + bias: the float matvec with the rows widened as loaded.
-// kScaled (wasm): xk = x * 2^112 and the rows widened to h * 2^-112, which saves widen_f16's
-// multiply; each product is the same real number, so it rounds to the same float (bit for bit the
-// unscaled kernel, as long as x * 2^112 stays finite: matvec_f16 checks). Otherwise xk = x.
-template <int R, bool kScaled>
-inline void matvec_f16_rows(float* out, const uint16_t* w, const float* x, const float* xk, const float* bias, int K) {
+// Row r of the R is row r * stride of w, out and bias (for_row_groups).
+template <int R>
+inline void matvec_f16_rows(float* out, const uint16_t* w, long stride, const float* x, const float* bias, int K) {
     const int Kv = K - K % L;
     batch acc[R];
     for (int r = 0; r < R; r++) acc[r] = batch(0.0f);
     for (int k = 0; k < Kv; k += L) {
-        const batch xv = load(xk + k);
-        for (int r = 0; r < R; r++) acc[r] = xsimd::fma(widen_f16_for<kScaled>(w + static_cast<long>(r) * K + k), xv, acc[r]);
+        const batch xv = load(x + k);
+        for (int r = 0; r < R; r++) acc[r] = xsimd::fma(widen_f16(w + r * stride * K + k), xv, acc[r]);
     }
     float sums[R];
     reduce_rows(sums, acc);
     for (int r = 0; r < R; r++) {
         float s = sums[r];
-        for (int k = Kv; k < K; k++) s += half_bits_to_float(w[static_cast<long>(r) * K + k]) * x[k];
-        out[r] = s + (bias ? bias[r] : 0.0f);
+        for (int k = Kv; k < K; k++) s += half_bits_to_float(w[r * stride * K + k]) * x[k];
+        out[r * stride] = s + (bias ? bias[r * stride] : 0.0f);
     }
 }
+
+#ifdef GPT_F16_SCALED
+// The same for wasm, 8 halves at a time as 4 lanes of pairs, with x prepared by matvec_f16:
+// xd(K - K % 8) holds x * 2^112 with each block of 8 split into its even elements, then its odd
+// ones, to match the lanes' low and high halves. The odd halves come from one 16-byte load
+// (widen_f16_high_scaled); the even ones from a second load one half earlier, which moves each lane
+// up by 16 bits (in the first block, which has nothing before it, a shift does that). The rows are
+// widened to h * 2^-112 and x carries the 2^112, so each product is the same real number as in the
+// unscaled kernel and rounds to the same float; the sums run in another order (the twin tests'
+// tolerance). Per 8 weights: 2 loads, 2 shifts, 2 ands, 2 multiplies, 2 adds, where
+// matvec_f16_rows' sign-extending loads (i32x4.load16x4_s) are a load and a shuffle each, and the
+// shuffles were its limit: gpt_bench weights, F16 at GPT-2 small's shapes, 13.4 -> 15.0-15.9 GB/s
+// where W is in cache, 8.6 -> 11.4 GB/s streamed (lm_head); decode 1.25x (README, "Weights in memory").
+template <int R>
+inline void matvec_f16_pairs_rows(float* out, const uint16_t* w, long stride, const float* x, const float* xd, const float* bias,
+                                  int K) {
+    const int K8 = K - K % 8;
+    batch acc[R];
+    for (int r = 0; r < R; r++) acc[r] = batch(0.0f);
+    if (K8 > 0) {
+        const batch xe = load(xd), xo = load(xd + 4);
+        for (int r = 0; r < R; r++) {
+            const __m128i pairs = load_halves(w + r * stride * K);
+            acc[r] += widen_f16_high_scaled(_mm_slli_epi32(pairs, 16)) * xe + widen_f16_high_scaled(pairs) * xo;
+        }
+    }
+    for (int k = 8; k < K8; k += 8) {
+        const batch xe = load(xd + k), xo = load(xd + k + 4);
+        for (int r = 0; r < R; r++) {
+            const uint16_t* p = w + r * stride * K + k - 1;  // loads at p and p + 1: the + 1 folds into the load
+            acc[r] += widen_f16_high_scaled(load_halves(p)) * xe + widen_f16_high_scaled(load_halves(p + 1)) * xo;
+        }
+    }
+    float sums[R];
+    reduce_rows(sums, acc);
+    for (int r = 0; r < R; r++) {
+        float s = sums[r];
+        for (int k = K8; k < K; k++) s += half_bits_to_float(w[r * stride * K + k]) * x[k];
+        out[r * stride] = s + (bias ? bias[r * stride] : 0.0f);
+    }
+}
+#endif
 
 // ---- Q8 as integer products (ops.h) ----
 // ivec: L int32 lanes, one per float lane. q8_load_w widens 2L int8 weights to int16, q8_madd
@@ -166,10 +205,11 @@ static_assert(kQ8Chunk % kQ8Group == 0, "a chunk is whole groups");
 
 // out(R) (+)= R rows of a Q8 W(., K), from column k0 on, times the quantized chunk xq(kc), xs: the
 // rows' group sums in int32 lanes, scaled once per group into float lanes. w and scales point at the
-// first row's chunk (rows K and G apart); xq is zero up to the next whole group past kc.
+// first row's chunk; row r of the R is row r * stride of w, scales and out (for_row_groups); rows
+// are K weights and G scales long. xq is zero up to the next whole group past kc.
 template <int R>
-inline void matvec_q8_rows(float* out, const int8_t* w, const float* scales, const int16_t* xq, const float* xs, int kc,
-                           int K, int G, bool first) {
+inline void matvec_q8_rows(float* out, const int8_t* w, const float* scales, long stride, const int16_t* xq, const float* xs,
+                           int kc, int K, int G, bool first) {
     batch acc[R];
     for (int r = 0; r < R; r++) acc[r] = batch(0.0f);
     for (int g = 0, k0 = 0; k0 < kc; g++, k0 += kQ8Group) {
@@ -178,21 +218,21 @@ inline void matvec_q8_rows(float* out, const int8_t* w, const float* scales, con
         for (int r = 0; r < R; r++) is[r] = q8_zero();
         for (int k = k0; k < k0 + whole; k += kQ8Step) {
             const ivec xv = q8_load_x(xq + k);
-            for (int r = 0; r < R; r++) is[r] = q8_add(is[r], q8_madd(q8_load_w(w + static_cast<long>(r) * K + k), xv));
+            for (int r = 0; r < R; r++) is[r] = q8_add(is[r], q8_madd(q8_load_w(w + r * stride * K + k), xv));
         }
         if (whole < n) {  // the end of a row that is not whole steps: its bytes, zero-padded
             const ivec xv = q8_load_x(xq + k0 + whole);
             for (int r = 0; r < R; r++) {
                 alignas(64) int8_t t[kQ8Step] = {};
-                std::memcpy(t, w + static_cast<long>(r) * K + k0 + whole, n - whole);
+                std::memcpy(t, w + r * stride * K + k0 + whole, n - whole);
                 is[r] = q8_add(is[r], q8_madd(q8_load_w(t), xv));
             }
         }
-        for (int r = 0; r < R; r++) acc[r] = xsimd::fma(q8_float(is[r]), batch(scales[static_cast<long>(r) * G + g] * xs[g]), acc[r]);
+        for (int r = 0; r < R; r++) acc[r] = xsimd::fma(q8_float(is[r]), batch(scales[r * stride * G + g] * xs[g]), acc[r]);
     }
     float sums[R];
     reduce_rows(sums, acc);
-    for (int r = 0; r < R; r++) out[r] = first ? sums[r] : out[r] + sums[r];
+    for (int r = 0; r < R; r++) out[r * stride] = first ? sums[r] : out[r * stride] + sums[r];
 }
 
 // Rows per block: R int32 and R float accumulators, one x vector and one weight vector in registers.
@@ -201,8 +241,28 @@ inline void matvec_q8_rows(float* out, const int8_t* w, const float* scales, con
 // rows at once defeat the prefetchers: lm_head read at 4.5 GB/s); in wasm 6 beat 4 and 3.
 constexpr int kQ8Rows = L >= 16 ? 4 : 6;
 
-void matvec_q8(float* out, const int8_t* w, const float* scales, const float* x, const float* bias, int M, int K) {
+// out (+)= columns k0 .. k0 + kc of a Q8 W(M, K) times x's quantized chunk xq(kc), xs (xq zero up to
+// the next whole group past kc): set by the first chunk, added to by the others.
+void matvec_q8_chunk(float* out, const int8_t* w, const float* scales, const int16_t* xq, const float* xs, int k0, int kc,
+                     int M, int K) {
     const int G = q8_groups(K);
+    const int8_t* wc = w + k0;
+    const float* sc = scales + k0 / kQ8Group;
+    const bool first = k0 == 0;
+    for_row_groups<kQ8Rows>(
+        M,
+        [&](int g, int Gr) {
+            matvec_q8_rows<kQ8Rows>(out + g, wc + static_cast<long>(g) * K, sc + static_cast<long>(g) * G, Gr, xq, xs, kc, K, G, first);
+        },
+        [&](int m) { matvec_q8_rows<1>(out + m, wc + static_cast<long>(m) * K, sc + static_cast<long>(m) * G, 0, xq, xs, kc, K, G, first); });
+}
+
+void add_bias(float* out, const float* bias, int M) {
+    if (bias)
+        for (int m = 0; m < M; m++) out[m] += bias[m];
+}
+
+void matvec_q8(float* out, const int8_t* w, const float* scales, const float* x, const float* bias, int M, int K) {
     alignas(64) int16_t xq[kQ8Chunk];
     float xs[kQ8Chunk / kQ8Group];
     if (K == 0) std::fill(out, out + M, 0.0f);
@@ -210,46 +270,57 @@ void matvec_q8(float* out, const int8_t* w, const float* scales, const float* x,
         const int kc = std::min(kQ8Chunk, K - k0);
         quantize_x16(xq, xs, x + k0, kc);
         std::fill(xq + kc, xq + q8_groups(kc) * kQ8Group, int16_t{0});
-        const int8_t* wc = w + k0;
-        const float* sc = scales + k0 / kQ8Group;
-        int m = 0;
-        for (; m + kQ8Rows <= M; m += kQ8Rows)
-            matvec_q8_rows<kQ8Rows>(out + m, wc + static_cast<long>(m) * K, sc + static_cast<long>(m) * G, xq, xs, kc, K, G, k0 == 0);
-        for (; m < M; m++) matvec_q8_rows<1>(out + m, wc + static_cast<long>(m) * K, sc + static_cast<long>(m) * G, xq, xs, kc, K, G, k0 == 0);
+        matvec_q8_chunk(out, w, scales, xq, xs, k0, kc, M, K);
     }
-    if (bias)
-        for (int m = 0; m < M; m++) out[m] += bias[m];
+    add_bias(out, bias, M);
+}
+
+void matvec_q8_xq(float* out, const int8_t* w, const float* scales, const int16_t* xq, const float* xs, const float* bias, int M,
+                  int K) {
+    if (K == 0) std::fill(out, out + M, 0.0f);
+    for (int k0 = 0; k0 < K; k0 += kQ8Chunk)
+        matvec_q8_chunk(out, w, scales, xq + k0, xs + k0 / kQ8Group, k0, std::min(kQ8Chunk, K - k0), M, K);
+    add_bias(out, bias, M);
 }
 #else
 // Any other target: the scalar twin's integer products.
 void matvec_q8(float* out, const int8_t* w, const float* scales, const float* x, const float* bias, int M, int K) {
     scalar::matvec_w(out, {WFormat::Q8, w, scales}, x, bias, M, K);
 }
+void matvec_q8_xq(float* out, const int8_t* w, const float* scales, const int16_t* xq, const float* xs, const float* bias, int M,
+                  int K) {
+    scalar::matvec_q8_quantized(out, {WFormat::Q8, w, scales}, xq, xs, bias, M, K);
+}
 #endif
+
+
 
 constexpr int kF16Rows = 8;  // as the float matvec
 
-template <bool kScaled>
-void matvec_f16_blocks(float* out, const uint16_t* w, const float* x, const float* xk, const float* bias, int M, int K) {
-    int m = 0;
-    for (; m + kF16Rows <= M; m += kF16Rows)
-        matvec_f16_rows<kF16Rows, kScaled>(out + m, w + static_cast<long>(m) * K, x, xk, bias ? bias + m : nullptr, K);
-    for (; m < M; m++) matvec_f16_rows<1, kScaled>(out + m, w + static_cast<long>(m) * K, x, xk, bias ? bias + m : nullptr, K);
-}
-
 void matvec_f16(float* out, const uint16_t* w, const float* x, const float* bias, int M, int K) {
+    const auto bias_at = [bias](int m) { return bias ? bias + m : nullptr; };
 #ifdef GPT_F16_SCALED
-    // x * 2^112 on the stack (kernels do not allocate), when it is exact and finite: |x| < 2^15.
+    // xd (above) on the stack (kernels do not allocate), when x * 2^112 is exact and finite: |x| < 2^15.
     constexpr int kMaxScaledK = 8192;  // 32 KiB; GPT-2 XL's widest K is 6400
-    alignas(64) float xs[kMaxScaledK];
+    alignas(64) float xd[kMaxScaledK];
+    const int K8 = K - K % 8;
     bool scaled = K <= kMaxScaledK;
-    for (int k = 0; scaled && k < K; k++) {
-        scaled = std::fabs(x[k]) < 0x1p15f;  // false for NaN too
-        xs[k] = x[k] * 0x1p112f;
+    for (int k = 0; scaled && k < K; k++) scaled = std::fabs(x[k]) < 0x1p15f;  // false for NaN too
+    if (scaled) {
+        for (int k = 0; k < K8; k += 8) {
+            for (int j = 0; j < 4; j++) {
+                xd[k + j] = x[k + 2 * j] * 0x1p112f;
+                xd[k + 4 + j] = x[k + 2 * j + 1] * 0x1p112f;
+            }
+        }
+        return for_row_groups<kF16Rows>(
+            M, [&](int g, int G) { matvec_f16_pairs_rows<kF16Rows>(out + g, w + static_cast<long>(g) * K, G, x, xd, bias_at(g), K); },
+            [&](int m) { matvec_f16_pairs_rows<1>(out + m, w + static_cast<long>(m) * K, 0, x, xd, bias_at(m), K); });
     }
-    if (scaled) return matvec_f16_blocks<true>(out, w, x, xs, bias, M, K);
 #endif
-    matvec_f16_blocks<false>(out, w, x, x, bias, M, K);
+    for_row_groups<kF16Rows>(
+        M, [&](int g, int G) { matvec_f16_rows<kF16Rows>(out + g, w + static_cast<long>(g) * K, G, x, bias_at(g), K); },
+        [&](int m) { matvec_f16_rows<1>(out + m, w + static_cast<long>(m) * K, 0, x, bias_at(m), K); });
 }
 
 // out(n) = W(row, k0 .. k0 + n) widened, for an F16 or Q8 W(., K); k0 is a multiple of L (0, or a
@@ -471,6 +542,10 @@ void matvec_w(float* out, WeightView w, const float* x, const float* bias, int M
         case WFormat::F16: return matvec_f16(out, static_cast<const uint16_t*>(w.data), x, bias, M, K);
         case WFormat::Q8: return matvec_q8(out, static_cast<const int8_t*>(w.data), w.scales, x, bias, M, K);
     }
+}
+
+void matvec_q8_quantized(float* out, WeightView w, const int16_t* xq, const float* xs, const float* bias, int M, int K) {
+    matvec_q8_xq(out, static_cast<const int8_t*>(w.data), w.scales, xq, xs, bias, M, K);
 }
 
 void matmul_w(float* out, int ldo, const float* x, WeightView w, const float* bias, int N, int M, int K) {

@@ -34,6 +34,21 @@ inline void reduce_rows(float* out, const batch (&acc)[R]) {
     }
 }
 
+// The matvecs' row order: R rows at a time, but not R consecutive ones. Group g takes the rows g,
+// g + G, ..., g + (R - 1)G (G = M / R), so each of the R streams of weights it reads runs on through
+// G consecutive rows, which the hardware prefetchers follow; R consecutive rows would be R streams
+// one row long, each begun cold (GPT-2 small's decode in wasm, alternating runs: float32 34 -> 42-49
+// tokens/s, f16 46 -> 61; README, "Weights in memory"). The rows from R * G on go one at a time.
+// Each row's sum is computed the same whichever group it is in, so results do not depend on the
+// order; where the one-row path sums differently (float32 and F16, 8 rows: a divisor of parallel.h's
+// kRowAlign), a split over rows leaves the same rows to it as one thread does.
+template <int R, class Group, class One>
+inline void for_row_groups(int M, Group&& group, One&& one) {
+    const int G = M / R;
+    for (int g = 0; g < G; g++) group(g, G);
+    for (int m = G * R; m < M; m++) one(m);
+}
+
 // The GEMM micro-kernel: out(MR rows, NR = 2L columns) = alpha * x(MR rows, kc) · panel(kc, NR)
 // (+ bias on the first k block; added to out on the others). The panel is a slice of the right-hand
 // matrix packed k-major (by gemm below). Every k broadcasts one element of each x row against two
