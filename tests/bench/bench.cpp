@@ -11,6 +11,10 @@
 //   gpt_bench weights [--reps R]           matvec with W as float32, float16 and int8 (issue 14) at
 //                                          GPT-2 small's shapes: time, GB/s of W read, ratios;
 //                                          int8's quantization of 128 rows of x, SIMD and scalar
+//   gpt_bench split [--threads N] [--reps R]
+//                                          what a split over threads costs (8 empty tasks), and a
+//                                          GPT-2 small token's matrix-vector products alone in f16
+//                                          and int8, on 1 and on N threads (engine/parallel.h)
 // Prints one JSON object on stdout. Every figure is the median of several timed runs after a warm-up;
 // every kernel is checked against its scalar twin before it is timed.
 #include <algorithm>
@@ -423,6 +427,71 @@ int cmd_train(const std::string& name, int steps, int threads) {
     return 0;
 }
 
+// ---- split ----
+
+// A split's own cost (parallel::run of 8 empty tasks), and decode's matrix-vector products without
+// the rest of a token: the 49 matrices of GPT-2 small (per layer qkv, attention's projection, fc,
+// the MLP's projection; then the logits), random, in turn through parallel::matvec_w, on one thread
+// and on `threads`, alternating within each repetition. Where two threads speed the products up
+// less than twice, this tells whether the products or the rest of the token are why.
+int cmd_split(int threads, int reps) {
+    threads = std::max(2, threads);
+    std::ostringstream out;
+    out << "{\"build\": \"" << build_name() << "\", \"threads\": " << gpt::parallel::set_threads(threads);
+    const int calls = 20000;
+    const double t_split = time_median([&] {
+        for (int c = 0; c < calls; c++) gpt::parallel::parallel_for(8, [](int, int) {});
+    }, reps) / calls;
+    out << ", \"split_us\": " << json_number(t_split * 1e6);
+
+    struct Shape {
+        int M, K;
+    };
+    std::vector<Shape> shapes;
+    for (int l = 0; l < 12; l++) shapes.insert(shapes.end(), {{3 * 768, 768}, {768, 768}, {4 * 768, 768}, {768, 4 * 768}});
+    shapes.push_back({50257, 768});
+    std::mt19937 rng(9);
+    std::vector<float> x(4 * 768), y(50257);
+    for (auto& v : x) v = std::normal_distribution<float>(0.0f, 1.0f)(rng);
+    for (const char* format : {"f16", "int8"}) {
+        const bool q8 = std::string(format) == "int8";
+        std::vector<std::vector<uint16_t>> halves;
+        std::vector<std::vector<int8_t>> q;
+        std::vector<std::vector<float>> scales;
+        std::vector<gpt::ops::WeightView> views;
+        for (const Shape& sh : shapes) {
+            const size_t n = static_cast<size_t>(sh.M) * sh.K;
+            if (q8) {
+                q.emplace_back(n);
+                for (auto& v : q.back()) v = static_cast<int8_t>(static_cast<int>(rng() % 255) - 127);
+                scales.emplace_back(static_cast<size_t>(sh.M) * gpt::ops::q8_groups(sh.K), 1e-3f);
+                views.push_back({gpt::ops::WFormat::Q8, q.back().data(), scales.back().data()});
+            } else {
+                halves.emplace_back(n);
+                for (auto& v : halves.back()) v = static_cast<uint16_t>(0x1C00 + (rng() & 0x83FF));  // |w| in [2^-8, 2^-7)
+                views.push_back({gpt::ops::WFormat::F16, halves.back().data(), nullptr});
+            }
+        }
+        const auto token = [&] {
+            for (size_t i = 0; i < shapes.size(); i++)
+                gpt::parallel::matvec_w(y.data(), views[i], x.data(), nullptr, shapes[i].M, shapes[i].K);
+        };
+        std::vector<double> t1, tn, ratio;
+        for (int rep = 0; rep < reps; rep++) {
+            gpt::parallel::set_threads(1);
+            t1.push_back(time_median(token, 1, 0.2));
+            gpt::parallel::set_threads(threads);
+            tn.push_back(time_median(token, 1, 0.2));
+            ratio.push_back(t1.back() / tn.back());
+        }
+        out << ", \"" << format << "_products_ms\": [" << json_number(median(t1) * 1e3) << ", " << json_number(median(tn) * 1e3)
+            << "], \"" << format << "_speedup\": " << json_number(median(ratio));
+    }
+    out << "}";
+    std::printf("%s\n", out.str().c_str());
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -465,6 +534,14 @@ int main(int argc, char** argv) {
         }
         return cmd_model(args[1], contexts, prefill, reps, weights_in, kernel_shapes, threads);
     }
+    if (!args.empty() && args[0] == "split") {
+        int threads = 2, reps = 5;
+        for (size_t i = 1; i + 1 < args.size(); i += 2) {
+            if (args[i] == "--threads") threads = std::atoi(args[i + 1].c_str());
+            else if (args[i] == "--reps") reps = std::max(1, std::atoi(args[i + 1].c_str()));
+        }
+        return cmd_split(threads, reps);
+    }
     if (args.size() >= 2 && args[0] == "train") {
         int steps = 10, threads = 1;
         for (size_t i = 2; i + 1 < args.size(); i += 2) {
@@ -473,6 +550,6 @@ int main(int argc, char** argv) {
         }
         return cmd_train(args[1], steps, threads);
     }
-    std::fprintf(stderr, "usage: gpt_bench limits | gpt_bench weights [--reps R] | gpt_bench train PRESET [--steps S] [--threads N] | gpt_bench model FILE [--contexts 64,128,256] [--prefill N] [--reps R] [--weights-in f32|f16|int8] [--threads N] [--no-kernels]\n");
+    std::fprintf(stderr, "usage: gpt_bench limits | gpt_bench weights [--reps R] | gpt_bench split [--threads N] [--reps R] | gpt_bench train PRESET [--steps S] [--threads N] | gpt_bench model FILE [--contexts 64,128,256] [--prefill N] [--reps R] [--weights-in f32|f16|int8] [--threads N] [--no-kernels]\n");
     return 2;
 }
