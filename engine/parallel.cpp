@@ -44,18 +44,22 @@ void run(int n_tasks, TaskFn fn, void* ctx) {
 
 namespace {
 
-// One job at a time: the caller publishes fn, ctx and n_tasks, then a new generation in `work`
-// (high 32 bits: generation, low 32: the next task). Any thread claims a task by a compare-and-swap
-// of (its generation, i) to (generation, i + 1), so a worker that wakes late (the machine is busy,
-// it was descheduled) claims nothing from a finished job or a newer one it has not read the
-// parameters of: the caller then simply does more of the tasks itself, and waits only for tasks
-// actually claimed.
+// One job at a time, described by one word, `work`: the generation (high 32 bits), the number of
+// tasks (16 bits) and the next task to claim (low 16). The caller publishes fn and ctx, then the
+// word. Any thread claims a task by a compare-and-swap of (gen, n, i) to (gen, n, i + 1) with
+// i < n, and only then reads fn and ctx: they cannot change before the caller's wait for that
+// claimed task ends. A worker that wakes late (the machine is busy, it was descheduled) with an old
+// word claims nothing, since its swap fails once the word has moved on; the caller then does more
+// of the tasks itself, and waits only for tasks actually claimed.
+//
+// (The count once lived beside the word: a worker that read an old job's finished word, then the
+// next job's larger count, could claim and run a task of the next job before that job was published,
+// twice, under load. The threaded training test caught it as a loss that differed from step 4 on.)
 struct Pool {
     std::vector<std::thread> workers;
     std::atomic<uint64_t> work{0};
     std::atomic<TaskFn> fn{nullptr};
     std::atomic<void*> ctx{nullptr};
-    std::atomic<int> n_tasks{0};
     std::atomic<int> done{0};  // tasks of the current job finished
     std::atomic<int> sleepers{0};
     std::atomic<bool> stop{false};
@@ -92,18 +96,19 @@ constexpr int kSpins = 1 << 18;
 constexpr int kSpins = 1 << 14;
 #endif
 
+constexpr int kMaxTasks = 0xFFFF;  // tasks per job the word holds; run() does more in slices
+inline uint32_t gen_of(uint64_t w) { return static_cast<uint32_t>(w >> 32); }
+inline int count_of(uint64_t w) { return static_cast<int>((w >> 16) & 0xFFFF); }
+inline int next_of(uint64_t w) { return static_cast<int>(w & 0xFFFF); }
+
 // Claims and runs tasks of the job published as generation `gen` until none is left.
 void work_on(Pool& p, uint32_t gen, int slot) {
     uint64_t w = p.work.load(std::memory_order_acquire);
     for (;;) {
-        if (static_cast<uint32_t>(w >> 32) != gen) return;
-        const int n = p.n_tasks.load(std::memory_order_relaxed);
-        const TaskFn fn = p.fn.load(std::memory_order_relaxed);
-        void* ctx = p.ctx.load(std::memory_order_relaxed);
-        const int task = static_cast<int>(static_cast<uint32_t>(w));
-        if (task >= n) return;
+        if (gen_of(w) != gen || next_of(w) >= count_of(w)) return;
         if (!p.work.compare_exchange_weak(w, w + 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
-        fn(ctx, task, slot);
+        // Claimed: the job's fn and ctx stay until the caller has seen this task done.
+        p.fn.load(std::memory_order_relaxed)(p.ctx.load(std::memory_order_relaxed), next_of(w), slot);
         p.done.fetch_add(1, std::memory_order_release);
         w = p.work.load(std::memory_order_acquire);
     }
@@ -112,21 +117,21 @@ void work_on(Pool& p, uint32_t gen, int slot) {
 void worker_loop(int slot) {
     this_slot = slot;
     Pool& p = pool();
-    uint32_t seen = static_cast<uint32_t>(p.work.load(std::memory_order_acquire) >> 32);
+    uint32_t seen = gen_of(p.work.load(std::memory_order_acquire));
     for (;;) {
         uint32_t gen = seen;
         for (int i = 0; i < kSpins && gen == seen; i++) {
             cpu_relax();
-            gen = static_cast<uint32_t>(p.work.load(std::memory_order_acquire) >> 32);
+            gen = gen_of(p.work.load(std::memory_order_acquire));
         }
         if (gen == seen) {
             std::unique_lock<std::mutex> lock(p.mu);
             p.sleepers.fetch_add(1);  // seq_cst: pairs with run()'s store of work then load of sleepers
             p.wake.wait(lock, [&] {
-                return p.stop.load() || static_cast<uint32_t>(p.work.load() >> 32) != seen;
+                return p.stop.load() || gen_of(p.work.load()) != seen;
             });
             p.sleepers.fetch_sub(1);
-            gen = static_cast<uint32_t>(p.work.load(std::memory_order_acquire) >> 32);
+            gen = gen_of(p.work.load(std::memory_order_acquire));
         }
         if (p.stop.load()) return;
         seen = gen;
@@ -168,21 +173,33 @@ void run(int n_tasks, TaskFn fn, void* ctx) {
         for (int t = 0; t < n_tasks; t++) fn(ctx, t, this_slot);
         return;
     }
-    p.fn.store(fn, std::memory_order_relaxed);
-    p.ctx.store(ctx, std::memory_order_relaxed);
-    p.n_tasks.store(n_tasks, std::memory_order_relaxed);
-    p.done.store(0, std::memory_order_relaxed);
-    const uint32_t gen = static_cast<uint32_t>(p.work.load(std::memory_order_relaxed) >> 32) + 1;
-    p.work.store(static_cast<uint64_t>(gen) << 32);  // seq_cst: publishes the job above
-    if (p.sleepers.load() > 0) {
-        { std::lock_guard<std::mutex> lock(p.mu); }  // a worker between its check and its wait has waited
-        p.wake.notify_all();
-    }
-    work_on(p, gen, 0);
-    // Every task is claimed; wait for those still running on workers.
-    for (int i = 0; p.done.load(std::memory_order_acquire) < n_tasks; i++) {
-        if (i < kSpins) cpu_relax();
-        else std::this_thread::yield();
+    // A job's tasks in slices of at most kMaxTasks, each published as a job of its own.
+    struct Slice {
+        TaskFn fn;
+        void* ctx;
+        int first;
+    } slice{fn, ctx, 0};
+    const TaskFn sliced = [](void* c, int task, int slot) {
+        const Slice& s = *static_cast<const Slice*>(c);
+        s.fn(s.ctx, s.first + task, slot);
+    };
+    p.fn.store(n_tasks > kMaxTasks ? sliced : fn, std::memory_order_relaxed);
+    p.ctx.store(n_tasks > kMaxTasks ? static_cast<void*>(&slice) : ctx, std::memory_order_relaxed);
+    for (; slice.first < n_tasks; slice.first += kMaxTasks) {
+        const int n = std::min(n_tasks - slice.first, kMaxTasks);
+        p.done.store(0, std::memory_order_relaxed);
+        const uint32_t gen = gen_of(p.work.load(std::memory_order_relaxed)) + 1;
+        p.work.store(static_cast<uint64_t>(gen) << 32 | static_cast<uint64_t>(n) << 16);  // seq_cst: publishes the above
+        if (p.sleepers.load() > 0) {
+            { std::lock_guard<std::mutex> lock(p.mu); }  // a worker between its check and its wait has waited
+            p.wake.notify_all();
+        }
+        work_on(p, gen, 0);
+        // Every task is claimed; wait for those still running on workers.
+        for (int i = 0; p.done.load(std::memory_order_acquire) < n; i++) {
+            if (i < kSpins) cpu_relax();
+            else std::this_thread::yield();
+        }
     }
     p.busy.store(false, std::memory_order_release);
 }

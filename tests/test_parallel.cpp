@@ -67,6 +67,35 @@ TEST_CASE("the pool runs every task once, each on a slot below the thread count"
     }
 }
 
+TEST_CASE("jobs of changing sizes back to back: no task of one job runs twice or after it returns", "[parallel]") {
+    REQUIRE_THREADS();
+    // More threads than this machine's cores, so workers are descheduled mid-claim: a worker that
+    // read a finished job's state late once ran a task of the next, larger job before that job was
+    // published, and the job then ran it again and returned before it ended.
+    Threads threads(4);
+    std::atomic<int> runs{0};
+    int wrong = 0;
+    for (int rep = 0; rep < 20000; rep++) {
+        const int n = 1 + rep % 9;  // each job larger than the last, then back to one task
+        runs = 0;
+        parallel::parallel_for(n, [&](int, int) { runs++; });
+        if (runs != n) wrong++;
+    }
+    CHECK(wrong == 0);
+    CHECK(runs == 20000 % 9);  // the last job's runs, still the same after every later task could have ended
+}
+
+TEST_CASE("a job of more tasks than one publication holds runs each once", "[parallel]") {
+    REQUIRE_THREADS();
+    Threads threads(3);
+    const int n = 0x10000 * 2 + 5;  // three slices of the pool's 16-bit task count
+    std::vector<std::atomic<unsigned char>> runs(static_cast<size_t>(n));
+    parallel::parallel_for(n, [&](int task, int) { runs[static_cast<size_t>(task)]++; });
+    int wrong = 0;
+    for (int i = 0; i < n; i++) wrong += runs[static_cast<size_t>(i)] != 1;
+    CHECK(wrong == 0);
+}
+
 TEST_CASE("a task that runs the pool again runs it on its own thread, with its own slot", "[parallel]") {
     REQUIRE_THREADS();
     Threads threads(3);
