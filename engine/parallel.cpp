@@ -232,24 +232,21 @@ void matvec_w(float* out, ops::WeightView w, const float* x, const float* bias, 
     const int blocks = M / kRowAlign;  // whole aligned blocks; the last part takes the remainder
     const int parts = std::min(blocks, 4 * t);  // a few per thread: a late thread delays less
     if (t == 1 || parts < 2) return ops::matvec_w(out, w, x, bias, M, K);
-    if (w.format == ops::WFormat::Q8 && K <= kMaxSharedQ8K) {
-        // x quantized once for every part, where ops::matvec_w would quantize it again in each: that
-        // was ~5% of a two-thread int8 decode (a profile's quantize_x16).
-        alignas(64) int16_t xq[kMaxSharedQ8K];
-        float xs[kMaxSharedQ8K / ops::kQ8Group];
+    // Q8: x quantized once for every part, where ops::matvec_w would quantize it again in each: that
+    // was ~5% of a two-thread int8 decode (a profile's quantize_x16).
+    const bool shared_q8 = w.format == ops::WFormat::Q8 && K <= kMaxSharedQ8K;
+    alignas(64) int16_t xq[kMaxSharedQ8K];
+    float xs[kMaxSharedQ8K / ops::kQ8Group];
+    if (shared_q8) {
         ops::quantize_x16(xq, xs, x, K);
         std::fill(xq + K, xq + ops::q8_groups(K) * ops::kQ8Group, int16_t{0});
-        parallel_for(parts, [&](int part, int) {
-            int m0, m1;
-            part_bounds(part, parts, blocks, kRowAlign, M, &m0, &m1);
-            ops::matvec_q8_quantized(out + m0, rows_from(w, m0, K), xq, xs, bias ? bias + m0 : nullptr, m1 - m0, K);
-        });
-        return;
     }
     parallel_for(parts, [&](int part, int) {
         int m0, m1;
         part_bounds(part, parts, blocks, kRowAlign, M, &m0, &m1);
-        ops::matvec_w(out + m0, rows_from(w, m0, K), x, bias ? bias + m0 : nullptr, m1 - m0, K);
+        const float* b = bias ? bias + m0 : nullptr;
+        if (shared_q8) ops::matvec_q8_quantized(out + m0, rows_from(w, m0, K), xq, xs, b, m1 - m0, K);
+        else ops::matvec_w(out + m0, rows_from(w, m0, K), x, b, m1 - m0, K);
     });
 }
 

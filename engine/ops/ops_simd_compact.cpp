@@ -58,7 +58,7 @@ inline batch widen_f16(const uint16_t* h) { return widen_f16_scaled(h) * batch(0
 // The same for the high half of each 32-bit lane of a vector of 8 halves: an arithmetic shift right
 // by 3 puts that half's sign in bits 31..28 and its exponent and mantissa in bits 27..13, and the
 // mask leaves exactly widen_f16_scaled's bits, with no sign extension (in wasm, i32x4.load16x4_s is
-// a load and a shuffle, and the shuffles were what limited the F16 matvec: matvec_f16_pairs below).
+// a load and a shuffle, and the shuffles were what limited the F16 matvec: matvec_f16_pairs_rows below).
 inline batch widen_f16_high_scaled(__m128i pairs) {
     return batch(_mm_castsi128_ps(_mm_and_si128(_mm_srai_epi32(pairs, 3), _mm_set1_epi32(static_cast<int>(0x8FFFE000u)))));
 }
@@ -292,8 +292,6 @@ void matvec_q8_xq(float* out, const int8_t* w, const float* scales, const int16_
     scalar::matvec_q8_quantized(out, {WFormat::Q8, w, scales}, xq, xs, bias, M, K);
 }
 #endif
-
-
 
 constexpr int kF16Rows = 8;  // as the float matvec
 

@@ -68,6 +68,7 @@ const threadBuilds = {
   'wasm-threads': ['node', '--no-experimental-fetch', join(root, 'build', 'wasm', 'gpt_bench_mt.js')],
 };
 results.threads = {};
+results.split = {};
 const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 for (const [build, cmd] of Object.entries(threadBuilds)) {
   builds[build] = cmd;
@@ -88,7 +89,7 @@ for (const [build, cmd] of Object.entries(threadBuilds)) {
     results.threads[build][model] = { one, two, decode_ratio: two.decode_tok_s / one.decode_tok_s, prefill_ratio: two.prefill_tok_s / one.prefill_tok_s };
   }
   // A split's own cost, and a GPT-2-small token's matrix-vector products alone on 1 and 2 threads.
-  results.threads[build].split = run(build, ['split', '--threads', '2', '--reps', quick ? '3' : '5']);
+  results.split[build] = run(build, ['split', '--threads', '2', '--reps', quick ? '3' : '5']);
 }
 
 // PyTorch, nanoGPT-style, when Debian's python3-torch is there.
@@ -275,15 +276,14 @@ console.log(`page / Node wasm, generating ${GEN_TOKENS} tokens: ${num(results.ge
 console.log('');
 for (const [build, models] of Object.entries(results.threads)) {
   for (const [model, r] of Object.entries(models)) {
-    if (model === 'split') {
-      console.log(`${build}: a split of 8 empty tasks ${num(r.split_us, 2)} us; a GPT-2-small token's products, 1 / ${r.threads} threads: ` +
-        `f16 ${num(r.f16_products_ms[0], 1)} / ${num(r.f16_products_ms[1], 1)} ms = ${r.f16_speedup.toFixed(2)}x, ` +
-        `int8 ${num(r.int8_products_ms[0], 1)} / ${num(r.int8_products_ms[1], 1)} ms = ${r.int8_speedup.toFixed(2)}x`);
-      continue;
-    }
     console.log(`${build} ${model}, ${r.two.threads} threads / 1: decode ${num(r.two.decode_tok_s, 1)} / ${num(r.one.decode_tok_s, 1)} tok/s = ${r.decode_ratio.toFixed(2)}x, ` +
       `prefill ${num(r.two.prefill_tok_s)} / ${num(r.one.prefill_tok_s)} tok/s = ${r.prefill_ratio.toFixed(2)}x`);
   }
+}
+for (const [build, r] of Object.entries(results.split)) {
+  console.log(`${build}: a split of 8 empty tasks ${num(r.split_us, 2)} us; a GPT-2-small token's products, 1 / ${r.threads} threads: ` +
+    `f16 ${num(r.f16_products_ms[0], 1)} / ${num(r.f16_products_ms[1], 1)} ms = ${r.f16_speedup.toFixed(2)}x, ` +
+    `int8 ${num(r.int8_products_ms[0], 1)} / ${num(r.int8_products_ms[1], 1)} ms = ${r.int8_speedup.toFixed(2)}x`);
 }
 console.log('');
 console.log(trainingTable(results.training));
