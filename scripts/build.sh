@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds the engine natively (SIMD and scalar twins) and as WebAssembly, with their tests, then the
 # folder to deploy (dist/gpt-playground-<version>/).
-#   scripts/build.sh [native|scalar|wasm|dist|asan ...]   (default: the first four)
+#   scripts/build.sh [native|scalar|wasm|dist|asan|tsan ...]   (default: the first four)
 # asan: the native engine, CLI and tests under AddressSanitizer + UndefinedBehaviorSanitizer.
+# tsan: the native tests under ThreadSanitizer, for changes to the thread pool and its splits
+#       (build/tsan/gpt_tests "[parallel]"; not in npm test, whose time it would lengthen by ~3 min).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # emcc's JS optimizer loads acorn and friends from Debian's node modules.
@@ -22,6 +24,9 @@ for t in "${targets[@]}"; do
     dist)   node scripts/package.mjs ;;
     asan)   cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGPT_SANITIZE=ON >/dev/null
             cmake --build build/asan -j"$jobs" ;;
-    *) echo "build.sh: unknown target '$t' (native, scalar, wasm, dist, asan)" >&2; exit 2 ;;
+    tsan)   cmake -S . -B build/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS=-fsanitize=thread \
+              -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread >/dev/null
+            cmake --build build/tsan -j"$jobs" --target gpt_tests ;;
+    *) echo "build.sh: unknown target '$t' (native, scalar, wasm, dist, asan, tsan)" >&2; exit 2 ;;
   esac
 done
