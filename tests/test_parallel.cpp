@@ -74,15 +74,15 @@ TEST_CASE("jobs of changing sizes back to back: no task of one job runs twice or
     // published, and the job then ran it again and returned before it ended.
     Threads threads(4);
     std::atomic<int> runs{0};
-    int wrong = 0;
+    int wrong = 0, last_n = 0;
     for (int rep = 0; rep < 20000; rep++) {
-        const int n = 1 + rep % 9;  // each job larger than the last, then back to one task
+        last_n = 1 + rep % 9;  // each job larger than the last, then back to one task
         runs = 0;
-        parallel::parallel_for(n, [&](int, int) { runs++; });
-        if (runs != n) wrong++;
+        parallel::parallel_for(last_n, [&](int, int) { runs++; });
+        if (runs != last_n) wrong++;
     }
     CHECK(wrong == 0);
-    CHECK(runs == 20000 % 9);  // the last job's runs, still the same after every later task could have ended
+    CHECK(runs == last_n);  // the last job's runs, still the same after every later task could have ended
 }
 
 TEST_CASE("a job of more tasks than one publication holds runs each once", "[parallel]") {
