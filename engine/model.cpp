@@ -173,8 +173,7 @@ const struct {
 
 // Row p's scaled scores att[j] = q · k_j / sqrt(hs), j = 0..p (keys `stride` floats apart).
 void scaled_scores(float* att, const float* q, const float* keys, int stride, int p, int hs) {
-    const float scale = 1.0f / std::sqrt(static_cast<float>(hs));
-    for (int j = 0; j <= p; j++) att[j] = ops::dot(q, keys + static_cast<size_t>(j) * stride, hs) * scale;
+    ops::gemv_nt(att, q, keys, stride, 1.0f / std::sqrt(static_cast<float>(hs)), p + 1, hs);
 }
 
 // Scores -> the probabilities a head uses, in place over row(n) with keys [0, n_valid) visible:
@@ -190,8 +189,7 @@ void probabilities(float* row, int n, int n_valid, HeadMode mode) {
 
 // out(hs) = sum_{j <= p} att[j] v_j (values `stride` floats apart).
 void weighted_sum(float* out, const float* att, const float* values, int stride, int p, int hs) {
-    std::memset(out, 0, sizeof(float) * hs);
-    for (int j = 0; j <= p; j++) ops::axpy(out, att[j], values + static_cast<size_t>(j) * stride, hs);
+    ops::gemv_nn(out, att, values, stride, hs, p + 1);
 }
 
 // Causal multi-head self-attention of layer l (llm.c's attention_forward) for the n rows at
@@ -203,12 +201,6 @@ void attention_forward(float* y, RunState& s, int l, const float* qkv, int n, in
                        Observer* obs) {
     const Config& c = s.config;
     const int C = c.n_embd, NH = c.n_head, hs = c.head_size(), T = c.block_size;
-    float* kc = s.key_cache.data() + static_cast<size_t>(l) * T * C;    // (T, C) of this layer
-    float* vc = s.value_cache.data() + static_cast<size_t>(l) * T * C;  // (T, C)
-    for (int i = 0; i < n; i++) {
-        std::memcpy(kc + static_cast<size_t>(pos0 + i) * C, qkv + i * 3 * C + C, sizeof(float) * C);
-        std::memcpy(vc + static_cast<size_t>(pos0 + i) * C, qkv + i * 3 * C + 2 * C, sizeof(float) * C);
-    }
     auto keep = [&](int hd, int p, const float* probs) {
         const int first = s.capture_first(p), kept = p - first + 1;
         float* row = s.att_row(l, hd, p);  // (K)
@@ -221,16 +213,22 @@ void attention_forward(float* y, RunState& s, int l, const float* qkv, int n, in
     const int slots = static_cast<int>(s.scores.size() / static_cast<size_t>(T));
     auto head = [&](int hd, int slot) {
         const HeadMode mode = modes ? modes[hd] : HeadMode::normal;
+        float* kc = s.keys(l, hd);    // (T, hs)
+        float* vc = s.values(l, hd);  // (T, hs)
+        for (int i = 0; i < n; i++) {  // this head's keys and values of the new rows, into the cache
+            std::memcpy(kc + static_cast<size_t>(pos0 + i) * hs, qkv + i * 3 * C + C + hd * hs, sizeof(float) * hs);
+            std::memcpy(vc + static_cast<size_t>(pos0 + i) * hs, qkv + i * 3 * C + 2 * C + hd * hs, sizeof(float) * hs);
+        }
         if (n == 1) {  // decoding: one query against the cache, dot products
             const float* q = qkv + hd * hs;
             float* att = s.scores.data() + static_cast<size_t>(slot) * T;  // (pos0 + 1)
             float* out = y + hd * hs;      // (hs)
-            scaled_scores(att, q, kc + hd * hs, C, pos0, hs);
+            scaled_scores(att, q, kc, hs, pos0, hs);
             if (obs && obs->wants(pos0)) obs->head_scores(l, hd, pos0, q, att);
             probabilities(att, pos0 + 1, pos0 + 1, mode);
             keep(hd, pos0, att);
             if (mode == HeadMode::off) std::memset(out, 0, sizeof(float) * hs);
-            else weighted_sum(out, att, vc + hd * hs, C, pos0, hs);
+            else weighted_sum(out, att, vc, hs, pos0, hs);
             if (obs && obs->wants(pos0)) obs->head_output(l, hd, pos0, att, out);
             return;
         }
@@ -238,7 +236,7 @@ void attention_forward(float* y, RunState& s, int l, const float* qkv, int n, in
         // P keys so far; row i is masked past key pos0 + i.
         const int P = pos0 + n;
         float* S = s.block.data() + static_cast<size_t>(slot) * s.rows * T;  // (n, P), rows T apart
-        ops::gemm_nt(S, T, qkv + hd * hs, 3 * C, kc + hd * hs, C, 1.0f / std::sqrt(static_cast<float>(hs)), n, P, hs);
+        ops::gemm_nt(S, T, qkv + hd * hs, 3 * C, kc, hs, 1.0f / std::sqrt(static_cast<float>(hs)), n, P, hs);
         if (obs) {
             for (int i = 0; i < n; i++) {
                 if (obs->wants(pos0 + i)) obs->head_scores(l, hd, pos0 + i, qkv + i * 3 * C + hd * hs, S + static_cast<size_t>(i) * T);
@@ -251,7 +249,7 @@ void attention_forward(float* y, RunState& s, int l, const float* qkv, int n, in
         if (mode == HeadMode::off) {
             for (int i = 0; i < n; i++) std::memset(y + i * C + hd * hs, 0, sizeof(float) * hs);
         } else {
-            ops::gemm_nn(y + hd * hs, C, S, T, vc + hd * hs, C, n, hs, P);
+            ops::gemm_nn(y + hd * hs, C, S, T, vc, hs, n, hs, P);
         }
         if (obs) {
             for (int i = 0; i < n; i++) {

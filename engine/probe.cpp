@@ -110,12 +110,10 @@ void Probe::head_output(int layer, int head, int pos, const float* probs_in, con
 }
 
 const float* key(const RunState& s, int layer, int head, int j) {
-    const Config& c = s.config;
-    return s.key_cache.data() + (static_cast<size_t>(layer) * c.block_size + j) * c.n_embd + head * c.head_size();
+    return s.keys(layer, head) + static_cast<size_t>(j) * s.config.head_size();
 }
 const float* value(const RunState& s, int layer, int head, int j) {
-    const Config& c = s.config;
-    return s.value_cache.data() + (static_cast<size_t>(layer) * c.block_size + j) * c.n_embd + head * c.head_size();
+    return s.values(layer, head) + static_cast<size_t>(j) * s.config.head_size();
 }
 
 void temper(float* out, const float* scores, int n, int n_valid, float alpha) {

@@ -234,8 +234,8 @@ TEST_CASE("a context longer than 256 keeps a 256-wide band of attention, the ful
     std::vector<float> full(T), out(hs);
     for (int h = 0; h < 2; h++) {
         for (int p = T - kMaxCapture; p < T; p++) {
-            attend(out.data(), full.data(), s.qkv.data() + p * 3 * C + h * hs, s.key_cache.data() + h * hs,
-                   s.value_cache.data() + h * hs, C, p, hs, T);
+            attend(out.data(), full.data(), s.qkv.data() + p * 3 * C + h * hs, s.keys(0, h), s.values(0, h), hs, p,
+                   hs, T);
             const int first = s.capture_first(p);
             REQUIRE(first == std::max(0, p - 255));
             const float* row = s.att_row(0, h, p);
@@ -272,11 +272,12 @@ TEST_CASE("prefill in chunks is one forward call bit for bit, in every weights f
             REQUIRE(forward(m, one, tokens.data(), n, 0).ok());
             REQUIRE(prefill(m, chunked, tokens.data(), n).ok());
             REQUIRE(std::equal(one.logits.begin(), one.logits.end(), chunked.logits.begin()));
-            const size_t cached = static_cast<size_t>(n) * C;
+            const size_t cached = static_cast<size_t>(n) * m.config().head_size();  // a head's first n keys
             for (int l = 0; l < m.config().n_layer; l++) {
-                const size_t at = static_cast<size_t>(l) * T * C;
-                REQUIRE(std::equal(one.key_cache.begin() + at, one.key_cache.begin() + at + cached, chunked.key_cache.begin() + at));
-                REQUIRE(std::equal(one.value_cache.begin() + at, one.value_cache.begin() + at + cached, chunked.value_cache.begin() + at));
+                for (int h = 0; h < m.config().n_head; h++) {
+                    REQUIRE(std::equal(one.keys(l, h), one.keys(l, h) + cached, chunked.keys(l, h)));
+                    REQUIRE(std::equal(one.values(l, h), one.values(l, h) + cached, chunked.values(l, h)));
+                }
             }
             REQUIRE(one.att == chunked.att);
             // And decoding on from there is the same too.

@@ -83,6 +83,42 @@ TEST_CASE("matmul: SIMD equals scalar, with and without bias", "[ops]") {
     }
 }
 
+TEST_CASE("gemv_nt and gemv_nn: SIMD equals scalar, and each output is the dot / axpy sum it stands for, bit for bit", "[ops]") {
+    std::mt19937 rng(14);
+    const int lanes = ops::simd_lanes();
+    for (int M : {0, 1, 3, 4, 5, lanes - 1, lanes, 8 * lanes - 1, 8 * lanes, 8 * lanes + lanes + 3, 64, 130}) {
+        for (int K : {0, 1, 3, lanes, 2 * lanes + 1, 64, 129}) {
+            if (M < 0 || K < 0) continue;
+            const int ldw = K + 5, ldv = M + 3;
+            Shifted x(random_floats(K, rng), (M + K) % 4), w(random_floats(static_cast<size_t>(M) * ldw + 1, rng), 1),
+                v(random_floats(static_cast<size_t>(K) * ldv + 1, rng), 2);
+            INFO("M=" << M << " K=" << K);
+            std::vector<float> o1(M + 1, 7.0f), o2(M + 1, 7.0f), ref(M + 1, 7.0f);
+            ops::simd::gemv_nt(o1.data(), x.p, w.p, ldw, 0.125f, M, K);
+            ops::scalar::gemv_nt(o2.data(), x.p, w.p, ldw, 0.125f, M, K);
+            for (int m = 0; m < M; m++) {
+                double mag = 0;
+                for (int k = 0; k < K; k++) mag += std::fabs(0.125 * x.p[k] * w.p[m * ldw + k]);
+                REQUIRE(std::fabs(o1[m] - o2[m]) <= 2 * gamma_n(K + 1) * mag + 1e-30);
+                // A decode's score is the one dot() gives, in any block of rows.
+                REQUIRE(o1[m] == ops::simd::dot(x.p, w.p + m * ldw, K) * 0.125f);
+            }
+            REQUIRE(o1[M] == 7.0f);
+            ops::simd::gemv_nn(o1.data(), x.p, v.p, ldv, M, K);
+            ops::scalar::gemv_nn(o2.data(), x.p, v.p, ldv, M, K);
+            std::fill(ref.begin(), ref.begin() + M, 0.0f);
+            for (int k = 0; k < K; k++) ops::simd::axpy(ref.data(), x.p[k], v.p + k * ldv, M);
+            for (int m = 0; m < M; m++) {
+                double mag = 0;
+                for (int k = 0; k < K; k++) mag += std::fabs(x.p[k] * v.p[k * ldv + m]);
+                REQUIRE(std::fabs(o1[m] - o2[m]) <= 2 * gamma_n(K + 1) * mag + 1e-30);
+                REQUIRE(o1[m] == ref[m]);  // the context vector the row-by-row axpy gave
+            }
+            REQUIRE(o1[M] == 7.0f);
+        }
+    }
+}
+
 TEST_CASE("gemm_nt and gemm_nn: SIMD equals scalar with strides, alpha and every shape", "[ops]") {
     std::mt19937 rng(13);
     const int lanes = ops::simd_lanes();

@@ -65,6 +65,11 @@ struct WeightView {
     /* out(N, M) = x(N, K) · V(K, M)  (context vectors: A · V) */                                 \
     void gemm_nn(float* out, int ldo, const float* x, int ldx, const float* v, int ldv, int N, int M, \
                  int K);                                                                         \
+    /* The same for one row, a decode step's (nothing packed; each output summed in k order): */ \
+    /* out(M) = alpha * W(M, K) · x(K), each out[m] = dot(x, W row m) * alpha, bit for bit */   \
+    void gemv_nt(float* out, const float* x, const float* w, int ldw, float alpha, int M, int K); \
+    /* out(M) = x(K) · V(K, M), each out[m] the sum of axpy(out, x[k], V row k) over k in order */ \
+    void gemv_nn(float* out, const float* x, const float* v, int ldv, int M, int K);            \
     /* out(C) = (x - mean) / sqrt(var + 1e-5) * w + b, biased variance (PyTorch LayerNorm) */    \
     void layernorm(float* out, const float* x, const float* w, const float* b, int C);          \
     /* In place: x[0, n_valid) <- softmax(x[0, n_valid)); x[n_valid, n) <- 0 (the causal mask). */ \
@@ -173,6 +178,12 @@ inline void gemm_nt(float* out, int ldo, const float* x, int ldx, const float* w
 }
 inline void gemm_nn(float* out, int ldo, const float* x, int ldx, const float* v, int ldv, int N, int M, int K) {
     active::gemm_nn(out, ldo, x, ldx, v, ldv, N, M, K);
+}
+inline void gemv_nt(float* out, const float* x, const float* w, int ldw, float alpha, int M, int K) {
+    active::gemv_nt(out, x, w, ldw, alpha, M, K);
+}
+inline void gemv_nn(float* out, const float* x, const float* v, int ldv, int M, int K) {
+    active::gemv_nn(out, x, v, ldv, M, K);
 }
 inline void layernorm(float* out, const float* x, const float* w, const float* b, int C) {
     active::layernorm(out, x, w, b, C);

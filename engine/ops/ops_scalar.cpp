@@ -146,6 +146,15 @@ void gemm_nn(float* out, int ldo, const float* x, int ldx, const float* v, int l
     }
 }
 
+void gemv_nt(float* out, const float* x, const float* w, int ldw, float alpha, int M, int K) {
+    for (int m = 0; m < M; m++) out[m] = dot(x, w + static_cast<long>(m) * ldw, K) * alpha;
+}
+
+void gemv_nn(float* out, const float* x, const float* v, int ldv, int M, int K) {
+    for (int m = 0; m < M; m++) out[m] = 0.0f;
+    for (int k = 0; k < K; k++) axpy(out, x[k], v + static_cast<long>(k) * ldv, M);
+}
+
 void layernorm(float* out, const float* x, const float* w, const float* b, int C) {
     if (C <= 0) return;
     float mean = 0.0f;

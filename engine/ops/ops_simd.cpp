@@ -101,6 +101,64 @@ void gemm_nn(float* out, int ldo, const float* x, int ldx, const float* v, int l
     gemm<false>(out, ldo, x, ldx, v, ldv, nullptr, 1.0f, N, M, K);
 }
 
+void gemv_nt(float* out, const float* x, const float* w, int ldw, float alpha, int M, int K) {
+    // Four rows share each chunk of x; each row is summed exactly as dot() sums it (even and odd
+    // chunks in two accumulators, then the tail), so a score is the same in any block.
+    constexpr int R = 4;
+    int m = 0;
+    for (; m + R <= M; m += R) {
+        const float* wr = w + static_cast<long>(m) * ldw;
+        batch s0[R], s1[R];
+        for (int r = 0; r < R; r++) s0[r] = s1[r] = batch(0.0f);
+        int k = 0;
+        for (; k + 2 * L <= K; k += 2 * L) {
+            const batch x0 = load(x + k), x1 = load(x + k + L);
+            for (int r = 0; r < R; r++) {
+                s0[r] = xsimd::fma(x0, load(wr + static_cast<long>(r) * ldw + k), s0[r]);
+                s1[r] = xsimd::fma(x1, load(wr + static_cast<long>(r) * ldw + k + L), s1[r]);
+            }
+        }
+        for (; k + L <= K; k += L) {
+            const batch x0 = load(x + k);
+            for (int r = 0; r < R; r++) s0[r] = xsimd::fma(x0, load(wr + static_cast<long>(r) * ldw + k), s0[r]);
+        }
+        for (int r = 0; r < R; r++) {
+            float sum = xsimd::hadd(s0[r] + s1[r]);
+            for (int i = k; i < K; i++) sum += x[i] * wr[static_cast<long>(r) * ldw + i];
+            out[m + r] = sum * alpha;
+        }
+    }
+    for (; m < M; m++) out[m] = dot(x, w + static_cast<long>(m) * ldw, K) * alpha;
+}
+
+void gemv_nn(float* out, const float* x, const float* v, int ldv, int M, int K) {
+    // A block of columns stays in registers down all K rows of V: one multiply-add per element of V
+    // (axpy, one row at a time, also loads and stores out for every row). Each column's sum is
+    // axpy's, k by k.
+    constexpr int R = 8;
+    int m = 0;
+    for (; m + R * L <= M; m += R * L) {
+        batch acc[R];
+        for (int r = 0; r < R; r++) acc[r] = batch(0.0f);
+        for (int k = 0; k < K; k++) {
+            const batch a(x[k]);
+            const float* vr = v + static_cast<long>(k) * ldv + m;
+            for (int r = 0; r < R; r++) acc[r] = xsimd::fma(a, load(vr + r * L), acc[r]);
+        }
+        for (int r = 0; r < R; r++) acc[r].store_unaligned(out + m + r * L);
+    }
+    for (; m + L <= M; m += L) {
+        batch acc(0.0f);
+        for (int k = 0; k < K; k++) acc = xsimd::fma(batch(x[k]), load(v + static_cast<long>(k) * ldv + m), acc);
+        acc.store_unaligned(out + m);
+    }
+    for (; m < M; m++) {
+        float sum = 0.0f;
+        for (int k = 0; k < K; k++) sum += x[k] * v[static_cast<long>(k) * ldv + m];
+        out[m] = sum;
+    }
+}
+
 void layernorm(float* out, const float* x, const float* w, const float* b, int C) {
     if (C <= 0) return;
     const int Cv = C - C % L;
