@@ -4,7 +4,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <numeric>
 #include <set>
 
 #include "checkpoint.h"
@@ -330,14 +329,9 @@ Status forward(const Model& m, RunState& s, const int* tokens, int n, int pos0, 
         ops::add(x, x, xn, n * C);
         // x = x + mlp(ln_2(x)), mlp = proj(gelu(fc(.)))
         for (int i = 0; i < n; i++) ops::layernorm(xn + i * C, x + i * C, lw.ln2_w, lw.ln2_b, C);
-        parallel::matmul_w(h, xn, lw.fc_w, lw.fc_b, n, 4 * C, C);
-        // GELU over the threads in blocks of whole rows that are also whole 64-float runs, so every
-        // element goes through the same SIMD or tail path as on one thread (bitwise the same); a
-        // decode's single row stays on the caller (int8 two-thread prefill: 485 -> 513 tok/s).
-        parallel::for_ranges(n * 4 * C, std::lcm(4 * C, 64), [&](int i0, int i1) {
-            if (c.gelu_exact) ops::gelu_exact(h + i0, h + i0, i1 - i0);
-            else ops::gelu(h + i0, h + i0, i1 - i0);
-        });
+        // GELU by each part of fc's split, on the outputs it computed (parallel.h): a decode's row
+        // too is spread over the threads, and no split waits for it.
+        parallel::matmul_w(h, xn, lw.fc_w, lw.fc_b, n, 4 * C, C, c.gelu_exact ? parallel::Act::gelu_exact : parallel::Act::gelu);
         parallel::matmul_w(xn, h, lw.mlp_proj_w, lw.mlp_proj_b, n, C, 4 * C);
         report([&](int i, int p) { obs->mlp_output(l, p, xn + i * C); });
         ops::add(x, x, xn, n * C);

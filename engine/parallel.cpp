@@ -227,11 +227,29 @@ constexpr int kMinPartRows = 16;
 // Widest K whose Q8 x parallel::matvec_w quantizes once for all its parts, on the stack (16 KiB).
 constexpr int kMaxSharedQ8K = 8192;
 
-void matvec_w(float* out, ops::WeightView w, const float* x, const float* bias, int M, int K) {
+namespace {
+
+void activate(float* x, int n, Act act) {
+    if (act == Act::gelu) ops::gelu(x, x, n);
+    else if (act == Act::gelu_exact) ops::gelu_exact(x, x, n);
+}
+
+// Rows n0..n1 of out (rows ldo apart), columns m0..m1, through act.
+void activate_block(float* out, int ldo, int n0, int n1, int m0, int m1, Act act) {
+    if (act == Act::none) return;
+    for (int n = n0; n < n1; n++) activate(out + static_cast<size_t>(n) * ldo + m0, m1 - m0, act);
+}
+
+}  // namespace
+
+void matvec_w(float* out, ops::WeightView w, const float* x, const float* bias, int M, int K, Act act) {
     const int t = threads();
     const int blocks = M / kRowAlign;  // whole aligned blocks; the last part takes the remainder
     const int parts = std::min(blocks, 4 * t);  // a few per thread: a late thread delays less
-    if (t == 1 || parts < 2) return ops::matvec_w(out, w, x, bias, M, K);
+    if (t == 1 || parts < 2) {
+        ops::matvec_w(out, w, x, bias, M, K);
+        return activate(out, M, act);
+    }
     // Q8: x quantized once for every part, where ops::matvec_w would quantize it again in each: that
     // was ~5% of a two-thread int8 decode (a profile's quantize_x16).
     const bool shared_q8 = w.format == ops::WFormat::Q8 && K <= kMaxSharedQ8K;
@@ -247,15 +265,19 @@ void matvec_w(float* out, ops::WeightView w, const float* x, const float* bias, 
         const float* b = bias ? bias + m0 : nullptr;
         if (shared_q8) ops::matvec_q8_quantized(out + m0, rows_from(w, m0, K), xq, xs, b, m1 - m0, K);
         else ops::matvec_w(out + m0, rows_from(w, m0, K), x, b, m1 - m0, K);
+        activate(out + m0, m1 - m0, act);
     });
 }
 
-void matmul_w(float* out, const float* x, ops::WeightView w, const float* bias, int N, int M, int K) {
+void matmul_w(float* out, const float* x, ops::WeightView w, const float* bias, int N, int M, int K, Act act) {
     const int t = threads();
-    if (t == 1) return ops::matmul_w(out, x, w, bias, N, M, K);
+    if (t == 1) {
+        ops::matmul_w(out, x, w, bias, N, M, K);
+        return activate_block(out, M, 0, N, 0, M, act);
+    }
     if (N < kGemmRows) {  // ops::matmul_w does these rows one matrix-vector product each
         for (int n = 0; n < N; n++) {
-            parallel::matvec_w(out + static_cast<size_t>(n) * M, w, x + static_cast<size_t>(n) * K, bias, M, K);
+            parallel::matvec_w(out + static_cast<size_t>(n) * M, w, x + static_cast<size_t>(n) * K, bias, M, K, act);
         }
         return;
     }
@@ -272,15 +294,20 @@ void matmul_w(float* out, const float* x, ops::WeightView w, const float* bias, 
             int m0, m1;
             part_bounds(part, parts, blocks, kColAlign, M, &m0, &m1);
             ops::matmul_w(out + m0, M, x, rows_from(w, m0, K), bias ? bias + m0 : nullptr, N, m1 - m0, K);
+            activate_block(out, M, 0, N, m0, m1, act);
         });
         return;
     }
     const int parts = std::min(N / kMinPartRows, t);
-    if (parts < 2) return ops::matmul_w(out, x, w, bias, N, M, K);
+    if (parts < 2) {
+        ops::matmul_w(out, x, w, bias, N, M, K);
+        return activate_block(out, M, 0, N, 0, M, act);
+    }
     parallel_for(parts, [&](int part, int) {
         int n0, n1;
         part_bounds(part, parts, N, 1, N, &n0, &n1);
         ops::matmul_w(out + static_cast<size_t>(n0) * M, x + static_cast<size_t>(n0) * K, w, bias, n1 - n0, M, K);
+        activate_block(out, M, n0, n1, 0, M, act);
     });
 }
 

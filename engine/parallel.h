@@ -52,10 +52,17 @@ void parallel_for(int n_tasks, F&& f) {
 // The view of rows m0.. of a weight matrix W(., K) in any format.
 ops::WeightView rows_from(ops::WeightView w, int m0, int K);
 
-// ops::matvec_w split over the rows of W across the pool (bitwise the same as ops::matvec_w).
-void matvec_w(float* out, ops::WeightView w, const float* x, const float* bias, int M, int K);
-// ops::matmul_w split across the pool (bitwise the same as ops::matmul_w).
-void matmul_w(float* out, const float* x, ops::WeightView w, const float* bias, int N, int M, int K);
+// What a Linear layer's outputs go through before they are returned: nothing, or the MLP's GELU
+// (tanh approximation, GPT-2; exact, nanoGPT). Each part of a split applies it to the outputs it
+// has just computed, while they are in its cache and without a split of its own; a row's parts
+// start at multiples of the SIMD width, so every element takes the path it takes over the whole row.
+enum class Act { none, gelu, gelu_exact };
+
+// ops::matvec_w split over the rows of W across the pool (bitwise the same as ops::matvec_w), then act.
+void matvec_w(float* out, ops::WeightView w, const float* x, const float* bias, int M, int K, Act act = Act::none);
+// ops::matmul_w split across the pool (bitwise the same as ops::matmul_w), then act on each row.
+void matmul_w(float* out, const float* x, ops::WeightView w, const float* bias, int N, int M, int K,
+              Act act = Act::none);
 
 // The bounds [*i0, *i1) of part `part` of `parts` over `blocks` blocks of `align` elements, the
 // last part taking the remainder up to n.

@@ -128,12 +128,25 @@ TEST_CASE("split matrix products are bitwise those of one thread, in every weigh
                     const auto x = random_floats(static_cast<size_t>(N) * K, rng);
                     std::vector<float> want(static_cast<size_t>(N) * M), got(want.size());
                     ops::matmul_w(want.data(), x.data(), w, bias.data(), N, M, K);
-                    for (int t : {2, 3, 4}) {
+                    // The MLP's fc: the product, then GELU over each whole row on one thread.
+                    std::vector<float> want_gelu(want), want_exact(want);
+                    for (int n = 0; n < N; n++) {
+                        ops::gelu(want_gelu.data() + n * M, want_gelu.data() + n * M, M);
+                        ops::gelu_exact(want_exact.data() + n * M, want_exact.data() + n * M, M);
+                    }
+                    for (int t : {1, 2, 3, 4}) {
                         Threads threads(t);
                         INFO("M " << M << " K " << K << " N " << N << " format " << static_cast<int>(w.format) << " threads " << t);
                         std::fill(got.begin(), got.end(), -1.0f);
                         parallel::matmul_w(got.data(), x.data(), w, bias.data(), N, M, K);
                         CHECK(same_bits(got.data(), want.data(), want.size()));
+                        for (const auto& [act, expected] : {std::pair{parallel::Act::gelu, &want_gelu},
+                                                            std::pair{parallel::Act::gelu_exact, &want_exact}}) {
+                            std::fill(got.begin(), got.end(), -1.0f);
+                            parallel::matmul_w(got.data(), x.data(), w, bias.data(), N, M, K, act);
+                            CHECK(same_bits(got.data(), expected->data(), want.size()));
+                        }
+                        if (t == 1) continue;
                         if (N == 1) {
                             std::fill(got.begin(), got.end(), -1.0f);
                             parallel::matvec_w(got.data(), w, x.data(), nullptr, M, K);
