@@ -5,7 +5,8 @@
 //   gpt_bench model FILE [--contexts 64,128,256] [--prefill N] [--reps R] [--weights-in f32|f16|int8]
 //                        [--threads N] [--no-kernels]
 //                                          kernels at the model's shapes (one thread), decode and
-//                                          prefill speed on N threads (engine/parallel.h), the
+//                                          prefill speed on N threads (engine/parallel.h; with N > 1
+//                                          decode on one thread too, in turn, and their ratio), the
 //                                          streamed load's time and peak, in a weights format
 //   gpt_bench train PRESET [--steps S] [--threads N]     training speed of a preset (engine/trainer.h)
 //   gpt_bench weights [--reps R]           matvec with W as float32, float16 and int8 (issue 14) at
@@ -226,27 +227,51 @@ int cmd_model(const std::string& path, const std::vector<int>& contexts, int pre
     gpt::Rng r(1);
     std::vector<float> probs(static_cast<size_t>(c.vocab_size));
     gpt::SamplerSettings settings;
+    const int steps_per_decode = 8;
 
     // Decode at context n: the time of one step (forward with attention capture, then sampling)
-    // at positions n-8 .. n-1, after a prefill of the positions before.
-    std::ostringstream decode;
-    decode << "{";
-    const int steps = 8;
+    // at positions n-8 .. n-1, after a prefill of the positions before; each repetition decodes the
+    // same positions again (they rewrite the same keys and values). With more than one thread, each
+    // repetition also times the same steps on one thread, right before: the two see the same
+    // machine, so their ratio holds where this machine's speed drifts by tens of percent from one
+    // run to the next (decode_speedup: the median of those ratios).
+    const auto decode_step_s = [&](int n) {
+        const auto t0 = Clock::now();
+        for (int p = n - steps_per_decode; p < n; p++) {
+            gpt::forward(m, s, &tokens[static_cast<size_t>(p)], 1, p);
+            sampler.sample(s.logits.data(), settings, r, probs.data());
+        }
+        return seconds_since(t0) / steps_per_decode;
+    };
+    std::ostringstream decode, decode_one, speedup;
     for (size_t i = 0; i < contexts.size(); i++) {
         const int n = std::min(contexts[i], T);
-        std::vector<double> per_token;
+        std::vector<double> per_token, per_token_one, ratio;
+        gpt::prefill(m, s, tokens.data(), n - steps_per_decode);
         for (int rep = 0; rep < reps + 1; rep++) {
-            gpt::prefill(m, s, tokens.data(), n - steps);
-            const auto t0 = Clock::now();
-            for (int p = n - steps; p < n; p++) {
-                gpt::forward(m, s, &tokens[static_cast<size_t>(p)], 1, p);
-                sampler.sample(s.logits.data(), settings, r, probs.data());
+            if (threads > 1) {
+                gpt::parallel::set_threads(1);
+                const double one = decode_step_s(n);
+                gpt::parallel::set_threads(threads);
+                if (rep > 0) per_token_one.push_back(one);
             }
-            if (rep > 0) per_token.push_back(seconds_since(t0) / steps);  // rep 0 warms up
+            const double t = decode_step_s(n);
+            if (rep == 0) continue;  // rep 0 warms up
+            per_token.push_back(t);
+            if (threads > 1) ratio.push_back(per_token_one.back() / t);
         }
-        decode << (i ? ", " : "") << "\"" << n << "\": " << json_number(1.0 / median(per_token));
+        const char* sep = i ? ", " : "";
+        const std::string key = "\"" + std::to_string(n) + "\": ";
+        decode << sep << key << json_number(1.0 / median(per_token));
+        if (threads > 1) {
+            decode_one << sep << key << json_number(1.0 / median(per_token_one));
+            speedup << sep << key << json_number(median(ratio));
+        }
     }
-    decode << "}";
+    const std::string decode_json = "{" + decode.str() + "}";
+    const std::string paired_json = threads > 1 ? ", \"decode_one_thread_tok_s\": {" + decode_one.str() +
+                                                      "}, \"decode_speedup\": {" + speedup.str() + "}"
+                                                : "";
 
     std::vector<double> t_prefill;
     for (int rep = 0; rep < reps + 1; rep++) {
@@ -265,13 +290,13 @@ int cmd_model(const std::string& path, const std::vector<int>& contexts, int pre
     std::printf("{\"build\": \"%s\", \"kernels\": \"%s\", \"model\": \"%s\", \"weights_in\": \"%s\", \"params\": %zu, "
                 "\"n_layer\": %d, \"n_head\": %d, \"n_embd\": %d, \"block_size\": %d, \"vocab_size\": %d, "
                 "\"weight_bytes\": %llu, \"state_bytes\": %llu, \"threads\": %d, \"load_s\": %s, \"load_peak_bytes\": %llu, "
-                "\"decode_tok_s\": %s, \"prefill_tokens\": %d, \"prefill_tok_s\": %s, "
+                "\"decode_tok_s\": %s%s, \"prefill_tokens\": %d, \"prefill_tok_s\": %s, "
                 "\"prefill_GFLOPs\": %s, \"kernel_shapes\": %s, \"peak_memory_bytes\": %llu}\n",
                 build_name(), kernels_name().c_str(), path.c_str(), gpt::format_name(m.weights_format()), m.num_params(),
                 c.n_layer, c.n_head, c.n_embd, T, c.vocab_size, static_cast<unsigned long long>(needs.weights),
                 static_cast<unsigned long long>(needs.state), threads, json_number(load_s).c_str(),
                 static_cast<unsigned long long>(load_peak),
-                decode.str().c_str(), prefill_n, json_number(prefill_tps).c_str(),
+                decode_json.c_str(), paired_json.c_str(), prefill_n, json_number(prefill_tps).c_str(),
                 json_number((linear + attention) / median(t_prefill) / 1e9).c_str(), kernels.c_str(),
                 static_cast<unsigned long long>(peak_memory_bytes()));
     return 0;

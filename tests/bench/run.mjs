@@ -62,7 +62,10 @@ for (const build of Object.keys(builds)) {
 // Two threads against one (issue 14: forward split over engine/parallel.h's pool), natively and in
 // the threaded wasm build in Node (its pthreads are worker_threads; the page runs the same build).
 // 1 and 2 threads alternate, pairs back to back so both see the same machine load; medians of the
-// pairs, and the ratio of the medians.
+// pairs, and the ratio of the medians. The two-thread runs also time decode on one thread in turn
+// with two inside the same process, repetition by repetition (gpt_bench's decode_speedup): this
+// machine's speed drifts by tens of percent between processes, so that paired ratio is the steadier
+// figure for decode.
 const threadBuilds = {
   'native-simd': builds['native-simd'],
   'wasm-threads': ['node', '--no-experimental-fetch', join(root, 'build', 'wasm', 'gpt_bench_mt.js')],
@@ -86,7 +89,10 @@ for (const [build, cmd] of Object.entries(threadBuilds)) {
       prefill_tok_s: med(runs[t].map((r) => r.prefill_tok_s)),
     });
     const one = fig(1), two = fig(2);
-    results.threads[build][model] = { one, two, decode_ratio: two.decode_tok_s / one.decode_tok_s, prefill_ratio: two.prefill_tok_s / one.prefill_tok_s };
+    results.threads[build][model] = {
+      one, two, decode_ratio: two.decode_tok_s / one.decode_tok_s, prefill_ratio: two.prefill_tok_s / one.prefill_tok_s,
+      decode_ratio_paired: med(runs[2].map((r) => Object.values(r.decode_speedup)[0])),
+    };
   }
   // A split's own cost, and a GPT-2-small token's matrix-vector products alone on 1 and 2 threads.
   results.split[build] = run(build, ['split', '--threads', '2', '--reps', quick ? '3' : '5']);
@@ -276,7 +282,8 @@ console.log(`page / Node wasm, generating ${GEN_TOKENS} tokens: ${num(results.ge
 console.log('');
 for (const [build, models] of Object.entries(results.threads)) {
   for (const [model, r] of Object.entries(models)) {
-    console.log(`${build} ${model}, ${r.two.threads} threads / 1: decode ${num(r.two.decode_tok_s, 1)} / ${num(r.one.decode_tok_s, 1)} tok/s = ${r.decode_ratio.toFixed(2)}x, ` +
+    console.log(`${build} ${model}, ${r.two.threads} threads / 1: decode ${num(r.two.decode_tok_s, 1)} / ${num(r.one.decode_tok_s, 1)} tok/s = ${r.decode_ratio.toFixed(2)}x ` +
+      `(paired in one process: ${r.decode_ratio_paired.toFixed(2)}x), ` +
       `prefill ${num(r.two.prefill_tok_s)} / ${num(r.one.prefill_tok_s)} tok/s = ${r.prefill_ratio.toFixed(2)}x`);
   }
 }
