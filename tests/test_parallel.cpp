@@ -203,7 +203,7 @@ TEST_CASE("forward with 2, 3 or 4 threads is bitwise forward with one", "[parall
     std::vector<Model> models;
     models.push_back(load_model(read_bytes(std::string(GPT_WEIGHTS) + "/shakespeare-char.safetensors")));
     models.push_back(random_model(Config{2, 8, 256, 64, 90}, 11));
-    // And one whose GELU rows are not whole SIMD runs (4C = 72): each row ends in the scalar tail.
+    // And one whose GELU rows are not whole SIMD runs (4C = 72: with 16 lanes, each ends in the scalar tail).
     models.push_back(random_model(Config{1, 3, 18, 64, 30}, 12));
     for (const Model& m : models) {
         const int T = m.config().block_size;
