@@ -270,11 +270,12 @@ void matvec_w(float* out, ops::WeightView w, const float* x, const float* bias, 
 }
 
 void matmul_w(float* out, const float* x, ops::WeightView w, const float* bias, int N, int M, int K, Act act) {
-    const int t = threads();
-    if (t == 1) {
+    const auto whole = [&] {  // the product on the caller, as one thread computes it
         ops::matmul_w(out, x, w, bias, N, M, K);
-        return activate_block(out, M, 0, N, 0, M, act);
-    }
+        activate_block(out, M, 0, N, 0, M, act);
+    };
+    const int t = threads();
+    if (t == 1) return whole();
     if (N < kGemmRows) {  // ops::matmul_w does these rows one matrix-vector product each
         for (int n = 0; n < N; n++) {
             parallel::matvec_w(out + static_cast<size_t>(n) * M, w, x + static_cast<size_t>(n) * K, bias, M, K, act);
@@ -299,10 +300,7 @@ void matmul_w(float* out, const float* x, ops::WeightView w, const float* bias, 
         return;
     }
     const int parts = std::min(N / kMinPartRows, t);
-    if (parts < 2) {
-        ops::matmul_w(out, x, w, bias, N, M, K);
-        return activate_block(out, M, 0, N, 0, M, act);
-    }
+    if (parts < 2) return whole();
     parallel_for(parts, [&](int part, int) {
         int n0, n1;
         part_bounds(part, parts, N, 1, N, &n0, &n1);
