@@ -214,8 +214,7 @@ constexpr int kGemmRows = 4;
 // Columns per block of a matrix product split over its columns (W's rows): each column is summed
 // the same way in any block (the GEMMs' micro-kernels and packers treat columns independently), so
 // this only keeps the blocks whole panels of every build's GEMM (2L columns: 8 in wasm, 32 with
-// AVX-512); finer than kRowAlign, which the matvec needs, so that a product of 192 or 64 columns
-// (the small training presets) still splits evenly.
+// AVX-512), so that a product of 192 or 64 columns (the small training presets) still splits evenly.
 constexpr int kColAlign = 32;
 // Rows per part of a product split over its rows at least: each part packs all of B's panels again
 // (the arithmetic of some 30 rows), so a split over rows has one part per thread, no more. A split

@@ -25,9 +25,13 @@ namespace gpt {
 namespace parallel {
 
 constexpr int kMaxThreads = 8;
-// Rows of W per split boundary: a multiple of every row grouping of the matvec kernels (8 rows
-// float32; the compact formats' groups), so no row changes path between one thread and several.
-constexpr int kRowAlign = 64;
+// Rows of W per split boundary, so no row changes path between one thread and several: a multiple
+// of the float32 and F16 matvecs' 8-row groups (their leftover rows are summed another way; Q8 sums
+// a row the same in a group or alone) and of the SIMD width (a part's GELU then has the whole row's
+// scalar tail, and no other; 16 lanes with AVX-512). Not coarser: GPT-2 small's 768-row products
+// were 12 blocks of 64 for 8 parts, some parts twice the others, and a decode waited for the last
+// (64 -> 16: two-thread decode ~7% faster in float32 and f16; README, "Two threads").
+constexpr int kRowAlign = 16;
 
 // Sets the number of threads forward uses, the caller included (clamped to 1..kMaxThreads, and to 1
 // in a build without threads); starts or stops workers as needed. Not while a forward runs.

@@ -39,9 +39,9 @@ struct Reference {
     }
 };
 
-// A checkpoint that must load.
-inline gpt::Model load_model(const std::vector<uint8_t>& bytes) {
-    auto m = gpt::Model::load(bytes.data(), bytes.size());
+// A checkpoint that must load (its weight matrices kept in `weights_in`).
+inline gpt::Model load_model(const std::vector<uint8_t>& bytes, gpt::WeightsIn weights_in = gpt::WeightsIn::automatic) {
+    auto m = gpt::Model::load(bytes.data(), bytes.size(), UINT64_MAX, weights_in);
     INFO(m.error());
     REQUIRE(m.ok());
     return m.take();

@@ -110,10 +110,21 @@ TEST_CASE("a task that runs the pool again runs it on its own thread, with its o
     CHECK(other_slot == 0);
 }
 
+TEST_CASE("a split's row blocks are whole groups of the matvecs and whole SIMD runs", "[parallel]") {
+    // The float32 and F16 matvecs take rows 8 at a time and sum the leftover rows another way; an
+    // element-wise kernel (the GELU of fc's split) has a SIMD body and a scalar tail.
+    CHECK(parallel::kRowAlign % 8 == 0);
+    CHECK(parallel::kRowAlign % ops::simd_lanes() == 0);
+}
+
 TEST_CASE("split matrix products are bitwise those of one thread, in every weight format", "[parallel]") {
     REQUIRE_THREADS();
     std::mt19937 rng(7);
-    for (int M : {1, 63, 64, 65, 128, 200, 515}) {
+    // M around the split's blocks of A = kRowAlign rows: below one, one, and a last part ending in
+    // a whole 8-row group of the float32 and F16 kernels (A + 8, 200 with A = 16) or in their
+    // leftover rows (A + 1, 100, 515).
+    constexpr int A = parallel::kRowAlign;
+    for (int M : {1, A - 1, A, A + 1, A + 8, 63, 64, 100, 200, 515}) {
         for (int K : {1, 33, 96}) {
             const auto wf = random_floats(static_cast<size_t>(M) * K, rng, 0.5f);
             std::vector<uint16_t> wh(wf.size());
@@ -180,7 +191,7 @@ std::vector<float> run_model(const Model& m, const std::vector<int>& tokens, int
     return out;
 }
 
-Model random_model(const Config& c, uint32_t seed) {
+Model random_model(const Config& c, uint32_t seed, WeightsIn weights_in = WeightsIn::f32) {
     std::vector<std::string> vocab;
     for (int i = 0; i < c.vocab_size; i++) vocab.emplace_back(1, static_cast<char>(' ' + i));
     size_t n = 0;
@@ -191,19 +202,22 @@ Model random_model(const Config& c, uint32_t seed) {
     }
     std::mt19937 rng(seed);
     auto params = random_floats(n, rng, 0.2f);
-    return load_model(write_checkpoint(c, vocab, params));
+    return load_model(write_checkpoint(c, vocab, params), weights_in);
 }
 
 }  // namespace
 
 TEST_CASE("forward with 2, 3 or 4 threads is bitwise forward with one", "[parallel][model]") {
     REQUIRE_THREADS();
-    // The shipped model (C 128: its projections split) and a random one whose every matrix splits
-    // (V 96 too is under one split block: the logits split is the kernel test's above).
+    // The shipped model and a random one, each of whose matrices splits (the logits too: V 65 and
+    // 90 are 4 and 5 blocks of kRowAlign rows), in every weights format.
     std::vector<Model> models;
-    models.push_back(load_model(read_bytes(std::string(GPT_WEIGHTS) + "/shakespeare-char.safetensors")));
-    models.push_back(random_model(Config{2, 8, 256, 64, 90}, 11));
-    // And one whose GELU rows are not whole SIMD runs (4C = 72: with 16 lanes, each ends in the scalar tail).
+    for (WeightsIn in : {WeightsIn::f32, WeightsIn::f16, WeightsIn::int8}) {
+        models.push_back(load_model(read_bytes(std::string(GPT_WEIGHTS) + "/shakespeare-char.safetensors"), in));
+        models.push_back(random_model(Config{2, 8, 256, 64, 90}, 11, in));
+    }
+    // And one whose GELU rows are not whole SIMD runs (4C = 72: with 16 lanes, each ends in the
+    // scalar tail).
     models.push_back(random_model(Config{1, 3, 18, 64, 30}, 12));
     for (const Model& m : models) {
         const int T = m.config().block_size;
@@ -214,7 +228,8 @@ TEST_CASE("forward with 2, 3 or 4 threads is bitwise forward with one", "[parall
             const auto want = run_model(m, tokens, n, decode);
             for (int t : {2, 3, 4}) {
                 Threads threads(t);
-                INFO("C " << m.config().n_embd << " prefill " << n << " threads " << t);
+                INFO("C " << m.config().n_embd << " format " << static_cast<int>(m.weights().layers[0].qkv_w.format)
+                          << " prefill " << n << " threads " << t);
                 const auto got = run_model(m, tokens, n, decode);
                 REQUIRE(got.size() == want.size());
                 CHECK(same_bits(got.data(), want.data(), want.size()));
