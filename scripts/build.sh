@@ -2,7 +2,7 @@
 # Builds the engine natively (SIMD and scalar twins) and as WebAssembly, with their tests, then the
 # folder to deploy (dist/gpt-playground-<version>/).
 #   scripts/build.sh [native|scalar|wasm|dist|asan|tsan ...]   (default: the first four)
-# asan: the native engine, CLI and tests under AddressSanitizer + UndefinedBehaviorSanitizer.
+# asan: the native engine, CLI and tests under AddressSanitizer + UndefinedBehaviorSanitizer (Clang).
 # tsan: the native tests under ThreadSanitizer, for changes to the thread pool and its splits
 #       (build/tsan/gpt_tests "[parallel]"; not in npm test, whose time it would lengthen by ~3 min).
 set -euo pipefail
@@ -22,7 +22,9 @@ for t in "${targets[@]}"; do
     wasm)   emcmake cmake -S . -B build/wasm -DCMAKE_BUILD_TYPE=Release >/dev/null
             cmake --build build/wasm -j"$jobs" ;;
     dist)   node scripts/package.mjs ;;
-    asan)   cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGPT_SANITIZE=ON >/dev/null
+    # Clang, as for the fuzz targets: with GCC 12 the sanitized build took 5.9 min and its tests 105 s
+    # here, without the 50,000-character loss (9 min alone); with Clang 14, 2.3 min, 36 s and 13 s.
+    asan)   CC=clang CXX=clang++ cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGPT_SANITIZE=ON >/dev/null
             cmake --build build/asan -j"$jobs" ;;
     tsan)   cmake -S . -B build/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS=-fsanitize=thread \
               -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread >/dev/null

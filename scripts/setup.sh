@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 # Debian packages, by what needs them:
 #   build:   cmake g++ libxsimd-dev nlohmann-json3-dev catch2 emscripten (+ nodejs libs emcc's
 #            JS optimizer loads from /usr/share/nodejs)
-#   fuzzing: clang libclang-rt-14-dev (libFuzzer and the sanitizer runtimes)
+#   fuzzing and the sanitized tests: clang libclang-rt-14-dev (libFuzzer and the sanitizer runtimes)
 #   browser: chromium (headless e2e tests, driven by playwright-core)
 packages=(cmake g++ make libxsimd-dev nlohmann-json3-dev catch2 emscripten clang libclang-rt-14-dev chromium)
 
