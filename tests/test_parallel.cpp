@@ -13,6 +13,7 @@
 #include "model.h"
 #include "parallel.h"
 #include "trainer.h"
+#include "weights_format.h"
 
 using namespace gpt;
 
@@ -147,7 +148,7 @@ TEST_CASE("split matrix products are bitwise those of one thread, in every weigh
                     }
                     for (int t : {1, 2, 3, 4}) {
                         Threads threads(t);
-                        INFO("M " << M << " K " << K << " N " << N << " format " << static_cast<int>(w.format) << " threads " << t);
+                        INFO("M " << M << " K " << K << " N " << N << " format " << format_name(w.format) << " threads " << t);
                         std::fill(got.begin(), got.end(), -1.0f);
                         parallel::matmul_w(got.data(), x.data(), w, bias.data(), N, M, K);
                         CHECK(same_bits(got.data(), want.data(), want.size()));
@@ -228,8 +229,8 @@ TEST_CASE("forward with 2, 3 or 4 threads is bitwise forward with one", "[parall
             const auto want = run_model(m, tokens, n, decode);
             for (int t : {2, 3, 4}) {
                 Threads threads(t);
-                INFO("C " << m.config().n_embd << " format " << static_cast<int>(m.weights().layers[0].qkv_w.format)
-                          << " prefill " << n << " threads " << t);
+                INFO("C " << m.config().n_embd << " format " << format_name(m.weights_format()) << " prefill " << n
+                          << " threads " << t);
                 const auto got = run_model(m, tokens, n, decode);
                 REQUIRE(got.size() == want.size());
                 CHECK(same_bits(got.data(), want.data(), want.size()));
