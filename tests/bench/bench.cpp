@@ -13,9 +13,10 @@
 //                                          GPT-2 small's shapes: time, GB/s of W read, ratios;
 //                                          int8's quantization of 128 rows of x, SIMD and scalar
 //   gpt_bench split [--threads N] [--reps R]
-//                                          what a split over threads costs (8 empty tasks), and a
-//                                          GPT-2 small token's matrix-vector products alone in f16
-//                                          and int8, on 1 and on N threads (engine/parallel.h)
+//                                          what a split over threads costs (8 empty tasks), memory
+//                                          bandwidth, and a GPT-2 small token's matrix-vector
+//                                          products alone in f32, f16 and int8, on 1 and on N
+//                                          threads (engine/parallel.h)
 // Prints one JSON object on stdout. Every figure is the median of several timed runs after a warm-up;
 // every kernel is checked against its scalar twin before it is timed.
 #include <algorithm>
@@ -454,11 +455,12 @@ int cmd_train(const std::string& name, int steps, int threads) {
 
 // ---- split ----
 
-// A split's own cost (parallel::run of 8 empty tasks), and decode's matrix-vector products without
-// the rest of a token: the 49 matrices of GPT-2 small (per layer qkv, attention's projection, fc,
-// the MLP's projection; then the logits), random, in turn through parallel::matvec_w, on one thread
-// and on `threads`, alternating within each repetition. Where two threads speed the products up
-// less than twice, this tells whether the products or the rest of the token are why.
+// A split's own cost (parallel::run of 8 empty tasks), the machine's memory bandwidth, and decode's
+// matrix-vector products without the rest of a token: the 49 matrices of GPT-2 small (per layer
+// qkv, attention's projection, fc, the MLP's projection; then the logits), random, in turn through
+// parallel::matvec_w, on one thread and on `threads`, alternating within each repetition. Where two
+// threads speed the products up less than twice, this tells whether the products or the rest of the
+// token are why, and the bandwidth whether the memory is.
 int cmd_split(int threads, int reps) {
     threads = std::max(2, threads);
     std::ostringstream out;
@@ -469,6 +471,36 @@ int cmd_split(int threads, int reps) {
     }, reps) / calls;
     out << ", \"split_us\": " << json_number(t_split * 1e6);
 
+    // The memory both cores share: a streaming sum of 256 MiB, whole on one thread, then in one
+    // contiguous part per thread. Decode reads every weight once per token; float32's weights come
+    // from memory at about one core's bandwidth, so two threads speed them up about as much as
+    // they speed this up, and no more.
+    {
+        const long n = 64L << 20;
+        std::vector<float> buf(static_cast<size_t>(n), 1.0f);
+        std::vector<float> part_sum(gpt::parallel::kMaxThreads);
+        float sink = 0;
+        const auto stream = [&] {
+            const int parts = gpt::parallel::threads();
+            gpt::parallel::parallel_for(parts, [&](int part, int) {
+                const long i0 = n * part / parts, i1 = n * (part + 1) / parts;
+                part_sum[part] = gpt::ops::sum(buf.data() + i0, i1 - i0);
+            });
+            for (int p = 0; p < parts; p++) sink += part_sum[p];
+        };
+        std::vector<double> t1, tn, ratio;
+        for (int rep = 0; rep < reps; rep++) {
+            gpt::parallel::set_threads(1);
+            t1.push_back(time_median(stream, 1, 0.2));
+            gpt::parallel::set_threads(threads);
+            tn.push_back(time_median(stream, 1, 0.2));
+            ratio.push_back(t1.back() / tn.back());
+        }
+        out << ", \"bandwidth_GBps\": [" << json_number(n * 4.0 / median(t1) / 1e9) << ", "
+            << json_number(n * 4.0 / median(tn) / 1e9) << "], \"bandwidth_speedup\": " << json_number(median(ratio))
+            << ", \"sink\": " << (sink != 0 ? 1 : 0);
+    }
+
     struct Shape {
         int M, K;
     };
@@ -478,8 +510,9 @@ int cmd_split(int threads, int reps) {
     std::mt19937 rng(9);
     std::vector<float> x(4 * 768), y(50257);
     for (auto& v : x) v = std::normal_distribution<float>(0.0f, 1.0f)(rng);
-    for (const char* format : {"f16", "int8"}) {
-        const bool q8 = std::string(format) == "int8";
+    for (const char* format : {"f32", "f16", "int8"}) {
+        const bool q8 = std::string(format) == "int8", f32 = std::string(format) == "f32";
+        std::vector<std::vector<float>> floats;
         std::vector<std::vector<uint16_t>> halves;
         std::vector<std::vector<int8_t>> q;
         std::vector<std::vector<float>> scales;
@@ -491,6 +524,10 @@ int cmd_split(int threads, int reps) {
                 for (auto& v : q.back()) v = static_cast<int8_t>(static_cast<int>(rng() % 255) - 127);
                 scales.emplace_back(static_cast<size_t>(sh.M) * gpt::ops::q8_groups(sh.K), 1e-3f);
                 views.push_back({gpt::ops::WFormat::Q8, q.back().data(), scales.back().data()});
+            } else if (f32) {
+                floats.emplace_back(n);
+                for (auto& v : floats.back()) v = static_cast<float>(static_cast<int>(rng() & 0xFFF) - 0x800) * 1e-5f;
+                views.push_back(gpt::ops::WeightView::f32(floats.back().data()));
             } else {
                 halves.emplace_back(n);
                 for (auto& v : halves.back()) v = static_cast<uint16_t>(0x1C00 + (rng() & 0x83FF));  // |w| in [2^-8, 2^-7)

@@ -94,7 +94,8 @@ for (const [build, cmd] of Object.entries(threadBuilds)) {
       decode_ratio_paired: med(runs[2].map((r) => Object.values(r.decode_speedup)[0])),
     };
   }
-  // A split's own cost, and a GPT-2-small token's matrix-vector products alone on 1 and 2 threads.
+  // A split's own cost, the memory bandwidth both cores share (float32 decode's ceiling), and a
+  // GPT-2-small token's matrix-vector products alone, on 1 and 2 threads.
   results.split[build] = run(build, ['split', '--threads', '2', '--reps', quick ? '3' : '5']);
 }
 
@@ -288,9 +289,11 @@ for (const [build, models] of Object.entries(results.threads)) {
   }
 }
 for (const [build, r] of Object.entries(results.split)) {
-  console.log(`${build}: a split of 8 empty tasks ${num(r.split_us, 2)} us; a GPT-2-small token's products, 1 / ${r.threads} threads: ` +
-    `f16 ${num(r.f16_products_ms[0], 1)} / ${num(r.f16_products_ms[1], 1)} ms = ${r.f16_speedup.toFixed(2)}x, ` +
-    `int8 ${num(r.int8_products_ms[0], 1)} / ${num(r.int8_products_ms[1], 1)} ms = ${r.int8_speedup.toFixed(2)}x`);
+  const products = ['f32', 'f16', 'int8'].map((f) =>
+    `${f} ${num(r[`${f}_products_ms`][0], 1)} / ${num(r[`${f}_products_ms`][1], 1)} ms = ${r[`${f}_speedup`].toFixed(2)}x`);
+  console.log(`${build}: a split of 8 empty tasks ${num(r.split_us, 2)} us; memory bandwidth, 1 / ${r.threads} threads: ` +
+    `${num(r.bandwidth_GBps[0], 1)} / ${num(r.bandwidth_GBps[1], 1)} GB/s = ${r.bandwidth_speedup.toFixed(2)}x; ` +
+    `a GPT-2-small token's products: ${products.join(', ')}`);
 }
 console.log('');
 console.log(trainingTable(results.training));
