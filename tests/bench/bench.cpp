@@ -455,6 +455,24 @@ int cmd_train(const std::string& name, int steps, int threads) {
 
 // ---- split ----
 
+// Seconds per call of fn on one thread and on `threads` (medians), and the median of their ratios:
+// each repetition times one thread, then `threads`, back to back, so both see the machine alike.
+struct Paired {
+    double one, many, speedup;
+};
+template <class F>
+Paired time_paired(F fn, int threads, int reps) {
+    std::vector<double> t1, tn, ratio;
+    for (int rep = 0; rep < reps; rep++) {
+        gpt::parallel::set_threads(1);
+        t1.push_back(time_median(fn, 1, 0.2));
+        gpt::parallel::set_threads(threads);
+        tn.push_back(time_median(fn, 1, 0.2));
+        ratio.push_back(t1.back() / tn.back());
+    }
+    return {median(t1), median(tn), median(ratio)};
+}
+
 // A split's own cost (parallel::run of 8 empty tasks), the machine's memory bandwidth, and decode's
 // matrix-vector products without the rest of a token: the 49 matrices of GPT-2 small (per layer
 // qkv, attention's projection, fc, the MLP's projection; then the logits), random, in turn through
@@ -488,17 +506,9 @@ int cmd_split(int threads, int reps) {
             });
             for (int p = 0; p < parts; p++) sink += part_sum[p];
         };
-        std::vector<double> t1, tn, ratio;
-        for (int rep = 0; rep < reps; rep++) {
-            gpt::parallel::set_threads(1);
-            t1.push_back(time_median(stream, 1, 0.2));
-            gpt::parallel::set_threads(threads);
-            tn.push_back(time_median(stream, 1, 0.2));
-            ratio.push_back(t1.back() / tn.back());
-        }
-        out << ", \"bandwidth_GBps\": [" << json_number(n * 4.0 / median(t1) / 1e9) << ", "
-            << json_number(n * 4.0 / median(tn) / 1e9) << "], \"bandwidth_speedup\": " << json_number(median(ratio))
-            << ", \"sink\": " << (sink != 0 ? 1 : 0);
+        const Paired t = time_paired(stream, threads, reps);
+        out << ", \"bandwidth_GBps\": [" << json_number(n * 4.0 / t.one / 1e9) << ", " << json_number(n * 4.0 / t.many / 1e9)
+            << "], \"bandwidth_speedup\": " << json_number(t.speedup) << ", \"sink\": " << (sink != 0 ? 1 : 0);
     }
 
     struct Shape {
@@ -538,16 +548,9 @@ int cmd_split(int threads, int reps) {
             for (size_t i = 0; i < shapes.size(); i++)
                 gpt::parallel::matvec_w(y.data(), views[i], x.data(), nullptr, shapes[i].M, shapes[i].K);
         };
-        std::vector<double> t1, tn, ratio;
-        for (int rep = 0; rep < reps; rep++) {
-            gpt::parallel::set_threads(1);
-            t1.push_back(time_median(token, 1, 0.2));
-            gpt::parallel::set_threads(threads);
-            tn.push_back(time_median(token, 1, 0.2));
-            ratio.push_back(t1.back() / tn.back());
-        }
-        out << ", \"" << format << "_products_ms\": [" << json_number(median(t1) * 1e3) << ", " << json_number(median(tn) * 1e3)
-            << "], \"" << format << "_speedup\": " << json_number(median(ratio));
+        const Paired t = time_paired(token, threads, reps);
+        out << ", \"" << format << "_products_ms\": [" << json_number(t.one * 1e3) << ", " << json_number(t.many * 1e3)
+            << "], \"" << format << "_speedup\": " << json_number(t.speedup);
     }
     out << "}";
     std::printf("%s\n", out.str().c_str());
