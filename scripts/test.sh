@@ -10,7 +10,7 @@ ctest --test-dir build/scalar --output-on-failure -j2
 echo "== native tests under AddressSanitizer + UndefinedBehaviorSanitizer =="
 scripts/build.sh asan
 ctest --test-dir build/asan --output-on-failure -j2
-echo "== fuzzing, briefly: each libFuzzer target for 20 s (scripts/fuzz.sh 900 for the full run) =="
+echo "== fuzzing, briefly: each libFuzzer target for 20 s, one per core at a time (scripts/fuzz.sh 900 for the full run) =="
 scripts/fuzz.sh 20
 echo "== WebAssembly tests (the engine compiled to wasm, run by Node) =="
 ctest --test-dir build/wasm --output-on-failure
