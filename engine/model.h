@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "aligned.h"
 #include "ops/ops.h"
 #include "result.h"
 #include "tokenizer.h"
@@ -155,10 +156,10 @@ class Model {
     ops::WFormat format_ = ops::WFormat::F32;
     size_t num_params_ = 0;
     // Float32 tensors in tensor_specs() order: every weight when format_ is F32, else the small ones.
-    std::vector<float> params_;
+    aligned_vector<float> params_;
     // The weight matrices when format_ is compact, in tensor_specs() order: each one's data then (Q8)
     // its scales, every part kWeightAlign-aligned (weights_format.h, matrix_bytes()).
-    std::vector<uint8_t> compact_;
+    aligned_vector<uint8_t> compact_;
 };
 
 // The rows one forward call takes on a RunState made for generating (Generator, prefill() below):

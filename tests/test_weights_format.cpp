@@ -214,6 +214,29 @@ TEST_CASE("a compact model holds exactly the conversion of the file's weights, i
     }
 }
 
+TEST_CASE("weight matrices start on a cache line, so no row's loads straddle two", "[weights]") {
+    const auto on_line = [](const void* p) { return reinterpret_cast<uintptr_t>(p) % 64 == 0; };
+    for (const std::string& p : {std::string(GPT_WEIGHTS) + "/shakespeare-char.safetensors", data_path("tiny-f32.safetensors")}) {
+        const auto bytes = read_bytes(p);
+        for (WeightsIn w : {WeightsIn::f32, WeightsIn::f16, WeightsIn::int8}) {
+            const Model m = load_as(bytes, w);
+            INFO(p << " " << format_name(m.weights_format()));
+            // The float32 store itself; a compact matrix's data and scales wherever they fall.
+            REQUIRE(on_line(m.weights().wte.data));
+            const bool whole_lines = m.config().n_embd % 16 == 0;
+            for (const TensorSpec& t : tensor_specs(m.config())) {
+                if (!t.matrix()) continue;
+                const ops::WeightView v = t.view(m.weights());
+                INFO(t.name);
+                // float32 tensors lie end to end: on a line where every tensor before is whole lines
+                // (the shipped model's and GPT-2's are).
+                if (v.format != WFormat::F32 || whole_lines) CHECK(on_line(v.data));
+                if (v.format == WFormat::Q8) CHECK(on_line(v.scales));
+            }
+        }
+    }
+}
+
 TEST_CASE("memory_needs() for each format is what the Model allocates", "[weights][memory]") {
     const auto tiny = read_bytes(data_path("tiny-f32.safetensors"));
     uint64_t bytes[3];

@@ -39,6 +39,7 @@
 #include <time.h>
 #endif
 
+#include "aligned.h"
 #include "generator.h"
 #include "loader.h"
 #include "weights_format.h"
@@ -107,8 +108,8 @@ uint64_t peak_memory_bytes() {
 
 int cmd_limits() {
     // Streaming read of a buffer far larger than the caches.
-    const long n = 64L << 20;  // 64 Mi floats = 256 MiB
-    std::vector<float> buf(static_cast<size_t>(n), 1.0f);
+    const long n = 64L << 20;  // 64 Mi floats = 256 MiB, on cache lines as the model's weights
+    gpt::aligned_vector<float> buf(static_cast<size_t>(n), 1.0f);
     float sink = 0;
     const double t_read = time_median([&] { sink += gpt::ops::sum(buf.data(), n); }, 5, 0.2);
     const double bandwidth = n * 4.0 / t_read;
@@ -495,7 +496,7 @@ int cmd_split(int threads, int reps) {
     // they speed this up, and no more.
     {
         const long n = 64L << 20;
-        std::vector<float> buf(static_cast<size_t>(n), 1.0f);
+        gpt::aligned_vector<float> buf(static_cast<size_t>(n), 1.0f);
         std::vector<float> part_sum(gpt::parallel::kMaxThreads);
         float sink = 0;
         const auto stream = [&] {
