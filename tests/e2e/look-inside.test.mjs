@@ -126,6 +126,8 @@ test('a head switched off (click or keyboard) changes the distribution, the loss
   await waitText(page, '.loss-readout', /every head normal\.$/);
   const firstDist = async () => {
     await gp(page, '.output .tok.gen >> nth=0').click();
+    // The page draws on the next animation frame: read the bars after it, not the last run's.
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
     return inRoot(page, 'return [...root.querySelectorAll(".topk li")].map((li) => li.title);');
   };
   const before = await firstDist();
@@ -145,6 +147,9 @@ test('a head switched off (click or keyboard) changes the distribution, the loss
   await page.keyboard.press('m');
   await page.keyboard.press('m');
   await waitDone(page);
+  // The first press's run may be the one that said Done: wait for the second's loss, so that no run
+  // is left going (and then stopped) when Reset all starts the next.
+  await waitText(page, '.loss-readout', /with 1 off and 1 uniform/);
   assert.equal(await inRoot(page, 'return root.querySelector(".cell[data-layer=\'1\'][data-head=\'2\']").parentElement.dataset.mode;'), 'uniform');
   assert.match(await page.evaluate(() => location.hash), /uniform=1\.2(&|$)/);
   await clearStatus(page);
