@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <string>
 
+#include "aligned.h"
 #include "ops/ops.h"
 #include "result.h"
 
@@ -30,9 +31,11 @@ const char* format_name(ops::WFormat f);   // "f32", "f16", "int8"
 constexpr uint64_t kAutoF32MaxBytes = uint64_t{256} << 20;
 ops::WFormat resolve_weights_in(WeightsIn w, uint64_t params, bool file_all_f16);
 
+// The compact store's own alignment (Model keeps it in an aligned_vector), so offsets rounded to
+// it are cache lines in memory too.
+constexpr uint64_t kWeightAlign = kCacheLine;
 // Bytes a (M, K) matrix takes in format f (data, then for Q8 its (M, q8_groups(K)) float scales,
 // each part rounded up to kWeightAlign so every matrix and scale table starts aligned).
-constexpr uint64_t kWeightAlign = 64;
 inline uint64_t align_up(uint64_t n) { return (n + kWeightAlign - 1) / kWeightAlign * kWeightAlign; }
 uint64_t matrix_data_bytes(ops::WFormat f, uint64_t M, uint64_t K);
 uint64_t matrix_scale_bytes(ops::WFormat f, uint64_t M, uint64_t K);

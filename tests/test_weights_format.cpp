@@ -215,7 +215,7 @@ TEST_CASE("a compact model holds exactly the conversion of the file's weights, i
 }
 
 TEST_CASE("weight matrices start on a cache line, so no row's loads straddle two", "[weights]") {
-    const auto on_line = [](const void* p) { return reinterpret_cast<uintptr_t>(p) % 64 == 0; };
+    const auto on_line = [](const void* p) { return reinterpret_cast<uintptr_t>(p) % kWeightAlign == 0; };
     for (const std::string& p : {std::string(GPT_WEIGHTS) + "/shakespeare-char.safetensors", data_path("tiny-f32.safetensors")}) {
         const auto bytes = read_bytes(p);
         for (WeightsIn w : {WeightsIn::f32, WeightsIn::f16, WeightsIn::int8}) {

@@ -53,6 +53,9 @@ export async function openPage(browser, url, viewport = { width: 1400, height: 1
   return page;
 }
 
+// After the page's next animation frame (it draws at most once per frame).
+export const nextFrame = (page) => page.evaluate(() => new Promise((resolve) => requestAnimationFrame(resolve)));
+
 export const gp = (page, sel) => page.locator(`gpt-playground ${sel}`).first();
 
 export async function waitReady(page, timeout = 20000) {

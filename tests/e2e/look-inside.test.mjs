@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { cliText, generate, generatedText, gp, openPage, root, shots, withBrowser } from './harness.mjs';
+import { cliText, generate, generatedText, gp, nextFrame, openPage, root, shots, withBrowser } from './harness.mjs';
 
 const WEIGHTS = join(root, 'weights', 'shakespeare-char.safetensors');
 const ctx = withBrowser();
@@ -127,7 +127,8 @@ test('a head switched off (click or keyboard) changes the distribution, the loss
   const firstDist = async () => {
     await gp(page, '.output .tok.gen >> nth=0').click();
     // The page draws on the next animation frame: read the bars after it, not the last run's.
-    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    await nextFrame(page);
+    await nextFrame(page);
     return inRoot(page, 'return [...root.querySelectorAll(".topk li")].map((li) => li.title);');
   };
   const before = await firstDist();

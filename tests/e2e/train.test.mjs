@@ -9,10 +9,9 @@ import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { canvasColours, generate, gp, openPage, openTrain, root, setSteps, shots, trainState, waitTrain, withBrowser } from './harness.mjs';
+import { canvasColours, generate, gp, nextFrame, openPage, openTrain, root, setSteps, shots, trainState, waitTrain, withBrowser } from './harness.mjs';
 
 const ctx = withBrowser({ csp: true });
-const nextFrame = (page) => page.evaluate(() => new Promise((resolve) => requestAnimationFrame(resolve)));
 const mean = (a) => a.reduce((s, x) => s + x, 0) / a.length;
 
 test('a short run: the loss goes down, Pause holds, the weights generate in the page and from the downloaded file', async () => {
